@@ -1,0 +1,6 @@
+/* count.c -- TODO */
+#include "katamount.h"
+
+const luaL_Reg km_count_funcs[] = {
+    {NULL, NULL}
+};

@@ -1,0 +1,6 @@
+/* stat.c -- TODO */
+#include "katamount.h"
+
+const luaL_Reg km_stat_funcs[] = {
+    {NULL, NULL}
+};

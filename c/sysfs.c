@@ -1,0 +1,6 @@
+/* sysfs.c -- TODO */
+#include "katamount.h"
+
+const luaL_Reg km_sysfs_funcs[] = {
+    {NULL, NULL}
+};
