@@ -28,7 +28,7 @@ DEBIAN_PKGS = lua5.4 liblua5.4-dev lua-unit lua-cjson lua-argparse lua-check lua
 # Run the specs inside a private mount namespace when we are root.
 NS = $(shell [ "$$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev/null && echo "unshare -m --propagation private")
 
-.PHONY: all deps test check asan valgrind lint bench fuzz fuzz-replay demo install clean
+.PHONY: all deps test check asan valgrind lint bench fuzz fuzz-replay fuzz-deps demo install clean
 
 all: $(CORE)
 
@@ -71,8 +71,87 @@ valgrind: $(CORE)
 lint: deps
 	luacheck lua rules bin spec bench
 
+# The main job: plan the example pod (examples/pod/config.json, its root
+# filesystem mount with three erofs layers in examples/pod/rootfs.json) with the
+# bundled rules. examples/setup.sh builds the host side of its mounts (kubelet
+# volumes, device nodes, tmpfs) inside a private mount namespace that vanishes
+# with the command: nothing is written on the host. Needs root.
+DEMO_PLAN = bin/katamount plan examples/pod/config.json --rootfs examples/pod/rootfs.json
+demo: $(CORE)
+	@[ "$$(id -u)" = 0 ] || { echo "make demo: needs root (it mounts inside a private mount namespace)" >&2; exit 2; }
+	@KATAMOUNT_BUILD=$(BUILD) unshare -m --propagation private \
+	  sh -c 'examples/setup.sh && $(LUA) $(DEMO_PLAN) $(DEMO_ARGS)'
+
+# Benchmarks (bench/): a Lua driver over the core and the engine, a monotonic
+# clock module, the syscall floors timed in C, and two fixture helpers that
+# make files and mounts with syscalls rather than one process each.
+BENCH_TOOLS = build-bench-tools
+BENCH_BINS  = $(BENCH_TOOLS)/benchclock.so $(BENCH_TOOLS)/benchfloor.so $(BENCH_TOOLS)/mkfiles $(BENCH_TOOLS)/mkmounts
+
+$(BENCH_TOOLS)/bench%.so: bench/%.c
+	@mkdir -p $(BENCH_TOOLS)
+	$(CC) -O2 $(WARN) -fPIC -I$(LUA_INC) $(LDFLAGS_SO) -o $@ $<
+
+$(BENCH_TOOLS)/mk%: bench/mk%.c
+	@mkdir -p $(BENCH_TOOLS)
+	$(CC) -O2 $(WARN) -o $@ $<
+
+bench: $(CORE) $(BENCH_BINS)
+	@[ "$$(id -u)" = 0 ] || { echo "make bench needs root (it mounts tmpfs inside unshare -m)"; exit 1; }
+	KATAMOUNT_BUILD=$(BUILD) BENCH_TOOLS=$(BENCH_TOOLS) $(NS) $(LUA) bench/run.lua
+
+# Fuzzing (spec/fuzz/): libFuzzer targets built with clang into build-fuzz/.
+# The targets embed Lua (the static liblua, never linked into the module).
+# `make fuzz FUZZ_SECONDS=N` runs each target N seconds, new inputs going to
+# build-fuzz/corpus/<target>, crashes to build-fuzz/artifacts/<target>/ (keep a
+# fixed crash as spec/fuzz/regressions/<target>/<name>). `make fuzz-replay`
+# runs every seed and every kept regression input once (CI).
+FUZZ_CC      ?= clang-14
+FUZZ_BUILD    = build-fuzz
+FUZZ_TARGETS  = fuzz_mountinfo fuzz_clean fuzz_layers
+FUZZ_CFLAGS   = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=undefined -I$(LUA_INC) -Ic -DKM_LUA_DIR='"$(CURDIR)/lua"'
+FUZZ_LIBS     = /usr/lib/x86_64-linux-gnu/liblua5.4.a -lm -ldl
+FUZZ_BINS     = $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
+FUZZ_ENV      = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+# clang 14 and its libFuzzer runtime, installed when missing (as valgrind is)
+fuzz-deps:
+	@command -v $(FUZZ_CC) >/dev/null && [ -n "$$(find /usr/lib/llvm-14 -name 'libclang_rt.fuzzer-x86_64.a' 2>/dev/null)" ] || { \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    clang-14 libclang-rt-14-dev liblua5.4-dev >/dev/null; }
+
+$(FUZZ_BUILD)/%: spec/fuzz/%.c $(SRC) $(HDR) | fuzz-deps
+	@mkdir -p $(FUZZ_BUILD)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(SRC) $(FUZZ_LIBS)
+
+# the layer-option parser is Lua: its target embeds Lua and nothing of the core
+$(FUZZ_BUILD)/fuzz_layers: spec/fuzz/fuzz_layers.c | fuzz-deps
+	@mkdir -p $(FUZZ_BUILD)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIBS)
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts/$$t; \
+	  echo "== $$t for $(FUZZ_SECONDS)s"; \
+	  $(FUZZ_ENV) $(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -max_len=131072 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ \
+	    $(FUZZ_BUILD)/corpus/$$t $$(ls -d spec/fuzz/corpus/$$t spec/fuzz/regressions/$$t 2>/dev/null); \
+	done
+
+fuzz-replay: $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  dirs=$$(ls -d spec/fuzz/corpus/$$t spec/fuzz/regressions/$$t 2>/dev/null); \
+	  n=$$(find $$dirs -type f | wc -l); \
+	  echo "== $$t: replaying $$n inputs"; \
+	  find $$dirs -type f -print0 | \
+	    xargs -0 -r env $(FUZZ_ENV) $(FUZZ_BUILD)/$$t -timeout=10 -rss_limit_mb=2048 2>$(FUZZ_BUILD)/$$t.replay.log \
+	    || { tail -n 40 $(FUZZ_BUILD)/$$t.replay.log; exit 1; }; \
+	done
+
 install: deps
-	luarocks --lua-version 5.4 make katamount-scm-1.rockspec
+	LUAROCKS_CONFIG=$(CURDIR)/luarocks-offline.lua luarocks --lua-version 5.4 make katamount-scm-1.rockspec
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -40,6 +40,14 @@
 #define KM_COUNT_OPEN_FDS_MAX 32
 /* Most path components device_for_path walks. */
 #define KM_WALK_DEPTH_MAX (KM_PATH_MAX / 2)
+/* Most bytes of one mount table file that mounts() reads. */
+#define KM_MOUNTINFO_BYTES_MAX (256 * 1024 * 1024)
+/* Largest statmount(2) answer mount_entry asks for before it reads the table. */
+#define KM_STATMOUNT_BUF_MAX (1024 * 1024)
+/* Largest getdents64 buffer of count_files and list_dir (bytes). */
+#define KM_COUNT_BUF_MAX (64 * 1024)
+/* Most entries list_dir returns. */
+#define KM_LIST_DIR_MAX (1024 * 1024)
 
 /*
  * Push the failure triple `nil, "<what> '<path>': <strerror(err)>", err` and
@@ -95,7 +103,11 @@ struct km_mountinfo {
 };
 
 /* mounts.c: parse one line of line[0..len) (no newline) in place;
- * 0 on success, -1 when the line is malformed. */
+ * 0 on success, -1 when the line is malformed. Never writes outside
+ * line[0..len). root, mount_point, fstype and source are unescaped;
+ * options and super_options keep their escapes, so that an escaped comma
+ * (\054) stays inside its item: split them on ',' and km_unescape each item.
+ * km_unescape leaves \000 as is: a decoded field never holds a NUL. */
 int km_parse_mountinfo_line(char *line, size_t len, struct km_mountinfo *out);
 
 /* Each concern's functions, assembled by core.c. */

@@ -1,13 +1,236 @@
-/* path.c -- TODO */
+/*
+ * path.c -- lexical path cleaning (Go filepath.Clean), realpath, and the
+ * mount-point walk behind device_for_path.
+ *
+ * Lua functions: clean, realpath, device_for_path.
+ */
 #include "katamount.h"
 
-const luaL_Reg km_path_funcs[] = {
-    {NULL, NULL}
-};
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/*
+ * Go filepath.Clean on Unix, iteratively, in one pass over path[0..len):
+ * runs of '/' become one, "." elements go, each ".." removes the element
+ * before it (a ".." at the start of a rooted path is dropped, at the start
+ * of a relative one kept), no trailing '/', and "" becomes ".".
+ * Any byte other than '/' and '.' (NUL included) is an ordinary byte.
+ * The output is never longer than max(len, 1); every write is checked
+ * against outcap all the same.
+ */
 size_t km_clean_path(const char *path, size_t len, char *out, size_t outcap)
 {
-    (void)path; (void)len;
-    if (outcap < 2) return (size_t)-1;
-    out[0] = '.'; out[1] = '\0';
+    size_t r = 0, w = 0, dotdot = 0;
+    int rooted = len > 0 && path[0] == '/';
+
+    if (out == NULL || outcap == 0)
+        return (size_t)-1;
+/* Append one byte, leaving room for the terminating NUL. */
+#define KM_PUT(c) do { if (w + 1 >= outcap) return (size_t)-1; out[w++] = (c); } while (0)
+    if (rooted) {
+        KM_PUT('/');
+        r = 1;
+        dotdot = 1;
+    }
+    while (r < len) {
+        if (path[r] == '/') {
+            r++;                                    /* empty element */
+        } else if (path[r] == '.' && (r + 1 == len || path[r + 1] == '/')) {
+            r++;                                    /* "." element */
+        } else if (path[r] == '.' && path[r + 1] == '.' &&
+                   (r + 2 == len || path[r + 2] == '/')) {
+            r += 2;                                 /* ".." element */
+            if (w > dotdot) {
+                /* back up to the previous '/' */
+                w--;
+                while (w > dotdot && out[w] != '/')
+                    w--;
+            } else if (!rooted) {
+                /* cannot back up: keep the ".." */
+                if (w > 0)
+                    KM_PUT('/');
+                KM_PUT('.');
+                KM_PUT('.');
+                dotdot = w;
+            }
+        } else {
+            /* a real element: add a separator if needed, then copy it */
+            if ((rooted && w != 1) || (!rooted && w != 0))
+                KM_PUT('/');
+            for (; r < len && path[r] != '/'; r++)
+                KM_PUT(path[r]);
+        }
+    }
+    if (w == 0)
+        KM_PUT('.');
+#undef KM_PUT
+    out[w] = '\0';
+    return w;
+}
+
+/***
+ * Lexical cleaning with Go filepath.Clean semantics.
+ * @function clean
+ * @tparam string path
+ * @treturn[1] string the cleaned path (`""` gives `"."`)
+ * @return[2] nil, message, errno (NUL byte, longer than KM_PATH_MAX)
+ */
+static int km_clean(lua_State *L)
+{
+    size_t len, n;
+    char out[KM_PATH_MAX + 2];
+    const char *path = km_check_path(L, 1, &len);
+    if (path == NULL)
+        return km_push_path_error(L, "clean", 1);
+    n = km_clean_path(path, len, out, sizeof out);
+    if (n == (size_t)-1)    /* cannot happen: len + 2 always suffices */
+        return km_push_error(L, "clean", path, len, ENAMETOOLONG);
+    lua_pushlstring(L, out, n);
     return 1;
 }
+
+/***
+ * The absolute path with every symlink resolved (realpath(3)).
+ * @function realpath
+ * @tparam string path
+ * @treturn[1] string
+ * @return[2] nil, message, errno (`""` is ENOENT; a symlink loop ELOOP)
+ */
+static int km_realpath(lua_State *L)
+{
+    size_t len;
+    char buf[PATH_MAX];
+    const char *resolved;
+    const char *path = km_check_path(L, 1, &len);
+    if (path == NULL)
+        return km_push_path_error(L, "realpath", 1);
+    /* realpath(3) with a buffer of PATH_MAX bytes: nothing to free, so a
+     * raising Lua call cannot leak. */
+    resolved = realpath(path, buf);
+    if (resolved == NULL) {
+        int err = errno;
+        return km_push_error(L, "realpath", path, len, err);
+    }
+    lua_pushstring(L, resolved);
+    return 1;
+}
+
+/* Push {major=, minor=, mount_point=} for device `dev`. */
+static int push_device(lua_State *L, dev_t dev, const char *mount_point)
+{
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, (lua_Integer)major(dev));
+    lua_setfield(L, -2, "major");
+    lua_pushinteger(L, (lua_Integer)minor(dev));
+    lua_setfield(L, -2, "minor");
+    lua_pushstring(L, mount_point);
+    lua_setfield(L, -2, "mount_point");
+    return 1;
+}
+
+/*
+ * filepath.Abs: `path` cleaned if absolute, else the working directory
+ * joined with it and cleaned. Writes a NUL-terminated path of at most
+ * KM_PATH_MAX bytes to abs (capacity KM_PATH_MAX + 2); 0, or -1 with errno.
+ */
+static int abs_path(const char *path, size_t len, char *abs)
+{
+    char joined[2 * KM_PATH_MAX + 2];
+    size_t n;
+
+    if (len > 0 && path[0] == '/') {
+        n = km_clean_path(path, len, abs, KM_PATH_MAX + 2);
+    } else {
+        size_t cwdlen;
+        if (getcwd(joined, KM_PATH_MAX + 1) == NULL)
+            return -1;
+        cwdlen = strlen(joined);
+        if (joined[0] != '/') {     /* "(unreachable)": cwd not below our root */
+            errno = ENOENT;
+            return -1;
+        }
+        joined[cwdlen] = '/';
+        memcpy(joined + cwdlen + 1, path, len);
+        n = km_clean_path(joined, cwdlen + 1 + len, abs, KM_PATH_MAX + 2);
+    }
+    if (n == (size_t)-1 || n > KM_PATH_MAX) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
+
+/***
+ * The device holding a path and the mount point it is mounted on: the Go
+ * original's getDeviceForPath walk, without its host-device case (the engine
+ * adds that). The path is stat'ed (symlinks followed) and made absolute;
+ * `/` reports `/`; otherwise each lexical parent is lstat'ed until the
+ * device changes, and reaching `/` is "mount point not found" (ENOENT).
+ * @function device_for_path
+ * @tparam string path
+ * @treturn[1] table `{major=, minor=, mount_point=}`
+ * @return[2] nil, message, errno
+ */
+static int km_device_for_path(lua_State *L)
+{
+    static const char what[] = "device_for_path";
+    size_t len, n, depth;
+    struct stat st, pst;
+    char cur[KM_PATH_MAX + 2];
+    const char *path = km_check_path(L, 1, &len);
+
+    if (path == NULL)
+        return km_push_path_error(L, what, 1);
+    if (len == 0)
+        return km_push_error_msg(L, what, path, len, "path cannot be empty", EINVAL);
+    if (stat(path, &st) != 0) {
+        int err = errno;
+        return km_push_error(L, what, path, len, err);
+    }
+    if (abs_path(path, len, cur) != 0) {
+        int err = errno;
+        return km_push_error(L, what, path, len, err);
+    }
+    if (strcmp(cur, "/") == 0)
+        return push_device(L, st.st_dev, "/");
+
+    n = strlen(cur);
+    /* Each step removes one element of a cleaned absolute path, so the
+     * walk ends within KM_WALK_DEPTH_MAX + 1 steps; the bound is a guard. */
+    for (depth = 0; depth <= KM_WALK_DEPTH_MAX + 1; depth++) {
+        size_t plen = n;
+        char saved;
+        if (n == 1)     /* reached "/" on the same device */
+            return km_push_error_msg(L, what, path, len,
+                                     "mount point not found", ENOENT);
+        while (plen > 0 && cur[plen - 1] != '/')
+            plen--;
+        if (plen > 1)
+            plen--;     /* drop the separator, but keep "/" itself */
+        saved = cur[plen];
+        cur[plen] = '\0';
+        if (lstat(cur, &pst) != 0) {
+            int err = errno;
+            const char *msg;
+            lua_pushfstring(L, "lstat '%s': %s", cur, strerror(err));
+            msg = lua_tostring(L, -1);
+            return km_push_error_msg(L, what, path, len, msg, err);
+        }
+        if (pst.st_dev != st.st_dev) {
+            cur[plen] = saved;      /* the child is the mount point */
+            return push_device(L, st.st_dev, cur);
+        }
+        n = plen;
+    }
+    return km_push_error_msg(L, what, path, len,
+                             "walk deeper than KM_WALK_DEPTH_MAX", ELOOP);
+}
+
+const luaL_Reg km_path_funcs[] = {
+    {"clean", km_clean},
+    {"realpath", km_realpath},
+    {"device_for_path", km_device_for_path},
+    {NULL, NULL}
+};

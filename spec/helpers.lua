@@ -12,7 +12,9 @@ H.q = sh_quote
 --- Run a shell command; return its stdout (trailing newline removed) and
 -- whether it succeeded.
 function H.run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1", "r"))
+  -- `make asan` preloads the sanitizer runtimes into lua5.4; the tools we
+  -- run must not inherit them (LeakSanitizer aborts coreutils at exit).
+  local p = assert(io.popen("unset LD_PRELOAD; " .. cmd .. " 2>&1", "r"))
   local out = p:read("a")
   local ok, _, code = p:close()
   return out:gsub("\n$", ""), ok, code
@@ -36,6 +38,14 @@ H.private_ns = (function()
   local out = H.run("id -u")
   if out ~= "0" then return false end
   local mine, init = readlink("/proc/self/ns/mnt"), readlink("/proc/1/ns/mnt")
+  if init == nil then
+    -- pid 1 may be out of reach (a sandbox): compare with the namespace of
+    -- the process that started us (make, or the shell that ran `unshare -m`).
+    local f = io.open("/proc/self/stat", "r")
+    local ppid = f and f:read("a"):match("^%d+ %(.*%) %S+ (%d+)")
+    if f then f:close() end
+    init = ppid and readlink("/proc/" .. ppid .. "/ns/mnt")
+  end
   return mine ~= nil and init ~= nil and mine ~= init
 end)()
 

@@ -1,0 +1,321 @@
+-- bench/run.lua -- katamount's benchmarks: per-call medians of katamount,
+-- of the same work in plain Lua (LuaFileSystem, the mount table re-read per
+-- lookup) and of the bare syscalls (timed in C), side by side in one run.
+-- It prints figures; it never fails on a time.
+--
+--   make bench        (root: runs inside `unshare -m --propagation private`)
+--
+-- Environment: KATAMOUNT_BUILD (the core's build dir), BENCH_TOOLS (where
+-- benchclock.so, benchfloor.so, mkfiles and mkmounts were built),
+-- BENCH_QUICK=1 (skip the 1,000,000-entry directory and the 10,000 mounts).
+local build = os.getenv("KATAMOUNT_BUILD") or "build"
+local tools = os.getenv("BENCH_TOOLS") or "build-bench-tools"
+package.path = "lua/?.lua;lua/?/init.lua;bench/?.lua;" .. package.path
+package.cpath = build .. "/?.so;" .. tools .. "/?.so;" .. package.cpath
+
+local T = require("timing")
+local floor = require("benchfloor")
+local base = require("baseline")
+local pod = require("pod")
+local fmt = T.fmt
+
+local quick = os.getenv("BENCH_QUICK") == "1"
+
+local function sh(cmd)
+  local ok = os.execute(cmd)
+  if not ok then error("command failed: " .. cmd, 2) end
+end
+local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local function out(cmd)
+  local p = assert(io.popen(cmd))
+  local s = p:read("a"); p:close()
+  return (s:gsub("%s+$", ""))
+end
+local function first_line(path, pat)
+  local f = io.open(path)
+  if not f then return nil end
+  for line in f:lines() do
+    local m = line:match(pat)
+    if m then f:close() return m end
+  end
+  f:close()
+end
+
+-- Root in a private mount namespace, or nothing to do.
+local in_ns = out("readlink /proc/self/ns/mnt") ~= out("readlink /proc/1/ns/mnt")
+if out("id -u") ~= "0" or not in_ns then
+  io.stderr:write("bench: needs root inside `unshare -m` (run `make bench` as root)\n")
+  os.exit(1)
+end
+
+-- The machine.
+print("katamount benchmarks")
+print(("machine: %s, %s cores, %s GiB RAM; Linux %s; %s; LuaFileSystem %s"):format(
+  first_line("/proc/cpuinfo", "^model name%s*:%s*(.-)%s*$") or "?", out("nproc"),
+  math.floor((tonumber(first_line("/proc/meminfo", "^MemTotal:%s*(%d+)")) or 0) / 1048576 + 0.5),
+  out("uname -r"), _VERSION, require("lfs")._VERSION:match("[%d.]+") or "?"))
+print(("timing: median of %d batches of >= %s each, monotonic clock, per call"):format(
+  T.batches, fmt(T.batch_ns)))
+print()
+
+local okc, core = pcall(require, "katamount.core")
+if not okc then print("katamount.core unavailable: " .. tostring(core):match("[^\n]*")); core = {} end
+local oke, km = pcall(require, "katamount")
+if not oke then print("engine unavailable: " .. tostring(km):match("[^\n]*")); km = nil end
+
+-- Fixtures on a tmpfs of our own.
+local R = out("mktemp -d /tmp/katamount-bench.XXXXXX")
+sh("mount -t tmpfs -o size=4g,nr_inodes=2000000,mode=755 katamount-bench " .. q(R))
+local function teardown()
+  os.execute("umount -l " .. q(R) .. " 2>/dev/null; rmdir " .. q(R) .. " 2>/dev/null")
+end
+
+local rows, notes = {}, {}
+local function row(t) rows[#rows + 1] = t; return t end
+local function section(name) rows[#rows + 1] = { section = name } end
+
+-- Run one measure, turning any error into a note instead of a figure.
+local function try(label, f, ...)
+  local ok, ns, extra = pcall(f, ...)
+  if ok then return ns, extra end
+  notes[#notes + 1] = label .. ": " .. tostring(ns)
+  return nil
+end
+
+--- Median ns per call of f(...) after checking that it works once.
+local function time_call(label, f, ...)
+  if type(f) ~= "function" then
+    notes[#notes + 1] = label .. ": not available"
+    return nil
+  end
+  local args = table.pack(...)
+  local r1, r2 = f(table.unpack(args, 1, args.n))
+  if r1 == nil and r2 ~= nil then error(tostring(r2)) end
+  local ns = T.measure(f, ...)
+  return ns, r1
+end
+
+local function time_floor(label, fn, ...)
+  local args = table.pack(...)
+  args[args.n + 1] = 1
+  local t, last, err = fn(table.unpack(args, 1, args.n + 1))
+  if t == nil then error(label .. ": " .. tostring(last) .. " (" .. tostring(err) .. ")") end
+  local ns = T.measure_batches(function(iters)
+    args[args.n + 1] = iters
+    return (fn(table.unpack(args, 1, args.n + 1)))
+  end)
+  return ns, last
+end
+
+local function show(v)
+  if type(v) == "table" then
+    if v.mount_point then return "mount point …/" .. (v.mount_point:match("([^/]*)$") or "") end
+    if v.mounts then return #v.mounts .. " decisions" end
+    return "table"
+  end
+  if type(v) == "userdata" then
+    local ok, n = pcall(function() return #v end)
+    return ok and ("table of %d"):format(n) or "userdata"
+  end
+  return tostring(v)
+end
+
+--- One table row: katamount, plain Lua, floor.
+local function case(name, kmf, luaf, floorf)
+  local r = row({ name = name })
+  r.km, r.km_result = try(name .. " (katamount)",
+    function() return time_call(name, kmf[1], table.unpack(kmf, 2)) end)
+  if luaf then
+    r.lua, r.lua_result = try(name .. " (plain Lua)",
+      function() return time_call(name, luaf[1], table.unpack(luaf, 2)) end)
+  end
+  if floorf then
+    r.floor, r.floor_result = try(name .. " (floor)",
+      function() return time_floor(name, floorf[1], table.unpack(floorf, 2)) end)
+  end
+  r.result = show(r.km_result or r.lua_result or r.floor_result)
+  return r
+end
+
+local t_start = T.now()
+
+-- 1. count_files(dir, 8)
+section("count_files(dir, 8)")
+local sizes = quick and { 10, 1000, 100000 } or { 10, 1000, 100000, 1000000 }
+local count_ns = {}
+for _, n in ipairs(sizes) do
+  local d = R .. "/count/d" .. n
+  sh("mkdir -p " .. q(d))
+  local t0 = T.now()
+  sh(("%s/mkfiles %s %d"):format(q(tools), q(d), n))
+  local label = ("flat dir, %s entries"):format(n >= 1000 and (n // 1000) .. "k" or tostring(n))
+  if n == 1000000 then label = "flat dir, 1M entries" end
+  local r = case(label, { core.count_files, d, 8 }, { base.count_files, d, 8 }, { floor.count, d, 8 })
+  r.setup = T.now() - t0
+  count_ns[n] = r
+end
+do
+  local d = R .. "/count/tree"
+  sh("mkdir -p " .. q(d .. "/a/b/c/d"))
+  for _, sub in ipairs({ "", "/a", "/a/b", "/a/b/c", "/a/b/c/d" }) do
+    sh("touch " .. q(d .. sub .. "/file"))
+  end
+  count_ns.tree = case("nested tree, depth 5, 5 files", { core.count_files, d, 8 },
+    { base.count_files, d, 8 }, { floor.count, d, 8 })
+  local cm = pod.configmap(R .. "/count/configmap", 3)
+  count_ns.cm = case("configmap, 3 keys (..data)", { core.count_files, cm, 8 }, { base.count_files, cm, 8 },
+    { floor.count, cm, 8 })
+end
+
+-- 2. device_for_path
+section("device_for_path")
+for _, depth in ipairs({ 3, 30 }) do
+  local p = R .. "/walk" .. depth
+  for i = 1, depth do p = p .. "/d" .. i end
+  sh("mkdir -p " .. q(p))
+  -- depth counts the components below the mount point R
+  p = R .. "/walk" .. depth
+  for i = 1, depth - 1 do p = p .. "/d" .. i end
+  case(("depth %d below the mount point"):format(depth), { core.device_for_path, p },
+    { base.device_for_path, p }, { floor.chain, p })
+end
+
+-- 3. mount lookups on growing tables
+local P = pod.build(R)
+local target = P.ephemeral
+local mnt_base = R .. "/mnts"
+sh("mkdir -p " .. q(mnt_base .. "/src"))
+local made = 0
+local function table_size()
+  local n = 0
+  for _ in io.lines("/proc/self/mountinfo") do n = n + 1 end
+  return n
+end
+local function grow(total)
+  local have = table_size()
+  if total > have then
+    sh(("%s/mkmounts %s %s %d %d"):format(q(tools), q(mnt_base .. "/src"), q(mnt_base), made + 1,
+      made + total - have))
+    made = made + total - have
+  end
+  return table_size()
+end
+
+local lookups = {}
+local tables = quick and { 30, 1000 } or { 30, 1000, 10000 }
+for _, size in ipairs(tables) do
+  local n = grow(size)
+  section(("mount lookup, %d mounts in the table"):format(n))
+  local t
+  if type(core.mounts) == "function" then t = core.mounts() end
+  local L = {}
+  L.entry = case("core.mount_entry(emptyDir)", { core.mount_entry, target }, { base.mount_entry, target },
+    { floor.lookup, target })
+  if t then
+    L.lookup = case("t:lookup(emptyDir), table made once", { function(p) return t:lookup(p) end, target })
+  end
+  L.eph = case("is_ephemeral_storage(emptyDir)", { km and km.is_ephemeral_storage, target },
+    { base.is_ephemeral_storage, target }, { floor.lookup, target })
+  L.reread = case("mounts(), the whole table read", { core.mounts }, { base.read_mountinfo },
+    { floor.reread })
+  lookups[size] = L
+end
+
+-- 4. plan of the pod on the largest table
+section(("plan, a 20-mount pod, %d mounts in the table"):format(table_size()))
+local plan_row = case("plan(pod spec)", { km and km.plan, P.spec }, { base.plan, P.spec },
+  { floor.ops, P.floor_ops })
+
+-- 5. Lua-side rule evaluation: the same plan with 100 more rules that never
+-- match (tried first, pure string tests), minus the plan without them.
+local NRULES = 100
+local per_rule
+if km and type(km.new) == "function" then
+  local dir = R .. "/rules-bench"
+  sh("mkdir -p " .. q(dir))
+  local f = assert(io.open(dir .. "/90-bench.lua", "w"))
+  f:write(([[
+-- %d rules that never match, tried before the bundled ones.
+for i = 1, %d do
+  rule {
+    name = "bench-never-" .. i, order = -100000 + i,
+    when = function(m) return m.destination == "/never/" .. i end,
+    class = "shared", action = "share",
+  }
+end
+]]):format(NRULES, NRULES))
+  f:close()
+  local e1, err1 = km.new({ rules_path = {} })
+  local e2, err2 = km.new({ rules_path = { dir } })
+  if e1 and e2 then
+    section(("rule evaluation (plan with +%d never-matching rules)"):format(NRULES))
+    local r1 = case("plan, bundled rules", { function(s) return e1:plan(s) end, P.spec })
+    local r2 = case(("plan, bundled + %d rules"):format(NRULES),
+      { function(s) return e2:plan(s) end, P.spec })
+    if r1.km and r2.km then
+      per_rule = (r2.km - r1.km) / (NRULES * #P.spec.mounts)
+    end
+  else
+    notes[#notes + 1] = "rule evaluation: " .. tostring(err1 or err2)
+  end
+end
+
+teardown()
+
+-- The table.
+local function ratio(a, b)
+  if not a or not b or b == 0 then return "" end
+  return ("%.2fx"):format(a / b)
+end
+local W = 40
+print(("%-" .. W .. "s %11s %11s %8s %11s %8s  %s"):format("case", "katamount", "plain Lua", "Lua/km",
+  "floor", "km/floor", "result"))
+for _, r in ipairs(rows) do
+  if r.section then
+    print(); print("-- " .. r.section)
+  else
+    print(("%-" .. W .. "s %11s %11s %8s %11s %8s  %s"):format(r.name, fmt(r.km), r.lua and fmt(r.lua) or "",
+      ratio(r.lua, r.km), r.floor and fmt(r.floor) or "", ratio(r.km, r.floor), r.result or ""))
+  end
+end
+
+-- The targets.
+print()
+print("targets")
+local function line(ok, text)
+  print(("  [%s] %s"):format(ok == nil and "  ?  " or ok and " met " or "MISSED", text))
+end
+do
+  local worst, wname
+  for _, r in pairs(count_ns) do
+    if r.km and r.floor and (not worst or r.km / r.floor > worst) then
+      worst, wname = r.km / r.floor, r.name
+    end
+  end
+  line(worst and worst <= 1.5, ("count_files within 1.5x of its floor: worst %s (%s)"):format(
+    worst and ("%.2fx"):format(worst) or "n/a", wname or "-"))
+  local big = count_ns[sizes[#sizes]]
+  local small = count_ns[10]
+  local grow_ratio = big and small and big.km and small.km and big.km / small.km
+  line(grow_ratio and grow_ratio <= 1.5,
+    ("count_files independent of directory size: %s entries / 10 = %s"):format(
+    sizes[#sizes], grow_ratio and ("%.2fx"):format(grow_ratio) or "n/a"))
+end
+do
+  local lo, hi = lookups[tables[1]], lookups[tables[#tables]]
+  for _, k in ipairs({ "entry", "lookup", "eph" }) do
+    local a, b = lo and lo[k], hi and hi[k]
+    local rr = a and b and a.km and b.km and b.km / a.km
+    line(rr and rr <= 1.5, ("%s independent of table size: %d mounts / %d = %s"):format(
+      a and a.name or k, tables[#tables], tables[1], rr and ("%.2fx"):format(rr) or "n/a"))
+  end
+end
+do
+  local rr = plan_row.km and plan_row.floor and plan_row.km / plan_row.floor
+  line(rr and rr <= 2, ("plan of the pod within 2x of its floor: %s"):format(
+    rr and ("%.2fx"):format(rr) or "n/a"))
+  line(per_rule and per_rule < 1000, ("Lua-side rule evaluation under 1 µs per rule per mount: %s"):format(
+    per_rule and fmt(per_rule) or "n/a"))
+end
+for _, n in ipairs(notes) do print("note: " .. n) end
+print(("bench took %.1f s"):format((T.now() - t_start) / 1e9))

@@ -1,0 +1,132 @@
+#!/bin/sh
+# examples/setup.sh -- build the host side of examples/pod/config.json: the
+# kubelet, containerd and Docker paths its mounts point at, with the file
+# systems and device nodes that decide them (a tmpfs memory emptyDir, a disk
+# emptyDir, configmaps and a secret in kubelet's `..data` layout, a projected
+# service-account token, a block device node, erofs layer files).
+#
+# It runs ONLY as root inside a private mount namespace, so that everything
+# vanishes with that namespace and nothing is written on the host:
+#
+#   unshare -m --propagation private sh -c 'examples/setup.sh && bin/katamount plan ...'
+#
+# /var/lib/{kubelet,containerd,docker} and /run/containerd get a tmpfs over
+# them (over /var/lib or /run when one is missing: no directory is created on
+# the host); the disk emptyDir is a read-only bind mount of a directory that is
+# on disk (this checkout's examples/pod, else /var/tmp, /var or /).
+set -eu
+
+die() { echo "examples/setup.sh: $*" >&2; exit 2; }
+
+[ "$(id -u)" = 0 ] || die "needs root (it mounts tmpfs and makes device nodes)"
+[ "$(readlink /proc/self/ns/mnt)" != "$(readlink /proc/1/ns/mnt)" ] ||
+  die "run me inside a private mount namespace: unshare -m --propagation private sh -c 'examples/setup.sh && ...'"
+mount --make-rprivate /
+
+here=$(cd "$(dirname "$0")" && pwd -P)
+cwd=$(pwd -P)
+
+POD_UID=5b0e7c1a-93f4-4d2e-8a61-2c7f0b9d4e38
+SANDBOX=9f3c1e7a5b2d4f6089a1c3e5f7092b4d6e8f0a1c3e5b7d9f2a4c6e8b0d1f3a5c
+POD=/var/lib/kubelet/pods/$POD_UID
+VOL=$POD/volumes
+CRI=/var/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/$SANDBOX
+SHM=/run/containerd/io.containerd.grpc.v1.cri/sandboxes/$SANDBOX/shm
+PUBLISH=/var/lib/kubelet/plugins/kubernetes.io/csi/volumeDevices/publish/pvc-1d2e3f4a-5b6c-4d7e-8f90-a1b2c3d4e5f6
+SNAP=/var/lib/containerd/io.containerd.snapshotter.v1.erofs/snapshots
+
+tmpfs() { # tmpfs DIR [OPTIONS]
+  mkdir -p "$1"
+  mount -t tmpfs -o "${2:-mode=0755}" tmpfs "$1"
+}
+
+# cover PARENT NAME...: a tmpfs over each PARENT/NAME, or over PARENT itself
+# when one of them is missing on the host (unless PARENT holds the current
+# directory: then the missing mount points are created, and said so).
+cover() {
+  parent=$1; shift
+  all=yes
+  for n; do [ -d "$parent/$n" ] || all=no; done
+  if [ "$all" = yes ]; then
+    for n; do tmpfs "$parent/$n"; done
+  elif case "$cwd/" in "$parent"/*) true ;; *) false ;; esac; then
+    echo "examples/setup.sh: creating the missing mount points under $parent on the host" >&2
+    for n; do tmpfs "$parent/$n"; done
+  else
+    tmpfs "$parent"
+    for n; do mkdir -p "$parent/$n"; done
+  fi
+}
+
+cover /var/lib kubelet containerd docker
+cover /run containerd
+
+# --- the pod's own files ----------------------------------------------------
+mkdir -p "$POD/containers/web" "$POD/plugins/kubernetes.io~empty-dir"
+cat > "$POD/etc-hosts" <<'EOF'
+# Kubernetes-managed hosts file.
+127.0.0.1	localhost
+::1	localhost ip6-localhost ip6-loopback
+10.244.1.17	shop-frontend-7d9c8b6f5-x2k4q
+EOF
+: > "$POD/containers/web/3f8a2c1d"          # /dev/termination-log
+
+mkdir -p "$CRI"
+echo shop-frontend-7d9c8b6f5-x2k4q > "$CRI/hostname"
+printf 'search shop.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n' \
+  > "$CRI/resolv.conf"
+tmpfs "$SHM" "nosuid,nodev,noexec,mode=1777,size=64m"   # the sandbox's /dev/shm
+
+# --- emptyDirs: medium Memory is a tmpfs of its own; the default medium is a
+# directory on the node's disk (here: a read-only bind of a directory on disk).
+tmpfs "$VOL/kubernetes.io~empty-dir/cache" "mode=0777,size=128m"
+disk=
+for d in "$here/pod" /var/tmp /var /; do
+  t=$(stat -f -c %T "$d" 2>/dev/null || echo tmpfs)
+  case "$t" in tmpfs|ramfs) ;; *) disk=$d; break ;; esac
+done
+[ -n "$disk" ] || die "no directory on a disk file system to stand for the disk emptyDir"
+mkdir -p "$VOL/kubernetes.io~empty-dir/scratch"
+mount --bind "$disk" "$VOL/kubernetes.io~empty-dir/scratch"
+mount -o remount,bind,ro "$VOL/kubernetes.io~empty-dir/scratch"
+
+# --- configmaps, secrets, projected volumes: kubelet's atomic writer layout:
+# a timestamped directory, `..data` pointing at it, a symlink per key.
+atomic() { # atomic DIR KEY...  (each key's content: a line naming it)
+  dir=$1; shift
+  ts=..2026_11_29_04_12_33.1587362914
+  mkdir -p "$dir/$ts"
+  for k; do
+    printf '# %s\n' "$k" > "$dir/$ts/$k"
+    ln -s "..data/$k" "$dir/$k"
+  done
+  ln -s "$ts" "$dir/..data"
+}
+atomic "$VOL/kubernetes.io~configmap/nginx-conf" default.conf gzip.conf
+atomic "$VOL/kubernetes.io~configmap/static-pages" index.html 50x.html about.html contact.html \
+  faq.html robots.txt favicon.ico sitemap.xml styles.css app.js logo.svg manifest.json
+tmpfs "$VOL/kubernetes.io~secret/tls-cert" "mode=0755,size=1m"               # kubelet: a tmpfs per secret
+atomic "$VOL/kubernetes.io~secret/tls-cert" tls.crt tls.key ca.crt
+tmpfs "$VOL/kubernetes.io~projected/kube-api-access-7x2lq" "mode=0755,size=1m"
+atomic "$VOL/kubernetes.io~projected/kube-api-access-7x2lq" token ca.crt namespace
+
+# --- a Docker volume used as a hostPath
+mkdir -p /var/lib/docker/volumes/shop-uploads/_data
+echo upload > /var/lib/docker/volumes/shop-uploads/_data/README
+
+# --- a raw block volume: a block device node with the numbers of a real block
+# device of this machine (a loop device when there is one)
+majmin=
+for f in /sys/dev/block/7:*; do [ -e "$f" ] && { majmin=${f##*/}; break; }; done
+if [ -z "$majmin" ]; then
+  for f in /sys/dev/block/*; do [ -e "$f" ] && { majmin=${f##*/}; break; }; done
+fi
+majmin=${majmin:-7:0}
+mkdir -p "$PUBLISH"
+mknod "$PUBLISH/$POD_UID" b "${majmin%%:*}" "${majmin##*:}"
+
+# --- the image's layers (erofs images), named by the root filesystem's options
+for l in 41/sha256-a2f3c8e1.erofs 42/sha256-7be90d44.erofs 43/sha256-c51d6f02.erofs; do
+  mkdir -p "$SNAP/${l%/*}"
+  : > "$SNAP/$l"
+done

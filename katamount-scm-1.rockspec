@@ -1,0 +1,74 @@
+-- katamount: mount decisions for VM-based container runtimes, as editable Lua
+-- rules over a C core. Build and install from a checkout with
+--   LUAROCKS_CONFIG=luarocks-offline.lua luarocks --lua-version 5.4 make
+-- (luarocks-offline.lua marks the Debian packages lua-cjson and lua-argparse
+-- as provided, for a machine without a rocks server; `make install` does it).
+rockspec_format = "3.0"
+package = "katamount"
+version = "scm-1"
+source = {
+  url = "git+file:///katamount",
+  branch = "main",
+}
+description = {
+  summary = "Mount decisions for VM-based container runtimes, as Lua rules over a C core",
+  detailed = [[
+For every mount of a container, decide how a VM-based runtime (Kata
+Containers style) handles it: skip it, make a tmpfs in the guest, share it
+over virtio-fs, watch and copy it, hot-plug it as a block device, or mount
+it as an overlay layer. The decision table is a set of editable Lua rule
+files, evaluated in a sandbox; a C core does the system work (stat, the
+mount-point walk, sysfs, bounded directory counting, the mount table).
+]],
+  license = "Apache-2.0",
+  labels = { "containers", "kata", "mount", "linux" },
+}
+supported_platforms = { "linux" }
+dependencies = {
+  "lua >= 5.4, < 5.5",
+  "lua-cjson",
+  "argparse",
+}
+build = {
+  type = "builtin",
+  modules = {
+    -- the C core: never linked against liblua (the interpreter provides it)
+    ["katamount.core"] = {
+      sources = {
+        "c/core.c",
+        "c/count.c",
+        "c/dest.c",
+        "c/mounts.c",
+        "c/path.c",
+        "c/stat.c",
+        "c/sysfs.c",
+      },
+      incdirs = { "c" },
+    },
+    ["katamount.decide"] = "lua/katamount/decide.lua",
+    ["katamount.engine"] = "lua/katamount/engine.lua",
+    ["katamount.facts"] = "lua/katamount/facts.lua",
+    ["katamount"] = "lua/katamount/init.lua",
+    ["katamount.layers"] = "lua/katamount/layers.lua",
+    ["katamount.loader"] = "lua/katamount/loader.lua",
+    ["katamount.sandbox"] = "lua/katamount/sandbox.lua",
+  },
+  install = {
+    -- the bundled rules, found by the engine beside its own file
+    lua = {
+      ["katamount.rules.00-settings"] = "rules/00-settings.lua",
+      ["katamount.rules.10-layers"] = "rules/10-layers.lua",
+      ["katamount.rules.20-system"] = "rules/20-system.lua",
+      ["katamount.rules.30-kubernetes"] = "rules/30-kubernetes.lua",
+      ["katamount.rules.40-block"] = "rules/40-block.lua",
+      ["katamount.rules.50-guest-mounts"] = "rules/50-guest-mounts.lua",
+      ["katamount.rules.60-devices"] = "rules/60-devices.lua",
+      ["katamount.rules.70-watchable"] = "rules/70-watchable.lua",
+      ["katamount.rules.80-shared"] = "rules/80-shared.lua",
+      ["katamount.rules.90-rootfs"] = "rules/90-rootfs.lua",
+    },
+    bin = {
+      katamount = "bin/katamount",
+    },
+  },
+}

@@ -1,0 +1,255 @@
+--- The rule engine: one loaded rule set, its facts and its decisions.
+--
+-- `new{rules_path=}` builds an engine; every predicate, helper and decision
+-- is a method (`e:classify(m)`, `e:is_secret(path)`). `require "katamount"`
+-- wraps a default engine as plain functions.
+-- @module katamount.engine
+local core = require("katamount.core")
+local sandbox = require("katamount.sandbox")
+local loader = require("katamount.loader")
+local facts = require("katamount.facts")
+local layers = require("katamount.layers")
+local decide = require("katamount.decide")
+
+local M = {}
+
+local type, error, ipairs, tostring, setmetatable, rawget, next =
+  type, error, ipairs, tostring, setmetatable, rawget, next
+local format, find, sub = string.format, string.find, string.sub
+local pack, unpack = table.pack, table.unpack
+
+--- The predicates every engine offers as methods (defined in rule files).
+M.PREDICATES = {
+  "is_system_mount", "is_host_device", "is_docker_volume", "is_empty_dir", "is_config_map",
+  "is_secret", "is_projected", "is_downward_api", "is_hugepage_empty_dir",
+  "is_ephemeral_storage", "is_host_empty_dir", "is_watchable_mount", "is_block_device",
+  "is_device_mapper", "has_option", "has_option_prefix",
+}
+
+--- The helpers and decisions every engine offers as methods.
+M.FUNCTIONS = {
+  "device_for_path", "count_files", "mount_entry", "eval_mount_path", "layers",
+  "classify", "plan", "reload", "rules", "params", "call",
+}
+
+local Engine = {}
+local callers = {}
+
+-- A method calling predicate `name` (made once per name).
+local function caller(name)
+  local f = callers[name]
+  if f == nil then
+    f = function(self, ...) return self:call(name, ...) end
+    callers[name] = f
+  end
+  return f
+end
+
+local Engine_mt = {
+  __index = function(self, k)
+    local v = Engine[k]
+    if v ~= nil then return v end
+    local rs = rawget(self, "ruleset")
+    if type(k) == "string" and rs ~= nil and rs.predicates[k] ~= nil then return caller(k) end
+    return nil
+  end,
+  __name = "katamount.engine",
+}
+
+for _, name in ipairs(M.PREDICATES) do Engine[name] = caller(name) end
+
+-- rules_path as a list of directories (a string is `:`-separated).
+local function split_path(path)
+  local dirs = {}
+  if path == nil then return dirs end
+  if type(path) == "string" then
+    local pos = 1
+    while pos <= #path + 1 do
+      local colon = find(path, ":", pos, true) or (#path + 1)
+      local dir = sub(path, pos, colon - 1)
+      if dir ~= "" then dirs[#dirs + 1] = dir end
+      pos = colon + 1
+    end
+    return dirs
+  end
+  if type(path) ~= "table" then return nil, "rules_path must be a list or a string, got " .. type(path) end
+  for i, dir in ipairs(path) do
+    if type(dir) ~= "string" then
+      return nil, format("rules_path[%d] must be a string, got %s", i, type(dir))
+    end
+    if dir ~= "" then dirs[#dirs + 1] = dir end
+  end
+  return dirs
+end
+
+--- Make an engine.
+-- @tparam[opt] table opts
+--   `rules_path`: directories of operator rules (a list, or a `:`-separated
+--   string) loaded after the bundled ones; it replaces `KATAMOUNT_RULES_PATH`.
+--   `budget`: instructions allowed per rule call (default 1,000,000).
+--   `mountinfo`: the mount table file to read (default `/proc/self/mountinfo`).
+--   `bundled = false` loads no bundled rules.
+-- @treturn[1] table the engine
+-- @return[2] nil, message (`file:line: ...` when a rule file is broken)
+function M.new(opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error("bad argument #1 to 'new' (table expected, got " .. type(opts) .. ")", 2)
+  end
+  opts = opts or {}
+  local path = opts.rules_path
+  if path == nil then path = os.getenv("KATAMOUNT_RULES_PATH") end
+  local dirs, err = split_path(path)
+  if not dirs then return nil, err end
+  local budget = opts.budget or sandbox.DEFAULT_BUDGET
+  if math.type(budget) ~= "integer" or budget < 1 then
+    return nil, "budget must be a positive integer, got " .. tostring(budget)
+  end
+  if opts.mountinfo ~= nil and type(opts.mountinfo) ~= "string" then
+    return nil, "mountinfo must be a string, got " .. type(opts.mountinfo)
+  end
+  if opts.bundled ~= false then
+    local bundled, berr = loader.bundled_dir()
+    if not bundled then return nil, berr end
+    table.insert(dirs, 1, bundled)
+  end
+  local state = { memo = nil, mtab = nil }
+  local self = setmetatable({
+    dirs = dirs, budget = budget, state = state, euid = loader.euid(),
+    helpers = facts.new(state, core, opts.mountinfo),
+  }, Engine_mt)
+  local ok, rerr = self:reload()
+  if not ok then return nil, rerr end
+  return self
+end
+
+--- Read the rules again. Builds a whole new rule set and swaps it in only
+-- when every file loaded; otherwise the engine keeps the rules it had.
+-- @treturn[1] boolean true
+-- @return[2] nil, message (`<file>:<line>: <message>` for a broken file)
+function Engine:reload()
+  local rs, err = loader.load({ dirs = self.dirs, euid = self.euid, budget = self.budget,
+    helpers = self.helpers })
+  if not rs then return nil, err end
+  self.ruleset = rs
+  return true
+end
+
+--- The loaded rules in evaluation order (mount rules, then rootfs rules).
+-- @treturn {table,...} `{name=, order=, scope=, class=, action=, file=, line=}` each
+function Engine:rules()
+  local out = {}
+  for _, list in ipairs({ self.ruleset.mount_rules, self.ruleset.rootfs_rules }) do
+    for _, r in ipairs(list) do
+      out[#out + 1] = { name = r.name, order = r.order, scope = r.scope, class = r.class,
+        action = r.action, file = r.file, line = r.line, why = r.why }
+    end
+  end
+  return out
+end
+
+--- The params the rules set (a copy).
+-- @treturn table
+function Engine:params()
+  local out = {}
+  -- next, not pairs: a __pairs a rule set on params must not run here
+  for k, v in next, self.ruleset.params do out[k] = v end
+  return out
+end
+
+local function call_predicate(self, name, fn, info, ...)
+  local r = pack(sandbox.call(self.budget, "@" .. info.file, fn, ...))
+  if not r[1] then
+    return nil, format("predicate '%s' (%s:%d): %s", name, info.file, info.line, r[2])
+  end
+  return unpack(r, 2, r.n)
+end
+
+--- Call the predicate `name` of the rule set, under the budget.
+-- @tparam string name
+-- @return what the predicate returns, or nil, message when it raised or is not defined
+function Engine:call(name, ...)
+  local rs = self.ruleset
+  local fn = rs.predicates[name]
+  if fn == nil then return nil, "predicate '" .. tostring(name) .. "' is not defined" end
+  return decide.with_memo(self, call_predicate, self, name, fn, rs.predicate_info[name], ...)
+end
+
+--- The device holding `path` and its mount point; host devices (under
+-- `/dev`, not regular files) report their own rdev and mount point `""`.
+-- @tparam string path
+-- @treturn[1] table `{major=, minor=, mount_point=}`
+-- @return[2] nil, message, errno
+function Engine:device_for_path(path)
+  return self.helpers.device_for_path(path)
+end
+
+--- Files below `path`, at most `limit` (`-1` once past it).
+-- @tparam string path
+-- @tparam integer limit
+-- @treturn[1] integer
+-- @return[2] nil, message, errno
+function Engine:count_files(path, limit)
+  return self.helpers.count_files(path, limit)
+end
+
+--- The visible mount entry of mount point `path`, from the engine's mount
+-- table (re-read only when the mount table changed).
+-- @tparam string path
+-- @treturn[1] table the entry (see `core.mount_entry`)
+-- @return[2] nil, message, errno (22 when `path` is not a mount point)
+function Engine:mount_entry(path)
+  return self.helpers.mount_entry(path)
+end
+
+--- Resolve a mount source and make its destination exist (the seed's
+-- evalMountPath): `abs_source, destination`.
+-- @tparam string source
+-- @tparam string destination
+-- @treturn[1] string the source with symlinks resolved
+-- @treturn[1] string the destination
+-- @return[2] nil, message, errno
+function Engine.eval_mount_path(_, source, destination)
+  if type(source) ~= "string" or source == "" then return nil, "source must be specified", 22 end
+  if type(destination) ~= "string" or destination == "" then
+    return nil, "destination must be specified", 22
+  end
+  local abs, err, errno = core.realpath(source)
+  if not abs then
+    return nil, "could not resolve symlinks of source '" .. source .. "': " .. tostring(err), errno
+  end
+  local ok, derr, derrno = core.ensure_destination(abs, destination)
+  if not ok then
+    return nil, "could not create destination mount point '" .. destination .. "': " .. tostring(derr),
+      derrno
+  end
+  return abs, destination
+end
+
+--- The layer mounts of a kata overlay root filesystem.
+-- @tparam {string,...} rootfs_options
+-- @treturn[1] {table,...} `{source=, type=, options=, mount_point=, option=}` each
+-- @return[2] nil, message naming the bad option
+function Engine.layers(_, rootfs_options)
+  return layers.from_options(rootfs_options)
+end
+
+--- Decide one OCI mount; see `katamount.decide.classify`.
+-- @tparam table mount `{source=, destination=, type=, options={}}`
+-- @tparam[opt] table ctx
+-- @treturn[1] table decision
+-- @return[2] nil, message
+function Engine:classify(mount, ctx)
+  return decide.classify(self, mount, ctx)
+end
+
+--- Decide a whole OCI spec; see `katamount.decide.plan`.
+-- @tparam table spec
+-- @tparam[opt] table ctx
+-- @treturn table `{mounts=, rootfs=, layers=}`
+-- @treturn {string,...} errors
+function Engine:plan(spec, ctx)
+  return decide.plan(self, spec, ctx)
+end
+
+M.Engine = Engine
+return M

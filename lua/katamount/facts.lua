@@ -1,0 +1,234 @@
+--- Facts about mounts, computed lazily and memoised per decision.
+--
+-- `new` binds a set of helpers to an engine's state. While a decision runs,
+-- `state.memo` holds its cache: every system fact (stat, lstat, realpath,
+-- fs type, file count, mount entry, device, block device) is asked of the C
+-- core at most once per path for that decision, however many rules and
+-- predicates want it; a `plan` shares one cache across its mounts and reads
+-- the mount table at most once. Outside a decision the helpers call the core
+-- directly. The engine keeps one `core.mounts()` table and re-reads it only
+-- when `t:changed()` says the mount table changed.
+-- @module katamount.facts
+local M = {}
+
+local type, error, setmetatable, select, ipairs, next = type, error, setmetatable, select, ipairs, next
+local math_type = math.type
+local sub, format = string.sub, string.format
+
+local EINVAL = 22
+
+-- The read-only primitives of the core that rules may call. Everything
+-- else (ensure_destination) stays out of the sandbox.
+local MEMO1 = { "stat", "lstat", "realpath", "fs_type", "is_mount_point", "list_dir",
+  "device_for_path" }
+local PURE = { "clean", "major", "minor", "mounts", "_VERSION" }
+
+--- Bind the fact helpers to an engine state.
+-- @tparam table state the engine's `{memo=, mtab=}` (memo set while deciding)
+-- @tparam table core the `katamount.core` module
+-- @tparam ?string mountinfo the mountinfo file to read (default the core's)
+-- @treturn table helpers: `core` (the sandbox's read-only, memoised core),
+--   `mount_entry`, `device_for_path`, `count_files`, `mount_table`, `mount`
+function M.new(state, core, mountinfo)
+  local H = {}
+
+  -- memo[name] = { ok = {key = value}, fail = {key = {msg, errno}} }
+  local function slot(memo, name)
+    local s = memo[name]
+    if s == nil then
+      s = { ok = {}, fail = {} }
+      memo[name] = s
+    end
+    return s
+  end
+
+  local function remember(s, key, v, msg, errno)
+    if v == nil then
+      s.fail[key] = { msg, errno }
+    else
+      s.ok[key] = v
+    end
+    return v, msg, errno
+  end
+
+  -- A one-path function of the core, memoised while a decision runs.
+  local function memo1(name, fn)
+    return function(path, ...)
+      local memo = state.memo
+      if memo == nil or type(path) ~= "string" or select("#", ...) > 0 then return fn(path, ...) end
+      local s = slot(memo, name)
+      local v = s.ok[path]
+      if v ~= nil then return v end
+      local f = s.fail[path]
+      if f ~= nil then return nil, f[1], f[2] end
+      return remember(s, path, fn(path))
+    end
+  end
+
+  local ro = {}
+  for _, name in ipairs(MEMO1) do
+    if core[name] then ro[name] = memo1(name, core[name]) end
+  end
+  for _, name in ipairs(PURE) do ro[name] = core[name] end
+
+  if core.block_device then
+    local block_device = core.block_device
+    ro.block_device = function(major, minor, sysfs_root)
+      local memo = state.memo
+      if memo == nil or math_type(major) ~= "integer" or math_type(minor) ~= "integer"
+        or (sysfs_root ~= nil and type(sysfs_root) ~= "string") then
+        return block_device(major, minor, sysfs_root)
+      end
+      local key = major .. ":" .. minor .. ":" .. (sysfs_root or "")
+      local s = slot(memo, "block_device")
+      local v = s.ok[key]
+      if v ~= nil then return v end
+      local f = s.fail[key]
+      if f ~= nil then return nil, f[1], f[2] end
+      return remember(s, key, block_device(major, minor, sysfs_root))
+    end
+  end
+
+  local core_count_files = core.count_files
+  --- Bounded recursive file count (`core.count_files`), memoised.
+  local function count_files(path, limit)
+    local memo = state.memo
+    if memo == nil or type(path) ~= "string" or math_type(limit) ~= "integer" then
+      return core_count_files(path, limit)
+    end
+    local key = path .. "\0" .. limit
+    local s = slot(memo, "count_files")
+    local v = s.ok[key]
+    if v ~= nil then return v end
+    local f = s.fail[key]
+    if f ~= nil then return nil, f[1], f[2] end
+    return remember(s, key, core_count_files(path, limit))
+  end
+  ro.count_files = count_files
+
+  if core.mount_entry then ro.mount_entry = memo1("core_mount_entry", core.mount_entry) end
+
+  local stat, realpath, clean = ro.stat, ro.realpath, core.clean
+  local core_device_for_path = ro.device_for_path
+
+  --- The engine's mount table: one `core.mounts()` kept across calls and
+  -- re-read only when it changed; asked at most once per decision.
+  local function mount_table()
+    local memo = state.memo
+    if memo ~= nil and memo.mtab_read then return memo.mtab, memo.mtab_err, memo.mtab_errno end
+    local t, err, errno = state.mtab, nil, nil
+    -- changed() is true, false, or nil on failure: anything but false re-reads
+    if t == nil or t:changed() ~= false then
+      t, err, errno = core.mounts(mountinfo)
+      state.mtab = t
+    end
+    if memo ~= nil then
+      memo.mtab_read, memo.mtab, memo.mtab_err, memo.mtab_errno = true, t, err, errno
+    end
+    return t, err, errno
+  end
+  H.mount_table = mount_table
+
+  -- The mount table caches its entry tables: callers get copies, so that
+  -- nothing a rule does to an entry reaches the next decision.
+  local function copy_entry(e)
+    local c = {}
+    for k, v in next, e do
+      if type(v) == "table" then
+        local l = {}
+        for i = 1, #v do l[i] = v[i] end
+        v = l
+      end
+      c[k] = v
+    end
+    return c
+  end
+
+  local function lookup(path)
+    local t, err, errno = mount_table()
+    if t == nil then return nil, err, errno end
+    local c, cerr, cerrno = clean(path)
+    if c == nil then return nil, cerr, cerrno end
+    local e = t:lookup(c)
+    if e == nil and sub(c, 1, 1) == "/" then
+      -- Deliberate difference from the Go original (exact mountinfo match):
+      -- a path reached through a symlink (/var/lib/kubelet -> /data/kubelet)
+      -- is found under its real path too.
+      local real = realpath(path)
+      if real ~= nil and real ~= c then e = t:lookup(real) end
+    end
+    if e == nil then
+      return nil, format("mount_entry '%s': not a mount point", path), EINVAL
+    end
+    return copy_entry(e)
+  end
+
+  --- The visible mount entry whose mount point is `path` (after cleaning),
+  -- from the engine's mount table, memoised per decision.
+  -- `nil, "...not a mount point", 22` when `path` is not a mount point;
+  -- any other failure (reading the mount table) is a real error.
+  local function mount_entry(path)
+    if type(path) ~= "string" then
+      error("bad argument #1 to 'mount_entry' (string expected, got " .. type(path) .. ")", 2)
+    end
+    local memo = state.memo
+    if memo == nil then return lookup(path) end
+    local s = slot(memo, "mount_entry")
+    local v = s.ok[path]
+    if v ~= nil then return v end
+    local f = s.fail[path]
+    if f ~= nil then return nil, f[1], f[2] end
+    return remember(s, path, lookup(path))
+  end
+  H.mount_entry = mount_entry
+
+  --- `core.device_for_path` plus the seed's host-device case: a path under
+  -- `/dev` that is not a regular file reports its own rdev and mount point "".
+  local function device_for_path(path)
+    if type(path) ~= "string" then
+      error("bad argument #1 to 'device_for_path' (string expected, got " .. type(path) .. ")", 2)
+    end
+    local c = clean(path)
+    if c == "/dev" or (c ~= nil and sub(c, 1, 5) == "/dev/") then
+      local st, err, errno = stat(path)
+      if st == nil then return nil, err, errno end
+      if st.type ~= "file" then
+        return { major = st.rdev_major, minor = st.rdev_minor, mount_point = "" }
+      end
+    end
+    return core_device_for_path(path)
+  end
+  H.device_for_path = device_for_path
+  H.count_files = count_files
+  H.core = ro
+
+  -- The mount being decided, as rules see it: fields plus memoised facts.
+  local Mount = {}
+  local Mount_mt = { __index = Mount, __metatable = false }
+  --- `core.stat` of the source (symlinks followed).
+  function Mount:stat() return stat(self.source) end
+  --- `core.lstat` of the source.
+  function Mount:lstat() return ro.lstat(self.source) end
+  --- The source with every symlink resolved.
+  function Mount:realpath() return realpath(self.source) end
+  --- The file system type of the source (statfs).
+  function Mount:fs_type() return ro.fs_type(self.source) end
+  --- Files below the source, bounded by `limit` (`-1` past it).
+  function Mount:file_count(limit) return count_files(self.source, limit) end
+  --- The mount entry whose mount point is the source.
+  function Mount:mount_entry() return mount_entry(self.source) end
+  --- The device holding the source and its mount point.
+  function Mount:device() return device_for_path(self.source) end
+  --- The source, cleaned.
+  function Mount:clean_source() return clean(self.source) end
+
+  --- Wrap a mount description as a rule-facing mount object.
+  -- @tparam table fields source, destination, type, options (already validated)
+  function H.mount(fields)
+    return setmetatable(fields, Mount_mt)
+  end
+
+  return H
+end
+
+return M

@@ -1,0 +1,253 @@
+--- The rule sandbox: allow-listed environments and the instruction budget.
+--
+-- Each rule file runs in an environment of its own built by `env`: an
+-- allow-list (never a blocklist) of the safe parts of the standard library,
+-- plus the rule API the engine hands in. Sandboxed code runs only inside a
+-- `session` (which also hides `string.dump` from string methods, see below),
+-- and each callback inside `call`, which arms a count hook: past the budget
+-- the hook raises, and the sandbox's `pcall`/`xpcall` cannot swallow that.
+--
+-- Known limits: the count hook does not see time spent inside one C call, so
+-- a pathological pattern (`("a"):rep(40):find("a*a*a*a*a*b")`) can still run
+-- long, and doubling a string by concatenation can allocate much memory in
+-- few instructions (`string.rep` is capped). Rule files are written by the
+-- operator (the loader refuses files others can write); the sandbox keeps
+-- their mistakes from reaching the host, it is not a jail for hostile code.
+-- @module katamount.sandbox
+local M = {}
+
+local debug_gethook, debug_sethook, debug_getinfo = debug.gethook, debug.sethook, debug.getinfo
+local debug_getmetatable = debug.getmetatable
+local type, error, pcall, xpcall, select = type, error, pcall, xpcall, select
+local setmetatable, getmetatable, rawget = setmetatable, getmetatable, rawget
+local pairs, tostring, tonumber = pairs, tostring, tonumber
+local format, rep, sub = string.format, string.rep, string.sub
+local unpack = table.unpack
+
+--- Default instruction budget of one rule call or one file load.
+M.DEFAULT_BUDGET = 1000000
+
+--- Longest string `string.rep` may build inside the sandbox (bytes).
+M.REP_MAX = 1024 * 1024
+
+-- The state shared by every engine (there is one Lua state and one string
+-- metatable): session depth, the hook and string __index saved on entry,
+-- the running call's budget and whether it ran out.
+local state = { depth = 0, exhausted = false, budget = 0, chunk = nil, calling = false }
+
+local string_mt = debug_getmetatable("")
+
+local function copy(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+local function safe_rep(s, n, sep)
+  local ts = type(s)
+  if (ts == "string" or ts == "number") and type(n) == "number" and n > 1 then
+    local size = #tostring(s)
+    if type(sep) == "string" or type(sep) == "number" then size = size + #tostring(sep) end
+    if n * size > M.REP_MAX then
+      error(format("string.rep: result longer than %d bytes", M.REP_MAX), 2)
+    end
+  end
+  return rep(s, n, sep)
+end
+
+-- The string library as the sandbox sees it: no dump, a bounded rep.
+local safe_string = {}
+for _, name in pairs({ "byte", "char", "find", "format", "gmatch", "gsub", "len", "lower",
+  "match", "reverse", "sub", "upper", "pack", "packsize", "unpack" }) do
+  safe_string[name] = string[name]
+end
+safe_string.rep = safe_rep
+-- String methods (`s:upper()`) go through the one shared string metatable,
+-- whose __index is the real `string` table: during a session it is switched
+-- to this frozen copy so that `("").dump` is nil and nothing can be written
+-- through it.
+local frozen_string = setmetatable({}, {
+  __index = safe_string,
+  __newindex = function() error("the string library is read-only", 2) end,
+  __metatable = false,
+})
+
+local safe_math = copy(math)
+safe_math.randomseed = nil          -- global RNG state: not the rules' to reseed
+
+local safe_os = { time = os.time, clock = os.clock, date = os.date, difftime = os.difftime }
+
+-- Re-raise a budget error that sandboxed code tried to catch.
+local function rethrow(ok, ...)
+  if not ok and state.exhausted then error((...), 0) end
+  return ok, ...
+end
+
+local function safe_pcall(f, ...)
+  return rethrow(pcall(f, ...))
+end
+
+-- A message handler runs before the error unwinds; for an error raised by
+-- the budget hook that is still inside the hook, where Lua runs no hooks:
+-- a looping handler would never be stopped. So once the budget is spent
+-- the rule's handler is not called at all.
+local function safe_xpcall(f, handler, ...)
+  return rethrow(xpcall(f, function(e)
+    if state.exhausted then return e end
+    return handler(e)
+  end, ...))
+end
+
+-- setmetatable without __gc: a finalizer would run later, outside any
+-- budget, in whatever host code triggers the collection.
+local function safe_setmetatable(t, mt)
+  if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+    error("setmetatable: __gc is not allowed in rules", 2)
+  end
+  return setmetatable(t, mt)
+end
+
+-- getmetatable of tables only: the metatables of strings (shared by every
+-- string) and of the core's userdata (shared with the engine) stay out of
+-- reach, so no rule can change what a method means for the host.
+local function safe_getmetatable(v)
+  if type(v) ~= "table" then return nil end
+  return getmetatable(v)
+end
+
+--- A fresh environment for one rule file.
+-- @tparam table api names added to the environment (`params`, `predicate`,
+--   `rule`, `core`, `mount_entry`, ...); tables among them are copied
+--   shallowly except `params`, which the files share on purpose
+-- @tparam table predicates the rule set's predicates, visible by name
+--   (through `__index`, so a later definition is the one called)
+-- @treturn table the environment (its metatable is protected)
+function M.env(api, predicates)
+  local env = {
+    assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
+    pcall = safe_pcall, xpcall = safe_xpcall, select = select, tonumber = tonumber,
+    tostring = tostring, type = type, rawequal = rawequal, rawlen = rawlen, rawget = rawget,
+    setmetatable = safe_setmetatable, getmetatable = safe_getmetatable, _VERSION = _VERSION,
+    string = copy(safe_string), table = copy(table), math = copy(safe_math),
+    utf8 = copy(utf8), os = copy(safe_os),
+  }
+  for k, v in pairs(api) do
+    if type(v) == "table" and k ~= "params" then v = copy(v) end
+    env[k] = v
+  end
+  return setmetatable(env, { __index = predicates, __metatable = false })
+end
+
+-- Armed by `call` and left armed until the session ends (re-arming resets
+-- the count): it raises only while sandboxed code runs, never in the
+-- engine's own code between two calls.
+local function hook()
+  if state.calling then
+    state.exhausted = true
+    error(format("instruction budget exceeded (%d instructions)", state.budget), 2)
+  end
+end
+
+-- Position of the innermost frame of the chunk being loaded, for errors
+-- raised without one (error(x, 0), error of a non-string).
+local function locate(msg)
+  local chunk = state.chunk
+  if chunk == nil then return msg end
+  local file = sub(chunk, 2)
+  if sub(msg, 1, #file + 1) == file .. ":" then return msg end
+  for level = 2, 64 do
+    local info = debug_getinfo(level, "Sl")
+    if info == nil then break end
+    if info.source == chunk and info.currentline and info.currentline > 0 then
+      return file .. ":" .. info.currentline .. ": " .. msg
+    end
+  end
+  return file .. ": " .. msg
+end
+
+local function handler(e)
+  if type(e) ~= "string" then
+    -- never call a metamethod of a value sandboxed code raised
+    e = "(error object is a " .. type(e) .. " value)"
+  end
+  return locate(e)
+end
+
+--- Run `fn(...)` in a session: sandboxed code may run. Nests; restores the
+-- host's hook and string metatable on the way out, whatever happens.
+-- Errors raised by `fn` itself propagate (after the restore).
+-- @tparam function fn
+-- @return what `fn` returns
+function M.session(fn, ...)
+  state.depth = state.depth + 1
+  local saved_hook, saved_mask, saved_count, saved_index
+  if state.depth == 1 then
+    saved_hook, saved_mask, saved_count = debug_gethook()
+    saved_index = string_mt.__index
+    string_mt.__index = frozen_string
+  end
+  local r = table.pack(pcall(fn, ...))
+  if state.depth == 1 then
+    string_mt.__index = saved_index
+    if type(saved_hook) == "function" then
+      debug_sethook(saved_hook, saved_mask, saved_count)
+    else
+      debug_sethook()
+    end
+    state.exhausted = false
+    state.calling = false
+    state.chunk = nil
+  end
+  state.depth = state.depth - 1
+  if not r[1] then error(r[2], 0) end
+  return unpack(r, 2, r.n)
+end
+
+local function done(ok, ...)
+  state.calling = false
+  return ok, ...
+end
+
+--- Call sandboxed `fn(...)` under an instruction budget (inside a session).
+-- An error raised without a position (`error(x, 0)`, a non-string error)
+-- gets the innermost line of `chunkname`'s file that is on the stack.
+-- @tparam integer budget instructions allowed
+-- @tparam ?string chunkname `"@" .. path` of the file `fn` comes from
+-- @tparam function fn
+-- @treturn boolean true when `fn` returned, false when it raised
+-- @return `fn`'s results, or the error message (a string)
+function M.call(budget, chunkname, fn, ...)
+  state.exhausted = false
+  state.budget = budget
+  state.chunk = chunkname
+  state.calling = true
+  debug_sethook(hook, "", budget)
+  return done(xpcall(fn, handler, ...))
+end
+
+--- `call` for a rule's `when(m, ctx)`: two arguments, two results, no
+-- varargs (the engine's hot path).
+-- @tparam integer budget
+-- @tparam string chunkname
+-- @tparam function fn
+-- @param a
+-- @param b
+-- @treturn boolean ok
+-- @return first result or the message
+-- @return second result
+function M.call2(budget, chunkname, fn, a, b)
+  state.exhausted = false
+  state.budget = budget
+  state.chunk = chunkname
+  state.calling = true
+  debug_sethook(hook, "", budget)
+  local ok, r1, r2 = xpcall(fn, handler, a, b)
+  state.calling = false
+  return ok, r1, r2
+end
+
+-- exported for tests
+M._state = state
+M._safe_string = safe_string
+
+return M

@@ -1,0 +1,41 @@
+-- 00-settings.lua -- the runtime's settings, and the option helpers every
+-- other rule file uses.
+--
+-- Each setting below is a default: the runtime passes its own values per
+-- call (its `ctx`), and those win. Change a default here, or better in a
+-- file of your own rules directory (a later file wins):
+--
+--   disable_guest_empty_dir   true: Kubernetes emptyDirs on disk are shared
+--                             with the guest instead of made inside it
+--   disable_block_device_use  true: never hot-plug block devices
+--   fs_sharing_supported      false: the hypervisor cannot share files, so
+--                             configmaps and secrets are not watched
+--   block_device_file_option  the option that marks a regular file as a
+--                             block device image (hot-plugged as a disk)
+
+params.disable_guest_empty_dir = false
+params.disable_block_device_use = false
+params.fs_sharing_supported = true
+params.block_device_file_option = "io.katacontainers.fs-opt.block_device=file"
+
+-- has_option(options, option): true when the list holds exactly `option`.
+predicate("has_option", function(options, option)
+  for _, o in ipairs(options or {}) do
+    if o == option then return true end
+  end
+  return false
+end)
+
+-- has_option_prefix(options, prefix): true when an option starts with `prefix`.
+predicate("has_option_prefix", function(options, prefix)
+  for _, o in ipairs(options or {}) do
+    if type(o) == "string" and o:sub(1, #prefix) == prefix then return true end
+  end
+  return false
+end)
+
+-- is_bind_mount(type, options): an OCI bind mount is type "bind" or has a
+-- "bind" or "rbind" option (the type may then be "none" or missing).
+predicate("is_bind_mount", function(mount_type, options)
+  return mount_type == "bind" or has_option(options, "bind") or has_option(options, "rbind")
+end)

@@ -1,0 +1,42 @@
+-- 20-system.lua -- system mounts (decision table row 1).
+--
+-- A source under /proc or /sys is skipped: the guest has its own. The
+-- source is judged cleaned (/proc//1/ is /proc/1) and, when it exists, with
+-- its symlinks resolved, so that a link to / cannot smuggle the host's /proc
+-- into the guest (kata-containers issue 7030).
+--
+-- Tune: params.system_prefixes. To add one in your own rules file:
+--   table.insert(params.system_prefixes, "/run/secrets-of-the-host")
+
+params.system_prefixes = { "/proc", "/sys" }
+
+-- The prefix of params.system_prefixes that `path` is under, or nil.
+local function system_prefix(path)
+  for _, prefix in ipairs(params.system_prefixes) do
+    local p = core.clean(prefix)
+    if path == p or path:sub(1, #p + 1) == p .. "/" then return p end
+  end
+  return nil
+end
+
+predicate("is_system_mount", function(path)
+  if system_prefix(core.clean(path)) then return true end
+  -- Only an absolute source is a host path: "proc" names a file system.
+  if path:sub(1, 1) == "/" then
+    local real = core.realpath(path)
+    if real and system_prefix(real) then return true end
+  end
+  return false
+end)
+
+rule {
+  name = "system", order = 100,
+  class = "system", action = "skip",
+  when = function(m)
+    if is_system_mount(m.source) then
+      return true, "the source is under a system prefix (" .. table.concat(params.system_prefixes, ", ")
+        .. "): the guest has its own"
+    end
+    return false, "not under a system prefix"
+  end,
+}

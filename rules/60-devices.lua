@@ -1,0 +1,39 @@
+-- 60-devices.lua -- host devices (decision table row 8).
+--
+-- A source under /dev that is not a regular file (a device node, a
+-- directory, a socket) is the host's own and is skipped; so is a /dev path
+-- missing on the host. Kata moved this check from the destination to the
+-- source: the source decides. A source elsewhere that is a symlink into
+-- /dev is judged where it leads (the Go original judged the link's name).
+
+-- true: a host device; false: a regular file or missing; nil: not under /dev
+local function judge(path)
+  if path == "/dev" then return true end
+  if path:sub(1, 5) ~= "/dev/" then return nil end
+  local st = core.stat(path)
+  if not st then return false end
+  return st.type ~= "file"
+end
+
+predicate("is_host_device", function(path)
+  local verdict = judge(core.clean(path))
+  if verdict ~= nil then return verdict end
+  if path:sub(1, 1) == "/" then
+    local real = core.realpath(path)
+    if real then return judge(real) == true end
+  end
+  return false
+end)
+
+rule {
+  name = "host-device", order = 800,
+  class = "host-device", action = "skip",
+  when = function(m)
+    if is_host_device(m.source) then return true, "the source is a host device" end
+    local path = core.clean(m.source)
+    if (path == "/dev" or path:sub(1, 5) == "/dev/") and not core.stat(path) then
+      return true, "the source is a /dev path missing on the host"
+    end
+    return false, "not a host device"
+  end,
+}

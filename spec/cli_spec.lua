@@ -1,0 +1,749 @@
+-- spec/cli_spec.lua -- the `katamount` command, run as a process
+-- (`lua5.4 bin/katamount ...`, the core from $KATAMOUNT_BUILD): every command,
+-- the table and JSON outputs on the example pod, every exit status and every
+-- bad-input message. The example pod's host side (examples/setup.sh) is built
+-- in a nested private mount namespace, so its mounts never reach other specs.
+local lu = require("luaunit")
+local H = require("helpers")
+local cjson = require("cjson")
+
+local BUILD = os.getenv("KATAMOUNT_BUILD") or "build"
+local q = H.q
+
+local CONFIG = "examples/pod/config.json"
+local ROOTFS = "examples/pod/rootfs.json"
+local POD = "/var/lib/kubelet/pods/5b0e7c1a-93f4-4d2e-8a61-2c7f0b9d4e38"
+
+local function slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function lines(s)
+  local t = {}
+  for l in s:gmatch("([^\n]*)\n") do t[#t + 1] = l end
+  return t
+end
+
+--- The command line running katamount with `args` (a string), as a shell snippet.
+local function command(args, env)
+  return ("env -u KATAMOUNT_RULES_PATH -u KATAMOUNT_DEBUG KATAMOUNT_BUILD=%s %s ")
+    :format(q(BUILD), env or "") ..
+    "timeout 60 lua5.4 bin/katamount " .. args
+end
+
+--- Run katamount; return {out=, err=, code=}.
+local function km(args, env)
+  local out, err = os.tmpname(), os.tmpname()
+  local cmd = ("cd %s && %s >%s 2>%s; echo $?"):format(q(H.root), command(args, env), out, err)
+  local p = assert(io.popen(cmd))
+  local code = tonumber(p:read("a"):match("%d+"))
+  p:close()
+  local r = { out = slurp(out), err = slurp(err), code = code }
+  os.remove(out)
+  os.remove(err)
+  return r
+end
+
+--- Assert a failure: exit `code`, exactly one line on stderr starting with
+-- `prefix` and containing each of `...`, no traceback, nothing on stdout.
+local function assert_one_line(r, code, prefix, ...)
+  lu.assertEquals(r.code, code, r.err)
+  local l = lines(r.err)
+  lu.assertEquals(#l, 1, "want one line on stderr, got:\n" .. r.err)
+  lu.assertEquals(l[1]:sub(1, #prefix), prefix, r.err)
+  for _, want in ipairs({ ... }) do lu.assertStrContains(l[1], want) end
+  lu.assertNotStrContains(r.err, "traceback")
+  lu.assertNotStrContains(r.err, "stack")
+  lu.assertEquals(r.out, "")
+end
+
+--- Max display width of the lines of `s`.
+local function max_width(s)
+  local m = 0
+  for _, l in ipairs(lines(s)) do m = math.max(m, utf8.len(l) or #l) end
+  return m
+end
+
+---------------------------------------------------------------------------
+-- The example pod, planned once in a namespace of its own.
+---------------------------------------------------------------------------
+
+local PLAN = "plan " .. CONFIG .. " --rootfs " .. ROOTFS
+local EXAMPLE_RUNS = {
+  table = { PLAN, "COLUMNS=0" },
+  narrow80 = { PLAN, "COLUMNS=80" },
+  narrow100 = { PLAN, "COLUMNS=100" },
+  narrow44 = { PLAN, "COLUMNS=44" },
+  json = { PLAN .. " --json" },
+  explain = { PLAN .. " --explain", "COLUMNS=0" },
+  explain_json = { PLAN .. " --json --explain" },
+  no_rootfs_json = { "plan " .. CONFIG .. " --json" },
+  flags_json = { "plan " .. CONFIG .. " --json --rootfs-type overlay"
+    .. " --rootfs-option io.katacontainers.fs-opt.layer=/var/lib/containerd/l1.erofs,erofs,ro"
+    .. " --rootfs-option io.katacontainers.fs-opt.layer=/var/lib/containerd/l2.erofs,erofs" },
+  no_local_json = { PLAN .. " --json --set disable_guest_empty_dir=true" },
+  no_block_json = { PLAN .. " --json --set disable_block_device_use=true" },
+  keep_local_json = { PLAN .. " --json --set disable_guest_empty_dir=false" },
+  unknown_set = { PLAN .. " --json --set no_such_setting=2" },
+  classify_cm = { "classify --json --source " .. POD .. "/volumes/kubernetes.io~configmap/nginx-conf"
+    .. " --destination /etc/nginx/conf.d --option rbind --option ro" },
+  classify_mem = { "classify --source " .. POD .. "/volumes/kubernetes.io~empty-dir/cache"
+    .. " --destination /cache --explain", "COLUMNS=0" },
+  mounts = { "mounts", "COLUMNS=0" },
+  mounts_json = { "mounts --json" },
+}
+
+local example_cache
+
+local function example()
+  H.need_mounts()
+  if example_cache then return example_cache end
+  local dir = H.sh("mktemp -d /tmp/katamount-cli.XXXXXX")
+  local script = { "set -e", "cd " .. q(H.root), "examples/setup.sh", "set +e" }
+  for name, c in pairs(EXAMPLE_RUNS) do
+    script[#script + 1] = ("%s >%s/%s.out 2>%s/%s.err; echo $? >%s/%s.rc"):format(command(c[1], c[2]),
+      dir, name, dir, name, dir, name)
+  end
+  H.write(dir .. "/run.sh", table.concat(script, "\n") .. "\n")
+  H.sh("timeout 300 unshare -m --propagation private sh " .. q(dir .. "/run.sh"))
+  example_cache = {}
+  for name in pairs(EXAMPLE_RUNS) do
+    local base = dir .. "/" .. name
+    example_cache[name] = { out = slurp(base .. ".out"), err = slurp(base .. ".err"),
+                            code = tonumber(slurp(base .. ".rc"):match("%d+")) }
+  end
+  H.run("rm -rf " .. q(dir))
+  return example_cache
+end
+
+local function decoded(r)
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertEquals(r.err, "")
+  local ok, doc = pcall(cjson.decode, r.out)
+  lu.assertTrue(ok, "not one JSON document: " .. tostring(doc) .. "\n" .. r.out)
+  return doc
+end
+
+local function by_destination(doc)
+  local t = {}
+  for _, d in ipairs(doc.mounts) do t[d.destination] = d end
+  return t
+end
+
+-- What the bundled rules decide for the example pod (DESIGN.md's table).
+local EXPECTED = {
+  ["/proc"] = { "passthrough", "guest-mount" },
+  ["/dev"] = { "passthrough", "guest-mount" },
+  ["/dev/pts"] = { "passthrough", "guest-mount" },
+  ["/dev/mqueue"] = { "passthrough", "guest-mount" },
+  ["/sys"] = { "passthrough", "guest-mount" },
+  ["/sys/fs/cgroup"] = { "passthrough", "guest-mount" },
+  ["/etc/nginx/conf.d"] = { "watchable", "share-watchable" },     -- configmap, 5 files
+  ["/etc/nginx/tls"] = { "watchable", "share-watchable" },        -- secret, 7 files
+  ["/usr/share/nginx/html"] = { "shared", "share" },              -- configmap, 25 files
+  ["/var/cache/nginx"] = { "ephemeral", "guest-tmpfs" },          -- emptyDir on tmpfs
+  ["/scratch"] = { "local", "guest-local" },                      -- emptyDir on disk
+  ["/var/lib/uploads"] = { "shared", "share" },                   -- Docker volume
+  ["/dev/fuse"] = { "host-device", "skip" },
+  ["/dev/data0"] = { "block", "hotplug-block" },
+  ["/etc/hosts"] = { "shared", "share" },
+  ["/dev/termination-log"] = { "shared", "share" },
+  ["/etc/hostname"] = { "shared", "share" },
+  ["/etc/resolv.conf"] = { "shared", "share" },
+  ["/dev/shm"] = { "shm", "guest-shm" },
+  ["/var/run/secrets/kubernetes.io/serviceaccount"] = { "shared", "share" },
+}
+
+local LAYERS = { "sha256-a2f3c8e1.erofs", "sha256-7be90d44.erofs", "sha256-c51d6f02.erofs" }
+
+local TestCliExample = {}
+
+function TestCliExample.test_json_is_one_document_with_every_decision()
+  local r = example().json
+  local doc = decoded(r)
+  lu.assertEquals(#doc.mounts, 20)
+  local spec = cjson.decode(H.read(CONFIG))
+  for i, d in ipairs(doc.mounts) do
+    -- the spec's order, and the six fields of every decision
+    lu.assertEquals(d.destination, spec.mounts[i].destination)
+    lu.assertEquals(d.source, spec.mounts[i].source)
+    lu.assertEquals(d.type, spec.mounts[i].type)
+    for _, k in ipairs({ "class", "action", "rule" }) do
+      lu.assertIsString(d[k], d.destination .. " has no " .. k)
+    end
+    lu.assertNil(d.error)
+  end
+  lu.assertIsTable(doc.rootfs)
+  lu.assertIsTable(doc.layers)
+end
+
+function TestCliExample.test_json_classes_of_the_example_pod()
+  local got = by_destination(decoded(example().json))
+  for dest, want in pairs(EXPECTED) do
+    lu.assertNotNil(got[dest], dest)
+    lu.assertEquals({ got[dest].class, got[dest].action }, want, dest)
+  end
+end
+
+function TestCliExample.test_json_rootfs_and_layers()
+  local doc = decoded(example().json)
+  lu.assertEquals(doc.rootfs.action, "overlay")
+  lu.assertEquals(#doc.layers, 3)
+  for i, l in ipairs(doc.layers) do
+    lu.assertEquals(l.class, "layer")
+    lu.assertEquals(l.action, "overlay-layer")
+    lu.assertEquals(l.type, "erofs")
+    lu.assertStrContains(l.source, LAYERS[i])
+    lu.assertEquals(l.destination, "/run/kata-containers/sandbox/layers/" .. LAYERS[i])
+  end
+end
+
+function TestCliExample.test_json_layers_from_flags()
+  local doc = decoded(example().flags_json)
+  lu.assertEquals(doc.rootfs.action, "overlay")
+  lu.assertEquals(#doc.layers, 2)
+  lu.assertEquals(doc.layers[1].destination, "/run/kata-containers/sandbox/layers/l1.erofs")
+  lu.assertEquals(doc.layers[2].destination, "/run/kata-containers/sandbox/layers/l2.erofs")
+end
+
+function TestCliExample.test_json_empty_layers_is_an_array()
+  local r = example().no_rootfs_json
+  local doc = decoded(r)
+  lu.assertStrContains(r.out, '"layers": []')
+  lu.assertEquals(#doc.layers, 0)
+  lu.assertNotEquals(doc.rootfs.action, "overlay") -- no layers: share or hotplug-block
+end
+
+function TestCliExample.test_set_changes_the_decision()
+  local no_local = by_destination(decoded(example().no_local_json))
+  lu.assertNotEquals(no_local["/scratch"].class, "local")
+  lu.assertEquals(no_local["/scratch"].action, "share")
+  lu.assertEquals(no_local["/var/cache/nginx"].class, "ephemeral") -- tmpfs still is
+  local no_block = by_destination(decoded(example().no_block_json))
+  lu.assertNotEquals(no_block["/dev/data0"].class, "block")
+  lu.assertEquals(by_destination(decoded(example().json))["/dev/data0"].class, "block")
+  -- "false" is the boolean false (the string "false" would be true)
+  lu.assertEquals(by_destination(decoded(example().keep_local_json))["/scratch"].class, "local")
+  -- a name the rules do not know: a warning, the plan still made
+  local r = example().unknown_set
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertEquals(lines(r.err),
+    { "katamount: warning: --set no_such_setting: no param of that name in the rules" })
+  lu.assertEquals(#cjson.decode(r.out).mounts, 20)
+end
+
+function TestCliExample.test_table_has_every_mount_rootfs_and_layers()
+  local r = example().table
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertEquals(r.err, "")
+  local l = lines(r.out)
+  lu.assertStrMatches(l[1], "^DESTINATION%s+SOURCE%s+TYPE%s+CLASS%s+ACTION%s+RULE$")
+  -- columns aligned: every field starts where its title does
+  local col = {}
+  for _, t in ipairs({ "SOURCE", "TYPE", "CLASS", "ACTION", "RULE" }) do col[t] = l[1]:find(t, 1, true) end
+  local seen = {}
+  for _, line in ipairs(l) do
+    local dest = line:match("^(/%S*)")
+    if dest and EXPECTED[dest] then
+      seen[dest] = true
+      local class = line:sub(col.CLASS):match("^(%S+)")
+      local action = line:sub(col.ACTION):match("^(%S+)")
+      lu.assertEquals({ class, action }, EXPECTED[dest], line)
+      lu.assertEquals(line:sub(col.SOURCE - 2, col.SOURCE - 1), "  ", line)
+    end
+  end
+  for dest in pairs(EXPECTED) do lu.assertTrue(seen[dest], dest .. " missing from the table") end
+  -- full paths when nothing limits the width
+  lu.assertStrContains(r.out, POD .. "/volumes/kubernetes.io~configmap/nginx-conf")
+  lu.assertStrContains(r.out, "root filesystem")
+  for _, name in ipairs(LAYERS) do
+    lu.assertStrContains(r.out, "/run/kata-containers/sandbox/layers/" .. name)
+  end
+end
+
+function TestCliExample.test_table_fits_narrow_terminals()
+  for name, width in pairs({ narrow100 = 100, narrow80 = 80, narrow44 = 44 }) do
+    local r = example()[name]
+    lu.assertEquals(r.code, 0, r.err)
+    lu.assertTrue(max_width(r.out) <= width,
+      ("%s: a line is %d wide:\n%s"):format(name, max_width(r.out), r.out))
+    -- every destination's volume name still readable (long paths elided in the middle)
+    lu.assertStrContains(r.out, "nginx-conf")
+    lu.assertStrContains(r.out, "…")
+    for _, want in ipairs({ "watchable", "guest-tmpfs", "hotplug-block", "overlay-layer" }) do
+      lu.assertStrContains(r.out, want)
+    end
+  end
+end
+
+function TestCliExample.test_explain_shows_every_rule_tried()
+  local r = example().explain
+  lu.assertEquals(r.code, 0, r.err)
+  local doc = decoded(example().explain_json)
+  for _, d in ipairs(doc.mounts) do
+    lu.assertIsTable(d.trace, d.destination)
+    lu.assertTrue(#d.trace >= 1, d.destination)
+  end
+  -- the table prints the rules tried under each mount: more lines than rows
+  local n = #lines(r.out)
+  lu.assertTrue(n > 2 * #doc.mounts, "explain adds lines under each mount")
+  lu.assertStrContains(r.out, "rules tried")
+  -- a decision's rule appears in its trace
+  local cm = by_destination(doc)["/etc/nginx/conf.d"]
+  local found = false
+  for _, t in ipairs(cm.trace) do
+    if (t.rule or t.name) == cm.rule then found = true end
+  end
+  lu.assertTrue(found, "the deciding rule is in the trace")
+  lu.assertNil(by_destination(decoded(example().json))["/etc/nginx/conf.d"].trace)
+end
+
+function TestCliExample.test_classify()
+  local d = decoded(example().classify_cm)
+  lu.assertEquals(d.class, "watchable")
+  lu.assertEquals(d.action, "share-watchable")
+  lu.assertEquals(d.destination, "/etc/nginx/conf.d")
+  lu.assertIsString(d.rule)
+  local r = example().classify_mem
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertStrContains(r.out, "ephemeral")
+  lu.assertStrContains(r.out, "guest-tmpfs")
+  lu.assertStrContains(r.out, "rules tried")
+end
+
+function TestCliExample.test_mounts_shows_the_example_mounts()
+  local r = example().mounts
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertStrMatches(lines(r.out)[1], "^MOUNT POINT%s+FSTYPE%s+SOURCE%s+MAJ:MIN%s+OPTIONS$")
+  lu.assertStrContains(r.out, POD .. "/volumes/kubernetes.io~empty-dir/cache")
+  local doc = decoded(example().mounts_json)
+  local cache
+  for _, m in ipairs(doc.mounts) do
+    if m.mount_point == POD .. "/volumes/kubernetes.io~empty-dir/cache" then cache = m end
+  end
+  lu.assertNotNil(cache)
+  lu.assertEquals(cache.fstype, "tmpfs")
+  lu.assertIsNumber(cache.major)
+  lu.assertIsTable(cache.options)
+end
+
+function TestCliExample.test_make_demo()
+  H.need_mounts()
+  lu.skipIf(os.getenv("KATAMOUNT_SANITIZED") ~= nil, "make demo runs the plain build")
+  local out, ok = H.run(("cd %s && COLUMNS=120 timeout 300 make -s demo BUILD=%s")
+    :format(q(H.root), q(BUILD)))
+  lu.assertTrue(ok, out)
+  lu.assertStrMatches(out, "^DESTINATION.*")
+  lu.assertStrContains(out, "share-watchable")
+  lu.assertStrContains(out, "overlay-layer")
+  lu.assertTrue(max_width(out .. "\n") <= 120)
+  -- nothing leaked to this namespace
+  local _, leaked = H.run("findmnt -rn -o TARGET | grep -q kubelet/pods")
+  lu.assertNotEquals(leaked, true)
+end
+
+---------------------------------------------------------------------------
+-- Usage, help, version.
+---------------------------------------------------------------------------
+
+local TestCliUsage = {}
+
+function TestCliUsage.test_help_for_every_command()
+  local r = km("--help")
+  lu.assertEquals(r.code, 0)
+  for _, c in ipairs({ "plan", "classify", "rules", "mounts", "Exit status" }) do
+    lu.assertStrContains(r.out, c)
+  end
+  for _, c in ipairs({ "plan", "classify", "rules", "mounts" }) do
+    r = km(c .. " --help")
+    lu.assertEquals(r.code, 0, c)
+    lu.assertStrContains(r.out, "Usage: katamount " .. c)
+    lu.assertEquals(r.err, "")
+  end
+  r = km("plan --help")
+  for _, o in ipairs({ "--rootfs-option", "--rootfs-type", "--set", "--json", "--explain", "--rules" }) do
+    lu.assertStrContains(r.out, o)
+  end
+end
+
+function TestCliUsage.test_version()
+  local r = km("--version")
+  lu.assertEquals(r.code, 0)
+  lu.assertStrMatches(r.out, "^katamount %S+\n$")
+end
+
+function TestCliUsage.test_bad_usage_exits_2_with_one_line()
+  for _, c in ipairs({
+    { "", "katamount: ", "a command is required" },
+    { "frobnicate", "katamount: ", "unknown command 'frobnicate'" },
+    { "plan", "katamount plan: ", "missing argument 'config'" },
+    { "plan a.json b.json", "katamount plan: ", "too many arguments" },
+    { "plan " .. CONFIG .. " --bogus", "katamount plan: ", "unknown option '--bogus'" },
+    { "classify --source /a", "katamount classify: ", "missing option '--destination'" },
+    { "classify --destination /a", "katamount classify: ", "missing option '--source'" },
+    { "plan " .. CONFIG .. " --set nope", "katamount plan: ", "--set nope: expected KEY=VALUE" },
+    { "plan " .. CONFIG .. " --set =1", "katamount plan: ", "expected KEY=VALUE" },
+    { "plan " .. CONFIG .. " --set 'a b=1'", "katamount plan: ", "expected KEY=VALUE" },
+    { "classify --source /a --destination /b --set x", "katamount classify: ", "expected KEY=VALUE" },
+    { "mounts a b", "katamount mounts: ", "too many arguments" },
+  }) do
+    assert_one_line(km(c[1]), 2, c[2], c[3])
+  end
+end
+
+---------------------------------------------------------------------------
+-- Bad input: one line naming the file and what is wrong, exit 2.
+---------------------------------------------------------------------------
+
+local TestCliBadInput = {}
+
+function TestCliBadInput:setUp()
+  self.dir = H.tmpdir("cli")
+end
+
+function TestCliBadInput.tearDown()
+  H.cleanup()
+end
+
+function TestCliBadInput:spec(name, text)
+  return H.write(self.dir .. "/" .. name, text)
+end
+
+function TestCliBadInput:test_missing_file()
+  local f = self.dir .. "/nope.json"
+  assert_one_line(km("plan " .. q(f)), 2, "katamount: " .. f .. ": ", "No such file")
+end
+
+function TestCliBadInput:test_directory()
+  assert_one_line(km("plan " .. q(self.dir)), 2, "katamount: " .. self.dir .. ": ", "directory")
+end
+
+function TestCliBadInput:test_not_json()
+  for name, text in pairs({ ["garbage.json"] = "mounts: [/proc]\n", ["empty.json"] = "",
+                            ["truncated.json"] = '{"mounts": [' }) do
+    local f = self:spec(name, text)
+    assert_one_line(km("plan " .. q(f)), 2, "katamount: " .. f .. ": not JSON")
+  end
+end
+
+function TestCliBadInput:test_not_an_oci_spec()
+  for _, c in ipairs({
+    { "[1, 2]", "not an object" },
+    { '"config"', "not an object" },
+    { "{}", 'no "mounts" array' },
+    { '{"ociVersion": "1.1.0", "process": {}}', 'no "mounts" array' },
+    { '{"mounts": null}', '"mounts" is null' },
+    { '{"mounts": {"destination": "/a"}}', '"mounts" is an object, not an array' },
+    { '{"mounts": "/proc"}', '"mounts" is a string' },
+    { '{"mounts": [{"source": "/a", "type": "bind"}]}', 'mounts[0] has no "destination"' },
+    { '{"mounts": [{"destination": "/a"}, {"source": "/b"}]}', 'mounts[1] has no "destination"' },
+    { '{"mounts": [{"destination": 7}]}', "mounts[0].destination is a number, not a string" },
+    { '{"mounts": [{"destination": ""}]}', "mounts[0].destination is empty" },
+    { '{"mounts": ["/proc"]}', "mounts[0] is a string, not an object" },
+    { '{"mounts": [{"destination": "/a", "source": 1}]}', "mounts[0] (/a).source is a number" },
+    { '{"mounts": [{"destination": "/a", "options": "ro"}]}', "mounts[0] (/a).options is a string" },
+    { '{"mounts": [{"destination": "/a", "options": ["ro", 1]}]}', "mounts[0] (/a).options[1] is a number" },
+    { '{"mounts": [], "root": "rootfs"}', '"root" is a string' },
+    { '{"mounts": [], "root": {"path": 1}}', "root.path is a number" },
+    { '{"mounts": [], "annotations": {"a": 1}}', 'annotations["a"] is a number' },
+  }) do
+    local f = self:spec("spec.json", c[1])
+    assert_one_line(km("plan " .. q(f) .. " --json"), 2,
+      "katamount: " .. f .. ": not an OCI runtime spec: ", c[2])
+  end
+end
+
+function TestCliBadInput:test_malformed_layer_option()
+  local f = self:spec("config.json", '{"mounts": [], "root": {"path": "rootfs"}}')
+  for _, opt in ipairs({ "io.katacontainers.fs-opt.layer=/only/source", "io.katacontainers.fs-opt.layer=",
+                         "io.katacontainers.fs-opt.layer=,erofs", "io.katacontainers.fs-opt.layer=/a,," }) do
+    assert_one_line(km("plan " .. q(f) .. " --rootfs-option " .. q(opt)), 2,
+      "katamount: --rootfs-option: malformed layer option", opt, "SOURCE,TYPE")
+  end
+  local r = self:spec("rootfs.json", '{"type": "overlay", "options": ["io.katacontainers.fs-opt.layer=/x"]}')
+  assert_one_line(km("plan " .. q(f) .. " --rootfs " .. q(r)), 2,
+    "katamount: " .. r .. ": malformed layer option")
+  r = self:spec("rootfs2.json", '{"type": "overlay", "options": "io.katacontainers.fs-opt.layer=/x,erofs"}')
+  assert_one_line(km("plan " .. q(f) .. " --rootfs " .. q(r)), 2,
+    "katamount: " .. r .. ": ", "options is a string")
+  r = self:spec("rootfs3.json", "overlay")
+  assert_one_line(km("plan " .. q(f) .. " --rootfs " .. q(r)), 2, "katamount: " .. r .. ": not JSON")
+end
+
+function TestCliBadInput:test_bad_rules_dir()
+  local f = self:spec("config.json", '{"mounts": []}')
+  local missing = self.dir .. "/no-such-rules"
+  assert_one_line(km("plan " .. q(f) .. " --rules " .. q(missing)), 2, "katamount: " .. missing .. ": ")
+  assert_one_line(km("plan " .. q(f) .. " --rules " .. q(f)), 2,
+    "katamount: " .. f .. ": ", "not a directory")
+  local rules = H.mkdir(self.dir .. "/rules")
+  H.write(rules .. "/50-broken.lua", "params.x = 1\nthis is not lua\n")
+  assert_one_line(km("plan " .. q(f) .. " --rules " .. q(rules)), 2, "katamount: ", "50-broken.lua:2")
+  assert_one_line(km("classify --source /a --destination /b --rules " .. q(rules)), 2, "katamount: ",
+    "50-broken.lua:2")
+  assert_one_line(km("rules --rules " .. q(rules)), 2, "katamount: ", "50-broken.lua:2")
+  -- the same through KATAMOUNT_RULES_PATH
+  assert_one_line(km("plan " .. q(f), "KATAMOUNT_RULES_PATH=" .. q(rules)), 2, "katamount: ",
+    "50-broken.lua:2")
+end
+
+function TestCliBadInput:test_bad_mountinfo_path()
+  local f = self.dir .. "/no-mountinfo"
+  assert_one_line(km("mounts " .. q(f)), 2, "katamount: ", f)
+end
+
+---------------------------------------------------------------------------
+-- Undecided mounts: exit 1, each failure on stderr, the rest still shown.
+---------------------------------------------------------------------------
+
+local TestCliUndecided = {}
+
+function TestCliUndecided:setUp()
+  self.dir = H.tmpdir("cli")
+  self.rules = H.mkdir(self.dir .. "/rules")
+  H.write(self.rules .. "/90-explode.lua", [[
+-- a rule that fails on one destination
+rule {
+  name = "explode", order = 1,
+  when = function(m) if m.destination == "/boom" then error("kaboom") end return false end,
+  class = "never", action = "never",
+}
+]])
+  self.config = H.write(self.dir .. "/config.json", cjson.encode({
+    root = { path = "rootfs" },
+    mounts = {
+      { destination = "/ok", source = "/proc", type = "bind", options = { "rbind" } },
+      { destination = "/boom", source = "/sys", type = "bind", options = { "rbind" } },
+      { destination = "/also-ok", source = "tmpfs", type = "tmpfs" },
+    },
+  }))
+end
+
+function TestCliUndecided.tearDown()
+  H.cleanup()
+end
+
+function TestCliUndecided:test_plan_exit_1_and_the_rest_shown()
+  local r = km("plan " .. q(self.config) .. " --rules " .. q(self.rules), "COLUMNS=0")
+  lu.assertEquals(r.code, 1, r.err)
+  local l = lines(r.err)
+  lu.assertEquals(#l, 1, r.err)
+  lu.assertStrContains(l[1], "katamount: mount /boom")
+  lu.assertStrContains(l[1], "/sys")
+  lu.assertStrContains(l[1], "kaboom")
+  lu.assertNotStrContains(r.err, "traceback")
+  lu.assertStrContains(r.out, "/ok")
+  lu.assertStrContains(r.out, "/also-ok")
+  lu.assertStrMatches(r.out, ".*\n/boom%s+/sys%s+bind%s+ERROR.*")
+  lu.assertStrContains(r.out, "1 could not be decided")
+end
+
+function TestCliUndecided:test_plan_json_exit_1_error_in_decision()
+  local r = km("plan " .. q(self.config) .. " --json --rules " .. q(self.rules))
+  lu.assertEquals(r.code, 1, r.err)
+  lu.assertStrContains(r.err, "kaboom")
+  local doc = cjson.decode(r.out)
+  lu.assertEquals(#doc.mounts, 3)
+  lu.assertStrContains(doc.mounts[2].error, "kaboom")
+  lu.assertEquals(doc.mounts[2].class, cjson.null)
+  lu.assertEquals(doc.mounts[2].destination, "/boom")
+  lu.assertEquals(doc.mounts[1].class, "system")
+  lu.assertEquals(doc.mounts[3].class, "passthrough")
+end
+
+function TestCliUndecided:test_classify_exit_1()
+  local r = km("classify --source /sys --destination /boom --rules " .. q(self.rules))
+  lu.assertEquals(r.code, 1)
+  lu.assertStrContains(r.err, "katamount: mount /boom")
+  lu.assertStrContains(r.err, "kaboom")
+  lu.assertEquals(#lines(r.err), 1)
+  r = km("classify --source /sys --destination /fine --rules " .. q(self.rules) .. " --json")
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertEquals(cjson.decode(r.out).class, "system")
+end
+
+---------------------------------------------------------------------------
+-- rules, mounts.
+---------------------------------------------------------------------------
+
+local TestCliRules = {}
+
+function TestCliRules:setUp()
+  self.dir = H.tmpdir("cli")
+end
+
+function TestCliRules.tearDown()
+  H.cleanup()
+end
+
+function TestCliRules.test_lists_rules_in_order_and_params()
+  local r = km("rules", "COLUMNS=0")
+  lu.assertEquals(r.code, 0, r.err)
+  local l = lines(r.out)
+  lu.assertStrMatches(l[1], "^ORDER%s+NAME%s+SCOPE%s+CLASS%s+ACTION%s+DEFINED AT$")
+  local last, n = {}, 0
+  for i = 2, #l do
+    if l[i] == "" then break end
+    local order, scope, at = l[i]:match("^(%-?[%d.]+)%s+%S+%s+(%S+)%s.-(%S+:%d+)$")
+    lu.assertNotNil(order, l[i])
+    lu.assertStrContains(at, "rules/")
+    lu.assertTrue(tonumber(order) >= (last[scope] or -math.huge), "rules in evaluation order")
+    last[scope], n = tonumber(order), n + 1
+  end
+  lu.assertTrue(n >= 10, "the bundled decision table has at least 10 rules")
+  lu.assertStrContains(r.out, "share-watchable")
+  lu.assertStrContains(r.out, "watchable_max_files")
+  local doc = decoded(km("rules --json"))
+  lu.assertTrue(#doc.rules >= 10)
+  for _, rule in ipairs(doc.rules) do
+    lu.assertIsString(rule.name)
+    lu.assertIsString(rule.file)
+    lu.assertIsNumber(rule.line)
+  end
+end
+
+function TestCliRules:test_rules_dir_adds_its_rules()
+  local rules = H.mkdir(self.dir .. "/rules")
+  H.write(rules .. "/60-mine.lua", table.concat({
+    "params.watchable_max_files = 3",
+    "",
+    "rule {",
+    '  name = "my-rule", order = 950,',
+    "  when = function() return false end,",
+    '  class = "mine", action = "share",',
+    "}", "" }, "\n"))
+  local at = rules:gsub("%p", "%%%0") .. "/60%-mine%.lua"
+  local r = km("rules --rules " .. q(rules), "COLUMNS=0")
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertStrMatches(r.out, ".*\n950%s+my%-rule%s+%S+%s+mine%s+share%s+" .. at .. ":3\n.*")
+  lu.assertStrMatches(r.out, ".*\nwatchable_max_files%s+3%s.*")
+end
+
+function TestCliRules:test_check_reports_every_problem()
+  local bad = H.mkdir(self.dir .. "/bad")
+  H.write(bad .. "/10-syntax.lua", "params.a = 1\nlocal = 2\n")
+  H.write(bad .. "/20-ok.lua", "params.b = 2\n")
+  H.write(bad .. "/30-runtime.lua", "params.c = 3\n\nerror('broken on purpose')\n")
+  H.write(bad .. "/README", "not a rule file\n")
+  local r = km("rules --check " .. q(bad))
+  lu.assertEquals(r.code, 2)
+  lu.assertNotStrContains(r.err, "traceback")
+  local l = lines(r.err)
+  lu.assertEquals(#l, 2, r.err)
+  lu.assertStrContains(l[1], bad .. "/10-syntax.lua:2:")
+  lu.assertStrContains(l[2], bad .. "/30-runtime.lua:3:")
+  lu.assertStrContains(l[2], "broken on purpose")
+  lu.assertStrContains(r.out, "2 problems")
+  -- the engine in use is untouched: rules still lists the bundled rules
+  lu.assertEquals(km("rules").code, 0)
+end
+
+function TestCliRules:test_check_good_and_missing_dirs()
+  local good = H.mkdir(self.dir .. "/good")
+  H.write(good .. "/10-ok.lua", "params.watchable_max_files = 4\n")
+  local r = km("rules --check " .. q(good))
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertEquals(r.err, "")
+  lu.assertStrContains(r.out, good)
+  assert_one_line(km("rules --check " .. q(self.dir .. "/none")), 2, "katamount: " .. self.dir .. "/none: ")
+end
+
+local TestCliMounts = {}
+
+function TestCliMounts:setUp()
+  self.dir = H.tmpdir("cli")
+end
+
+function TestCliMounts.tearDown()
+  H.cleanup()
+end
+
+function TestCliMounts.test_host_table()
+  local r = km("mounts", "COLUMNS=0")
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertStrMatches(r.out, "^MOUNT POINT%s+FSTYPE%s+SOURCE%s+MAJ:MIN%s+OPTIONS\n.*")
+  lu.assertStrMatches(r.out, ".*\n/%s+%S+%s+%S+%s+%d+:%d+%s+%S+\n.*")
+  local doc = decoded(km("mounts --json"))
+  local root
+  for _, m in ipairs(doc.mounts) do if m.mount_point == "/" then root = m end end
+  lu.assertNotNil(root)
+  lu.assertIsString(root.fstype)
+end
+
+function TestCliMounts:test_mountinfo_file()
+  local f = H.write(self.dir .. "/mountinfo",
+    "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw,errors=remount-ro\n" ..
+    "40 22 0:45 / /var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/my\\040cache rw,nosuid - " ..
+    "tmpfs tmpfs rw,size=1024k\n")
+  local r = km("mounts " .. q(f), "COLUMNS=0")
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertStrMatches(r.out, ".*\n/%s+ext4%s+/dev/sda1%s+8:1%s+rw,relatime\n.*")
+  lu.assertStrContains(r.out, "kubernetes.io~empty-dir/my cache")
+  local doc = decoded(km("mounts --json " .. q(f)))
+  lu.assertEquals(#doc.mounts, 2)
+  lu.assertEquals(doc.mounts[2].mount_point,
+    "/var/lib/kubelet/pods/u/volumes/kubernetes.io~empty-dir/my cache")
+  lu.assertEquals(doc.mounts[2].major, 0)
+  lu.assertEquals(doc.mounts[2].minor, 45)
+  lu.assertEquals(doc.mounts[1].options, { "rw", "relatime" })
+  -- narrow: fits
+  r = km("mounts " .. q(f), "COLUMNS=50")
+  lu.assertTrue(max_width(r.out) <= 50, r.out)
+end
+
+local TestCliOutput = {}
+
+function TestCliOutput:setUp()
+  self.dir = H.tmpdir("cli")
+end
+
+function TestCliOutput.tearDown()
+  H.cleanup()
+end
+
+function TestCliOutput:test_names_cannot_break_the_table()
+  local f = H.write(self.dir .. "/config.json", '{"root": {"path": "rootfs"}, "mounts": [' ..
+    '{"destination": "/a\\nb", "source": "/x\\u0007y", "type": "bind"},' ..
+    '{"destination": "/ok", "source": "proc", "type": "proc"}]}')
+  local r = km("plan " .. q(f), "COLUMNS=0")
+  lu.assertEquals(r.code, 0, r.err)
+  local l = lines(r.out)
+  lu.assertStrMatches(l[2], "^/a\\x0ab%s+/x\\x07y%s+bind%s.*")
+  lu.assertStrMatches(l[3], "^/ok%s+proc%s+proc%s+passthrough%s+guest%-mount%s.*")
+  local doc = decoded(km("plan " .. q(f) .. " --json"))
+  lu.assertEquals(doc.mounts[1].destination, "/a\nb")
+  lu.assertEquals(doc.mounts[1].source, "/x\ay")
+end
+
+function TestCliOutput:test_relative_root_path_is_in_the_bundle()
+  local f = H.write(self.dir .. "/config.json", '{"root": {"path": "rootfs"}, "mounts": []}')
+  local doc = decoded(km("plan " .. q(f) .. " --json"))
+  lu.assertEquals(doc.rootfs.source, self.dir .. "/rootfs")
+  lu.assertEquals(doc.rootfs.action, "share") -- missing: shared, as the seed does
+  lu.assertEquals(doc.mounts, {})
+  lu.assertEquals(doc.layers, {})
+end
+
+function TestCliOutput.test_classify_defaults_to_a_bind_mount()
+  local d = decoded(km("classify --source /proc/self --destination /x --json"))
+  lu.assertEquals(d.type, "bind")
+  lu.assertEquals(d.class, "system")
+  lu.assertEquals(d.action, "skip")
+  d = decoded(km("classify --source tmpfs --destination /x --type tmpfs --option size=1m --json"))
+  lu.assertEquals(d.class, "passthrough")
+  lu.assertEquals(d.options, { "size=1m" })
+end
+
+return {
+  TestCliOutput = TestCliOutput,
+  TestCliExample = TestCliExample,
+  TestCliUsage = TestCliUsage,
+  TestCliBadInput = TestCliBadInput,
+  TestCliUndecided = TestCliUndecided,
+  TestCliRules = TestCliRules,
+  TestCliMounts = TestCliMounts,
+}

@@ -1,0 +1,388 @@
+-- spec/core_path_spec.lua -- katamount.core: clean, realpath, device_for_path.
+-- clean is checked against Go's own filepath.Clean table and, on random
+-- paths, against a plain-Lua model; device_for_path against the Go original's
+-- cases on real tmpfs mounts made in the private namespace.
+local lu = require("luaunit")
+local H = require("helpers")
+local core = require("katamount.core")
+local lfs = require("lfs")
+
+local E = H.E
+local LONG = string.rep("a", 5000)
+local SANITIZED = os.getenv("KATAMOUNT_SANITIZED") ~= nil
+
+---------------------------------------------------------------------------
+-- clean
+
+-- Go's path/filepath cleantests and nonwincleantests (path_test.go), whole.
+local GO_CLEAN_TESTS = {
+  -- Already clean
+  { "abc", "abc" },
+  { "abc/def", "abc/def" },
+  { "a/b/c", "a/b/c" },
+  { ".", "." },
+  { "..", ".." },
+  { "../..", "../.." },
+  { "../../abc", "../../abc" },
+  { "/abc", "/abc" },
+  { "/", "/" },
+  -- Empty is current dir
+  { "", "." },
+  -- Remove trailing slash
+  { "abc/", "abc" },
+  { "abc/def/", "abc/def" },
+  { "a/b/c/", "a/b/c" },
+  { "./", "." },
+  { "../", ".." },
+  { "../../", "../.." },
+  { "/abc/", "/abc" },
+  -- Remove doubled slash
+  { "abc//def//ghi", "abc/def/ghi" },
+  { "abc//", "abc" },
+  -- Remove . elements
+  { "abc/./def", "abc/def" },
+  { "/./abc/def", "/abc/def" },
+  { "abc/.", "abc" },
+  -- Remove .. elements
+  { "abc/def/ghi/../jkl", "abc/def/jkl" },
+  { "abc/def/../ghi/../jkl", "abc/jkl" },
+  { "abc/def/..", "abc" },
+  { "abc/def/../..", "." },
+  { "/abc/def/../..", "/" },
+  { "abc/def/../../..", ".." },
+  { "/abc/def/../../..", "/" },
+  { "abc/def/../../../ghi/jkl/../../../mno", "../../mno" },
+  { "/../abc", "/abc" },
+  { "a/../b:/../../c", "../c" },
+  -- Combinations
+  { "abc/./../def", "def" },
+  { "abc//./../def", "def" },
+  { "abc/../../././../def", "../../def" },
+  -- nonwincleantests: remove leading doubled slash
+  { "//abc", "/abc" },
+  { "///abc", "/abc" },
+  { "//abc//", "/abc" },
+}
+
+-- The cases the engine leans on.
+local KATAMOUNT_CLEAN_TESTS = {
+  { "/../sys", "/sys" },
+  { "/sys//", "/sys" },
+  { "a/b/../..", "." },
+  { "../../x", "../../x" },
+  { "/proc/../sys/./fs//cgroup/", "/sys/fs/cgroup" },
+  { "///", "/" },
+  { "/..", "/" },
+  { "/../..", "/" },
+  { "...", "..." },
+  { "/.../..", "/" },
+  { "..a/.b/c.", "..a/.b/c." },
+  { "a/..b", "a/..b" },
+  { "/\xff\xfe/./x", "/\xff\xfe/x" },
+  { "a b/../c d", "c d" },
+}
+
+-- A plain-Lua model of filepath.Clean: split on '/', fold '.' and '..'.
+local function model_clean(p)
+  if p == "" then return "." end
+  local rooted = p:sub(1, 1) == "/"
+  local out = {}
+  for elem in p:gmatch("[^/]+") do
+    if elem == ".." then
+      if #out > 0 and out[#out] ~= ".." then
+        out[#out] = nil
+      elseif not rooted then
+        out[#out + 1] = ".."
+      end
+    elseif elem ~= "." then
+      out[#out + 1] = elem
+    end
+  end
+  local s = (rooted and "/" or "") .. table.concat(out, "/")
+  return s == "" and "." or s
+end
+
+local TestCoreClean = {}
+
+function TestCoreClean.test_go_table()
+  for _, c in ipairs(GO_CLEAN_TESTS) do
+    lu.assertEquals(core.clean(c[1]), c[2], "clean(" .. c[1] .. ")")
+    -- Go checks that cleaning is idempotent too
+    lu.assertEquals(core.clean(c[2]), c[2], "clean(" .. c[2] .. ")")
+  end
+end
+
+function TestCoreClean.test_katamount_cases()
+  for _, c in ipairs(KATAMOUNT_CLEAN_TESTS) do
+    lu.assertEquals(core.clean(c[1]), c[2], "clean(" .. c[1] .. ")")
+    lu.assertEquals(core.clean(c[2]), c[2])
+  end
+end
+
+function TestCoreClean.test_model_tables_agree()
+  -- the model itself passes Go's table, so it can judge random paths
+  for _, c in ipairs(GO_CLEAN_TESTS) do lu.assertEquals(model_clean(c[1]), c[2], c[1]) end
+end
+
+function TestCoreClean.test_random_paths_against_model()
+  local parts = { "/", "/", "//", ".", "..", "a", "bc", "...", ".a", "a.", "\xff" }
+  local rounds = SANITIZED and 200 or 20000
+  math.randomseed(4242)
+  for _ = 1, rounds do
+    local t = {}
+    for i = 1, math.random(0, 12) do t[i] = parts[math.random(#parts)] end
+    local p = table.concat(t)
+    local got = core.clean(p)
+    lu.assertEquals(got, model_clean(p), ("clean(%q)"):format(p))
+    lu.assertEquals(core.clean(got), got)
+  end
+end
+
+function TestCoreClean.test_long_paths()
+  -- exactly KM_PATH_MAX (4096) bytes is accepted, one more is refused
+  local max = "/" .. string.rep("a/", 2047) .. "b"
+  lu.assertEquals(#max, 4096)
+  lu.assertEquals(core.clean(max), max)
+  lu.assertEquals(core.clean(string.rep("../", 1365) .. "x"), string.rep("../", 1365) .. "x")
+  lu.assertEquals(core.clean(string.rep("a/../", 819)), ".")
+  lu.assertEquals(core.clean("/" .. string.rep("/", 4095)), "/")
+  local ok, msg, errno = core.clean(max .. "c")
+  H.assert_error("clean '", ok, msg, errno, E.ENAMETOOLONG)
+  lu.assertStrContains(msg, "KM_PATH_MAX")
+end
+
+function TestCoreClean.test_errors()
+  local ok, msg, errno = core.clean("/sys\0/../etc")
+  H.assert_error("clean '/sys\\0/../etc'", ok, msg, errno, E.EINVAL)
+  lu.assertErrorMsgContains("bad argument #1", core.clean)
+  lu.assertErrorMsgContains("string expected", core.clean, {})
+  lu.assertErrorMsgContains("string expected", core.clean, nil)
+  lu.assertEquals(core.clean(12), "12")  -- numbers are coerced as Lua does
+end
+
+---------------------------------------------------------------------------
+-- realpath
+
+local TestCoreRealpath = {}
+
+function TestCoreRealpath:setUp() self.dir = core.realpath(H.tmpdir("realpath")) end
+function TestCoreRealpath.tearDown() H.cleanup() end
+
+function TestCoreRealpath:test_resolves_symlinks_and_dots()
+  local d = H.mkdir(self.dir .. "/real/sub")
+  H.write(d .. "/f", "x")
+  H.symlink("real", self.dir .. "/l1")
+  H.symlink(self.dir .. "/l1/sub", self.dir .. "/l2")
+  lu.assertEquals(core.realpath(self.dir .. "/l1/sub/f"), self.dir .. "/real/sub/f")
+  lu.assertEquals(core.realpath(self.dir .. "/l2/f"), self.dir .. "/real/sub/f")
+  lu.assertEquals(core.realpath(self.dir .. "/l2/../sub/./f"), self.dir .. "/real/sub/f")
+  lu.assertEquals(core.realpath(self.dir .. "//real///sub/"), self.dir .. "/real/sub")
+  lu.assertEquals(core.realpath("/"), "/")
+  lu.assertEquals(core.realpath("."), H.sh("pwd -P"))
+  lu.assertEquals(core.realpath(self.dir .. "/l1"), H.sh("readlink -f " .. H.q(self.dir .. "/l1")))
+  lu.assertEquals(core.realpath("/proc/self"), "/proc/" .. H.pid())
+end
+
+function TestCoreRealpath:test_errors()
+  local ok, msg, errno = core.realpath("")
+  H.assert_error("realpath ''", ok, msg, errno, E.ENOENT)
+  local missing = self.dir .. "/missing"
+  ok, msg, errno = core.realpath(missing)
+  H.assert_error("realpath '" .. missing .. "'", ok, msg, errno, E.ENOENT)
+  H.symlink("missing", self.dir .. "/dangling")
+  lu.assertEquals(select(3, core.realpath(self.dir .. "/dangling")), E.ENOENT)
+  local f = H.write(self.dir .. "/f", "")
+  lu.assertEquals(select(3, core.realpath(f .. "/x")), E.ENOTDIR)
+  H.symlink("loop2", self.dir .. "/loop1")
+  H.symlink("loop1", self.dir .. "/loop2")
+  ok, msg, errno = core.realpath(self.dir .. "/loop1")
+  H.assert_error("realpath '" .. self.dir .. "/loop1'", ok, msg, errno, 40)
+  ok, msg, errno = core.realpath("/tmp\0x")
+  H.assert_error("realpath", ok, msg, errno, E.EINVAL)
+  ok, msg, errno = core.realpath(LONG)
+  H.assert_error("realpath", ok, msg, errno, E.ENAMETOOLONG)
+  lu.assertErrorMsgContains("bad argument #1", core.realpath)
+  lu.assertErrorMsgContains("string expected", core.realpath, {})
+end
+
+---------------------------------------------------------------------------
+-- device_for_path
+
+local TestCoreDeviceForPath = {}
+
+function TestCoreDeviceForPath:setUp() self.dir = core.realpath(H.tmpdir("devpath")) end
+function TestCoreDeviceForPath.tearDown() H.cleanup() end
+
+local function dev_of(path)
+  local st = assert(core.stat(path))
+  return st.dev_major, st.dev_minor
+end
+
+local function assert_device(path, want_mount_point, want_dev_of)
+  local d, msg = core.device_for_path(path)
+  lu.assertNotNil(d, msg)
+  lu.assertEquals(d.mount_point, want_mount_point, path)
+  local maj, min = dev_of(want_dev_of or want_mount_point)
+  lu.assertEquals({ d.major, d.minor }, { maj, min }, path)
+  return d
+end
+
+function TestCoreDeviceForPath.test_empty_path()
+  local ok, msg, errno = core.device_for_path("")
+  lu.assertNil(ok)
+  lu.assertEquals(msg, "device_for_path '': path cannot be empty")
+  lu.assertEquals(errno, E.EINVAL)
+end
+
+function TestCoreDeviceForPath.test_root_reports_root()
+  for _, p in ipairs({ "/", "///", "/..", "/../..", "/.", "/./../." }) do
+    assert_device(p, "/", "/")
+  end
+end
+
+function TestCoreDeviceForPath:test_path_on_a_tmpfs()
+  H.need_mounts()
+  local mnt = H.mount_tmpfs(self.dir .. "/mnt")
+  H.mkdir(mnt .. "/a/b")
+  H.write(mnt .. "/a/b/file", "x")
+  local d = assert_device(mnt .. "/a/b/file", mnt)
+  assert_device(mnt .. "/a", mnt)
+  assert_device(mnt, mnt)
+  assert_device(mnt .. "/", mnt)
+  assert_device(mnt .. "/a/../a/./b//file", mnt)
+  -- the same device numbers as the kernel's own tools give
+  lu.assertEquals(("%d:%d"):format(d.major, d.minor), H.sh("mountpoint -d " .. H.q(mnt)))
+  lu.assertEquals(core.stat(mnt).dev, tonumber(H.sh("stat -c %d " .. H.q(mnt .. "/a/b/file"))))
+  -- and tmpfs is an anonymous device: major 0
+  lu.assertEquals(d.major, 0)
+end
+
+function TestCoreDeviceForPath:test_nested_mounts_and_bind_on_same_device()
+  H.need_mounts()
+  local outer = H.mount_tmpfs(self.dir .. "/outer")
+  local inner = H.mount_tmpfs(outer .. "/x/inner")
+  H.write(inner .. "/f", "")
+  assert_device(inner .. "/f", inner)
+  assert_device(outer .. "/x", outer)
+  -- a bind mount within the same file system keeps st_dev: the walk, like
+  -- the Go original, only sees device changes
+  H.mkdir(outer .. "/src/deep")
+  H.bind(outer .. "/src", outer .. "/dst")
+  assert_device(outer .. "/dst/deep", outer)
+  -- a bind of another file system is seen
+  local other = H.mount_tmpfs(self.dir .. "/other")
+  H.mkdir(other .. "/d")
+  H.bind(other .. "/d", outer .. "/b2")
+  assert_device(outer .. "/b2", outer .. "/b2", other)
+end
+
+function TestCoreDeviceForPath:test_path_on_the_root_device_is_not_found()
+  local rmaj, rmin = dev_of("/")
+  local tmaj, tmin = dev_of(self.dir)
+  lu.skipIf(rmaj ~= tmaj or rmin ~= tmin, "the temporary directory is not on the root device")
+  for _, p in ipairs({ self.dir, self.dir .. "/../" .. self.dir:match("[^/]+$"), "/tmp" }) do
+    local ok, msg, errno = core.device_for_path(p)
+    lu.assertNil(ok)
+    lu.assertEquals(msg, "device_for_path '" .. p .. "': mount point not found")
+    lu.assertEquals(errno, E.ENOENT)
+  end
+end
+
+function TestCoreDeviceForPath.test_proc_paths()
+  assert_device("/proc/self", "/proc")
+  assert_device("/proc/self/fd", "/proc")
+  assert_device("/proc/1", "/proc")
+  assert_device("/proc/self/", "/proc")
+  assert_device("/sys/kernel", "/sys")
+end
+
+function TestCoreDeviceForPath:test_relative_paths()
+  H.need_mounts()
+  local mnt = H.mount_tmpfs(self.dir .. "/mnt")
+  H.mkdir(mnt .. "/a/b")
+  local cwd = assert(lfs.currentdir())
+  assert(lfs.chdir(mnt .. "/a"))
+  local ok1, r1 = pcall(core.device_for_path, "b")
+  local ok2, r2 = pcall(core.device_for_path, ".")
+  local ok3, r3 = pcall(core.device_for_path, "../a/./b/..")
+  local ok4, r4 = pcall(core.device_for_path, "..")
+  assert(lfs.chdir(cwd))
+  lu.assertTrue(ok1 and ok2 and ok3 and ok4)
+  for _, r in ipairs({ r1, r2, r3, r4 }) do
+    lu.assertIsTable(r)
+    lu.assertEquals(r.mount_point, mnt)
+  end
+end
+
+function TestCoreDeviceForPath:test_symlinks()
+  H.need_mounts()
+  local mnt = H.mount_tmpfs(self.dir .. "/mnt")
+  H.mkdir(mnt .. "/data")
+  -- a link on the mount to elsewhere on it: followed for the device
+  H.symlink("data", mnt .. "/ln")
+  assert_device(mnt .. "/ln", mnt)
+  -- a link on another device to the tmpfs: stat follows it, the walk is
+  -- lexical, so the link itself is the last path on the tmpfs's device (the
+  -- Go original's answer; the engine resolves symlinks first)
+  local other = H.mount_tmpfs(self.dir .. "/other")
+  local ln = H.symlink(mnt .. "/data", other .. "/to-mnt")
+  assert_device(ln, ln, mnt)
+end
+
+function TestCoreDeviceForPath:test_deep_path_is_walked()
+  H.need_mounts()
+  local mnt = H.mount_tmpfs(self.dir .. "/mnt")
+  local deep = mnt .. string.rep("/d", 1000)
+  H.mkdir(deep)
+  assert_device(deep, mnt)
+end
+
+function TestCoreDeviceForPath:test_errors()
+  local missing = self.dir .. "/missing"
+  local ok, msg, errno = core.device_for_path(missing)
+  H.assert_error("device_for_path '" .. missing .. "'", ok, msg, errno, E.ENOENT)
+  local f = H.write(self.dir .. "/f", "")
+  lu.assertEquals(select(3, core.device_for_path(f .. "/x")), E.ENOTDIR)
+  H.symlink("loop2", self.dir .. "/loop1")
+  H.symlink("loop1", self.dir .. "/loop2")
+  lu.assertEquals(select(3, core.device_for_path(self.dir .. "/loop1")), E.ELOOP)
+  ok, msg, errno = core.device_for_path("/proc\0/self")
+  H.assert_error("device_for_path '/proc\\0/self'", ok, msg, errno, E.EINVAL)
+  ok, msg, errno = core.device_for_path(LONG)
+  H.assert_error("device_for_path", ok, msg, errno, E.ENAMETOOLONG)
+  lu.assertErrorMsgContains("bad argument #1", core.device_for_path)
+  lu.assertErrorMsgContains("string expected", core.device_for_path, {})
+  lu.assertErrorMsgContains("string expected", core.device_for_path, false)
+end
+
+function TestCoreDeviceForPath:test_lexical_parent_missing()
+  H.need_mounts()
+  -- stat follows the link out of <mnt>/x, but the cleaned path's parent
+  -- <mnt>/sub does not exist: the walk's lstat fails and says so
+  local mnt = H.mount_tmpfs(self.dir .. "/mnt")
+  H.mkdir(mnt .. "/real/dir")
+  H.mkdir(mnt .. "/real/sub")
+  H.write(mnt .. "/real/sub/f", "")
+  H.mkdir(mnt .. "/x")
+  H.symlink(mnt .. "/real/dir", mnt .. "/x/link")
+  local p = mnt .. "/x/link/../sub/f"
+  lu.assertNotNil(core.stat(p))
+  local ok, msg, errno = core.device_for_path(p)
+  H.assert_error("device_for_path '" .. p .. "'", ok, msg, errno, E.ENOENT)
+  lu.assertStrContains(msg, "lstat '" .. mnt .. "/x/sub'")
+end
+
+function TestCoreDeviceForPath:test_no_descriptor_leak()
+  local before = H.open_fds()
+  for _ = 1, 200 do
+    core.device_for_path("/proc/self"); core.device_for_path(self.dir .. "/missing")
+    core.realpath(self.dir); core.realpath(self.dir .. "/missing")
+  end
+  lu.assertEquals(H.open_fds(), before)
+end
+
+return {
+  TestCoreClean = TestCoreClean,
+  TestCoreRealpath = TestCoreRealpath,
+  TestCoreDeviceForPath = TestCoreDeviceForPath,
+}

@@ -1,0 +1,131 @@
+-- engine_layers_spec.lua -- katamount.layers: the pure parser of kata
+-- overlay layer options (also a libFuzzer target's entry point).
+local lu = require("luaunit")
+local layers = require("katamount.layers")
+
+local T = {}
+
+local P = "io.katacontainers.fs-opt.layer="
+local ROOT = "/run/kata-containers/sandbox/layers/"
+
+T.TestLayerParse = {}
+
+function T.TestLayerParse.test_good_options()
+  local cases = {
+    { P .. "/var/lib/layers/abc,erofs",
+      { source = "/var/lib/layers/abc", type = "erofs", options = {}, mount_point = ROOT .. "abc" } },
+    { P .. "/l/one.img,ext4,ro,io.katacontainers.fs-opt.block_device=file",
+      { source = "/l/one.img", type = "ext4",
+        options = { "ro", "io.katacontainers.fs-opt.block_device=file" }, mount_point = ROOT .. "one.img" } },
+    -- trailing slashes do not change the basename (Go filepath.Base)
+    { P .. "/l/dir//,overlay", { source = "/l/dir//", type = "overlay", options = {},
+      mount_point = ROOT .. "dir" } },
+    -- a relative source keeps its last element
+    { P .. "layer0,tar", { source = "layer0", type = "tar", options = {}, mount_point = ROOT .. "layer0" } },
+    -- the value alone (without the prefix) is accepted too
+    { "/a/b,ext4,rw", { source = "/a/b", type = "ext4", options = { "rw" }, mount_point = ROOT .. "b" } },
+    -- empty option fields are dropped
+    { P .. "/a/b,ext4,,ro,",
+      { source = "/a/b", type = "ext4", options = { "ro" }, mount_point = ROOT .. "b" } },
+  }
+  for _, c in ipairs(cases) do
+    local got, err = layers.parse(c[1])
+    lu.assertNil(err, c[1])
+    lu.assertEquals(got, c[2], c[1])
+  end
+end
+
+function T.TestLayerParse.test_bad_options_name_the_option()
+  local cases = {
+    { P .. "/only/source", "got 1 field" },
+    { P, "got 1 field" },
+    { "", "got 1 field" },
+    { P .. ",ext4", "empty source" },
+    { P .. "/a,", "empty type" },
+    { P .. "/,ext4", "names no file" },
+    { P .. "/a/..,ext4", "names no file" },
+    { P .. ".,ext4", "names no file" },
+    { P .. "/a\0b,ext4", "NUL" },
+  }
+  for _, c in ipairs(cases) do
+    local got, err = layers.parse(c[1])
+    lu.assertNil(got, c[1])
+    lu.assertIsString(err)
+    lu.assertStrContains(err, c[2])
+    lu.assertStrContains(err, "layer option")
+    -- the message quotes the option (control bytes escaped)
+    lu.assertStrContains(err, (string.format("%q", c[1]):gsub("\\\n", "\\n")))
+  end
+end
+
+function T.TestLayerParse.test_non_strings()
+  for _, v in ipairs({ 1, true, {}, print }) do
+    local got, err = layers.parse(v)
+    lu.assertNil(got)
+    lu.assertStrContains(err, "must be a string")
+  end
+  local got, err = layers.parse(nil)
+  lu.assertNil(got)
+  lu.assertStrContains(err, "must be a string")
+end
+
+function T.TestLayerParse.test_never_raises_on_random_bytes()
+  local n = os.getenv("KATAMOUNT_SANITIZED") and 200 or 20000
+  math.randomseed(42)
+  local alphabet = { ",", "/", ".", "\0", "a", "=", "\n", "\255", P }
+  for _ = 1, n do
+    local parts = {}
+    for j = 1, math.random(0, 12) do
+      parts[j] = math.random(4) == 1 and string.char(math.random(0, 255))
+        or alphabet[math.random(#alphabet)]
+    end
+    local s = table.concat(parts)
+    local ok, got, err = pcall(layers.parse, s)
+    lu.assertTrue(ok, "raised on " .. string.format("%q", s))
+    lu.assertTrue((got ~= nil) ~= (err ~= nil))
+    if got then
+      lu.assertEquals(got.mount_point:sub(1, #ROOT), ROOT)
+      lu.assertNotStrContains(got.mount_point:sub(#ROOT + 1), "/")
+    end
+  end
+end
+
+-- Linear time: a 64x longer adversarial input costs about 64x, not 4096x.
+function T.TestLayerParse.test_linear_time()
+  local function cost(k)
+    local inputs = {
+      P .. string.rep("/", k) .. ",x",
+      P .. string.rep(",", k),
+      P .. "a," .. string.rep("b", k),
+      P .. string.rep("/a", k) .. "/,ext4",
+    }
+    local t0 = os.clock()
+    for _ = 1, 5 do
+      for _, s in ipairs(inputs) do layers.parse(s) end
+    end
+    return os.clock() - t0
+  end
+  local small = math.max(cost(4096), 1e-4)
+  local big = cost(4096 * 64)
+  lu.assertTrue(big < small * 64 * 8, ("64x input cost %.1fx"):format(big / small))
+end
+
+function T.TestLayerParse.test_from_options()
+  local got = assert(layers.from_options({ "ro", P .. "/a/x,ext4", "lowerdir=/y", P .. "/b/y,erofs,ro" }))
+  lu.assertEquals(#got, 2)
+  lu.assertEquals(got[1].mount_point, ROOT .. "x")
+  lu.assertEquals(got[1].option, P .. "/a/x,ext4")
+  lu.assertEquals(got[2].options, { "ro" })
+  lu.assertEquals(layers.from_options(nil), {})
+  local none, err = layers.from_options({ P .. "bad" })
+  lu.assertNil(none)
+  lu.assertStrContains(err, P .. "bad")
+end
+
+function T.TestLayerParse.test_pure_lua()
+  -- no dependency on the C core: the fuzz target loads this file alone
+  local src = io.open("lua/katamount/layers.lua"):read("a")
+  lu.assertNotStrContains(src, "require")
+end
+
+return T

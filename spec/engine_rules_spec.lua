@@ -1,0 +1,302 @@
+-- engine_rules_spec.lua -- loading rules: the bundled directory (checkout
+-- and installed layouts), operator directories and overrides, reload with
+-- last-good semantics, file:line in every load error, trust checks, and
+-- require "katamount" with KATAMOUNT_RULES_PATH.
+local lu = require("luaunit")
+local H = require("helpers")
+local core = require("katamount.core")
+local katamount = require("katamount")
+local loader = require("katamount.loader")
+
+local T = {}
+
+local BUILD = os.getenv("KATAMOUNT_BUILD") or "build"
+if BUILD:sub(1, 1) ~= "/" then BUILD = H.root .. "/" .. BUILD end
+local FIXTURES = H.root .. "/spec/fixtures/"
+
+-- Run Lua code in a fresh interpreter (from `dir`, default the checkout)
+-- with the checkout's modules; returns output and success.
+local function lua_run(code, env, dir, lua_dir)
+  lua_dir = lua_dir or (H.root .. "/lua")
+  local prelude = ("package.path = %q .. package.path; package.cpath = %q .. package.cpath; ")
+    :format(lua_dir .. "/?.lua;" .. lua_dir .. "/?/init.lua;", BUILD .. "/?.so;")
+  return H.run("cd " .. H.q(dir or H.root) .. " && env -u KATAMOUNT_RULES_PATH " .. (env or "")
+    .. " timeout 60 lua5.4 -e " .. H.q(prelude .. code))
+end
+
+local function rules_dir(files)
+  local d = H.mkdir(H.tmpdir("rules") .. "/rules.d")
+  for name, src in pairs(files or {}) do H.write(d .. "/" .. name, src) end
+  return d
+end
+
+local function names(e)
+  local out = {}
+  for _, r in ipairs(e:rules()) do out[#out + 1] = r.name end
+  return out
+end
+
+local function bind(source, destination)
+  return { source = source, destination = destination or "/mnt", type = "bind", options = { "rbind" } }
+end
+
+T.TestBundled = { tearDown = H.cleanup }
+
+function T.TestBundled.test_found_in_the_checkout()
+  local dir = assert(loader.bundled_dir())
+  lu.assertEquals(dir, core.realpath(H.root .. "/rules"))
+  for _, r in ipairs(katamount.rules()) do
+    lu.assertEquals(r.file:sub(1, #dir + 1), dir .. "/")
+  end
+end
+
+-- The rockspec installs the rules beside the modules: katamount/rules/.
+function T.TestBundled.test_found_when_installed()
+  local d = H.tmpdir("inst")
+  local share = H.mkdir(d .. "/share/lua/5.4/katamount/rules")
+  H.sh("cp " .. H.q(H.root) .. "/lua/katamount/*.lua " .. H.q(d .. "/share/lua/5.4/katamount/"))
+  H.sh("cp " .. H.q(H.root) .. "/rules/*.lua " .. H.q(share))
+  local out, ok = lua_run([[
+    local k = require("katamount")
+    print(k.rules()[1].file)
+    print(k.classify({ source = "/proc/1", destination = "/p", type = "bind" }).class)
+  ]], nil, "/", d .. "/share/lua/5.4")
+  lu.assertTrue(ok, out)
+  local real = core.realpath(share)
+  lu.assertEquals(out, real .. "/10-layers.lua\nsystem")
+end
+
+function T.TestBundled.test_new_without_bundled_rules()
+  local e = assert(katamount.new({ bundled = false, rules_path = { FIXTURES .. "rules-replace" } }))
+  lu.assertEquals(names(e), { "watch-configmap" })
+end
+
+T.TestOverrides = { tearDown = H.cleanup }
+
+function T.TestOverrides.test_operator_dir_param_predicate_rule()
+  local e = assert(katamount.new({ rules_path = { FIXTURES .. "rules-operator" } }))
+  local d = H.tmpdir("ov")
+  -- a param: configmaps of 3 files are no longer watched
+  local cm = H.fill(d .. "/kubernetes.io~configmap/c3", 3)
+  lu.assertEquals(katamount.classify(bind(cm)).class, "watchable")
+  lu.assertEquals(e:classify(bind(cm)).class, "shared")
+  lu.assertEquals(e:classify(bind(H.fill(d .. "/kubernetes.io~configmap/c2", 2))).class, "watchable")
+  lu.assertEquals(e:params().watchable_max_files, 2)
+  -- a system prefix added
+  lu.assertEquals(e:classify(bind("/var/lib/katamount-host-only/x")).class, "system")
+  lu.assertTrue(e:is_system_mount("/var/lib/katamount-host-only"))
+  lu.assertFalse(katamount.is_system_mount("/var/lib/katamount-host-only"))
+  lu.assertTrue(e:is_system_mount("/proc"))
+  -- a predicate replaced
+  lu.assertTrue(e:is_docker_volume("/srv/volumes/v1"))
+  lu.assertFalse(e:is_docker_volume("/var/lib/docker/volumes/v/_data"))
+  -- a rule replaced and a rule added, in order
+  local d1 = e:classify(bind(d, "/dev/shm"))
+  lu.assertEquals({ d1.class, d1.action, d1.reasons[1] }, { "shm", "share", "operator: /dev/shm is shared" })
+  local d2 = e:classify(bind("/srv/volumes/v1"))
+  lu.assertEquals({ d2.class, d2.action, d2.rule }, { "docker-volume", "share", "docker-volume" })
+  lu.assertEquals(names(e), { "layer", "system", "docker-volume", "ephemeral", "hugepages", "local",
+    "block", "passthrough", "shm", "host-device", "watchable", "shared",
+    "rootfs-overlay", "rootfs-block", "rootfs-share" })
+  for _, r in ipairs(e:rules()) do
+    if r.name == "shm" or r.name == "docker-volume" then
+      lu.assertStrContains(r.file, "rules-operator/50-operator.lua")
+    end
+  end
+  -- the default engine is untouched
+  lu.assertEquals(katamount.classify(bind(d, "/dev/shm")).action, "guest-shm")
+end
+
+function T.TestOverrides.test_same_named_file_replaces_the_bundled_one()
+  local e = assert(katamount.new({ rules_path = { FIXTURES .. "rules-replace" } }))
+  local n = names(e)
+  lu.assertNotStrContains(table.concat(n, " "), " watchable ")
+  lu.assertStrContains(table.concat(n, " "), "watch-configmap")
+  -- the bundled 70-watchable.lua was not loaded at all
+  lu.assertNil(e:params().watchable_max_files)
+  local d = H.tmpdir("ov")
+  lu.assertEquals(e:classify(bind(H.fill(d .. "/kubernetes.io~configmap/one", 1))).rule, "watch-configmap")
+  lu.assertEquals(e:classify(bind(H.fill(d .. "/kubernetes.io~configmap/two", 2))).class, "shared")
+  lu.assertEquals(e:classify(bind(H.fill(d .. "/kubernetes.io~secret/one", 1))).class, "shared")
+end
+
+function T.TestOverrides.test_later_dirs_and_files_win()
+  local a = rules_dir({ ["10-a.lua"] = "params.watchable_max_files = 3\n",
+    ["20-b.lua"] = "params.watchable_max_files = 4\n" })
+  local b = rules_dir({ ["05-c.lua"] = "params.watchable_max_files = 5\n" })
+  lu.assertEquals(assert(katamount.new({ rules_path = { a } })):params().watchable_max_files, 4)
+  -- every operator file loads after the bundled ones, directories in order
+  lu.assertEquals(assert(katamount.new({ rules_path = { a, b } })):params().watchable_max_files, 5)
+  lu.assertEquals(assert(katamount.new({ rules_path = b .. ":" .. a })):params().watchable_max_files, 4)
+  lu.assertEquals(assert(katamount.new({ rules_path = "::" .. a .. ":" })):params().watchable_max_files, 4)
+  -- a same-named file in a later directory replaces the earlier one
+  local c = rules_dir({ ["20-b.lua"] = "params.extra = 1\n" })
+  local e = assert(katamount.new({ rules_path = { a, c } }))
+  lu.assertEquals({ e:params().watchable_max_files, e:params().extra }, { 3, 1 })
+end
+
+function T.TestOverrides.test_disable_a_rule_and_add_a_predicate()
+  local d = rules_dir({ ["50-x.lua"] = [[
+    rule { name = "watchable", disabled = true }
+    predicate("is_scratch", function(path) return path:match("/scratch$") ~= nil end)
+  ]] })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  lu.assertNotStrContains(table.concat(names(e), " "), "watchable")
+  lu.assertTrue(e:is_scratch("/a/scratch"))
+  lu.assertFalse(e:call("is_scratch", "/a"))
+  local none, err = e:call("is_nothing", "/a")
+  lu.assertNil(none)
+  lu.assertStrContains(err, "'is_nothing' is not defined")
+  lu.assertNil(e.is_nothing)
+end
+
+function T.TestOverrides.test_env_var_used_when_no_rules_path()
+  local d = rules_dir({ ["50-x.lua"] = "params.watchable_max_files = 1\n" })
+  local out, ok = lua_run([[
+    local k = require("katamount")
+    print(k.params().watchable_max_files)
+    print(k.new({}):params().watchable_max_files, k.new({ rules_path = {} }):params().watchable_max_files)
+  ]], "KATAMOUNT_RULES_PATH=" .. H.q(d))
+  lu.assertTrue(ok, out)
+  lu.assertEquals(out, "1\n1\t8")
+end
+
+function T.TestOverrides.test_require_raises_naming_file_and_line()
+  local d = rules_dir({ ["50-broken.lua"] = "params.x = 1\n\nrule { name = 'x', order = 1 }\n" })
+  local out, ok = lua_run("require('katamount')", "KATAMOUNT_RULES_PATH=" .. H.q(d))
+  lu.assertTrue(not ok, out)
+  lu.assertStrContains(out, d .. "/50-broken.lua:3: rule 'x': when must be a function")
+end
+
+T.TestReload = { tearDown = H.cleanup }
+
+function T.TestReload.test_reload_picks_up_changes()
+  local d = rules_dir()
+  local e = assert(katamount.new({ rules_path = { d } }))
+  local cm = H.fill(H.tmpdir("rl") .. "/kubernetes.io~configmap/c", 5)
+  lu.assertEquals(e:classify(bind(cm)).class, "watchable")
+  H.write(d .. "/50-limit.lua", "params.watchable_max_files = 4\n")
+  lu.assertEquals(e:classify(bind(cm)).class, "watchable")     -- not before reload
+  lu.assertTrue(e:reload())
+  lu.assertEquals(e:classify(bind(cm)).class, "shared")
+  os.remove(d .. "/50-limit.lua")
+  lu.assertTrue(e:reload())
+  lu.assertEquals(e:classify(bind(cm)).class, "watchable")
+end
+
+function T.TestReload.test_broken_file_keeps_the_last_good_set()
+  local d = rules_dir({ ["50-limit.lua"] = "params.watchable_max_files = 4\n" })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  local cm = H.fill(H.tmpdir("rl") .. "/kubernetes.io~configmap/c", 5)
+  lu.assertEquals(e:classify(bind(cm)).class, "shared")
+  local cases = {
+    { "params.watchable_max_files = 100\nrule { name = 'x',\n", ":3: " },                -- syntax
+    { "params.watchable_max_files = 100\nlocal x = nil\nreturn x.y\n", ":3: attempt to index" },
+    { "params.watchable_max_files = 100\n\nerror('operator typo')\n", ":3: operator typo" },
+    { "params.watchable_max_files = 100\nerror('no position', 0)\n", ":2: no position" },
+    { "params.watchable_max_files = 100\nerror({})\n", ":2: (error object is a table value)" },
+    { "params.watchable_max_files = 100\nrule { name = 'r', order = 1, when = function() end,"
+      .. " class = 'c' }\n", ":2: rule 'r': action must be a non-empty string" },
+    { "rule { name = 'r', order = 'first', when = print, class = 'c', action = 'a' }\n",
+      ":1: rule 'r': order must be a number" },
+    { "rule { name = 'r', order = 1, scope = 'layer', when = print, class = 'c', action = 'a' }\n",
+      ":1: rule 'r': scope must be" },
+    { "rule 'r'\n", ":1: rule: expects a table" },
+    { "predicate('is x', function() end)\n", ":1: predicate: the name must be an identifier" },
+    { "\n\npredicate('is_x', true)\n", ":3: predicate 'is_x': expects a function" },
+  }
+  for _, c in ipairs(cases) do
+    H.write(d .. "/60-broken.lua", c[1])
+    local ok, err = e:reload()
+    lu.assertNil(ok, c[1])
+    lu.assertStrContains(err, d .. "/60-broken.lua" .. c[2])
+    -- the last good rules still decide
+    lu.assertEquals(e:classify(bind(cm)).class, "shared", c[1])
+    lu.assertEquals(e:params().watchable_max_files, 4)
+    -- and a new engine cannot be made from them
+    local none, nerr = katamount.new({ rules_path = { d } })
+    lu.assertNil(none)
+    lu.assertEquals(nerr, err)
+  end
+  os.remove(d .. "/60-broken.lua")
+  lu.assertTrue(e:reload())
+end
+
+function T.TestReload.test_a_broken_bundled_name_reports_the_operator_file()
+  local d = rules_dir({ ["20-system.lua"] = "\nparams.system_prefixes = {\n" })
+  local none, err = katamount.new({ rules_path = { d } })
+  lu.assertNil(none)
+  lu.assertStrContains(err, d .. "/20-system.lua:")
+end
+
+function T.TestReload.test_bad_options()
+  lu.assertError(katamount.new, "rules")
+  local none, err = katamount.new({ rules_path = 5 })
+  lu.assertNil(none)
+  lu.assertStrContains(err, "rules_path")
+  none, err = katamount.new({ rules_path = { "/nonexistent/katamount-rules" } })
+  lu.assertNil(none)
+  lu.assertStrContains(err, "rules directory '/nonexistent/katamount-rules'")
+  none, err = katamount.new({ rules_path = { "/etc/hostname" } })
+  lu.assertNil(none)
+  lu.assertStrContains(err, "not a directory")
+  none, err = katamount.new({ budget = 0 })
+  lu.assertNil(none)
+  lu.assertStrContains(err, "budget")
+  -- a directory named *.lua is refused, not skipped silently
+  local d = rules_dir()
+  H.mkdir(d .. "/50-dir.lua")
+  none, err = katamount.new({ rules_path = { d } })
+  lu.assertNil(none)
+  lu.assertStrContains(err, "50-dir.lua': not a regular file")
+  -- other names are ignored
+  os.remove(d .. "/50-dir.lua")
+  H.write(d .. "/README", "x")
+  H.write(d .. "/.50-hidden.lua", "error('never loaded')")
+  H.write(d .. "/50-x.lua~", "error('never loaded')")
+  assert(katamount.new({ rules_path = { d } }))
+end
+
+T.TestTrust = { tearDown = H.cleanup }
+
+function T.TestTrust.test_writable_by_others_is_refused()
+  local d = rules_dir({ ["50-x.lua"] = "params.x = 1\n" })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  for _, c in ipairs({
+    { "chmod o+w " .. H.q(d .. "/50-x.lua"), "rules file '" .. d .. "/50-x.lua' is group- or world-wr" },
+    { "chmod g+w " .. H.q(d .. "/50-x.lua"), "rules file '" .. d .. "/50-x.lua' is group- or world-wr" },
+    { "chmod o+w " .. H.q(d), "rules directory '" .. d .. "' is group- or world-writable" },
+    { "chmod g+w " .. H.q(d), "rules directory '" .. d .. "' is group- or world-writable" },
+  }) do
+    H.sh(c[1])
+    local none, err = katamount.new({ rules_path = { d } })
+    lu.assertNil(none, c[1])
+    lu.assertStrContains(err, c[2])
+    local ok, rerr = e:reload()
+    lu.assertNil(ok)
+    lu.assertEquals(rerr, err)
+    H.sh("chmod go-w " .. H.q(d) .. " " .. H.q(d .. "/50-x.lua"))
+    assert(katamount.new({ rules_path = { d } }))
+  end
+end
+
+function T.TestTrust.test_owned_by_another_user_is_refused()
+  H.need_root()
+  local d = rules_dir({ ["50-x.lua"] = "params.x = 1\n" })
+  H.sh("chown 65534 " .. H.q(d .. "/50-x.lua"))
+  local none, err = katamount.new({ rules_path = { d } })
+  lu.assertNil(none)
+  lu.assertStrContains(err, "rules file '" .. d .. "/50-x.lua' is owned by uid 65534")
+  H.sh("chown 0 " .. H.q(d .. "/50-x.lua") .. " && chown 65534 " .. H.q(d))
+  none, err = katamount.new({ rules_path = { d } })
+  lu.assertNil(none)
+  lu.assertStrContains(err, "rules directory '" .. d .. "' is owned by uid 65534")
+  H.sh("chown 0 " .. H.q(d))
+  assert(katamount.new({ rules_path = { d } }))
+end
+
+function T.TestTrust.test_euid()
+  lu.assertEquals(loader.euid(), tonumber(H.sh("id -u")))
+end
+
+return T

@@ -1,0 +1,304 @@
+-- engine_sandbox_spec.lua -- the rule sandbox: each forbidden thing tried,
+-- the instruction budget, rule errors that fail one decision only, the
+-- host's hook and string metatable restored, and _G hygiene.
+local lu = require("luaunit")
+local H = require("helpers")
+local katamount = require("katamount")
+local sandbox = require("katamount.sandbox")
+
+local T = {}
+
+local BUILD = os.getenv("KATAMOUNT_BUILD") or "build"
+if BUILD:sub(1, 1) ~= "/" then BUILD = H.root .. "/" .. BUILD end
+
+local function rules_dir(files)
+  local d = H.mkdir(H.tmpdir("sbx") .. "/rules.d")
+  for name, src in pairs(files or {}) do H.write(d .. "/" .. name, src) end
+  return d
+end
+
+local function load_error(src)
+  local d = rules_dir({ ["50-try.lua"] = src })
+  local e, err = katamount.new({ rules_path = { d } })
+  lu.assertNil(e, "loaded: " .. src)
+  lu.assertStrContains(err, d .. "/50-try.lua:")
+  return err
+end
+
+local function bind(source, destination)
+  return { source = source, destination = destination or "/mnt", type = "bind", options = { "rbind" } }
+end
+
+T.TestForbidden = { tearDown = H.cleanup }
+
+function T.TestForbidden.test_each_forbidden_thing_fails_at_load()
+  local marker = H.tmpdir("marker") .. "/touched"
+  local cases = {
+    { "io.open('/etc/passwd')", "global 'io'" },
+    { "os.execute('touch " .. marker .. "')", "field 'execute'" },
+    { "os.remove('" .. marker .. "')", "field 'remove'" },
+    { "os.rename('a', 'b')", "field 'rename'" },
+    { "os.exit(1)", "field 'exit'" },
+    { "os.getenv('HOME')", "field 'getenv'" },
+    { "require('io')", "global 'require'" },
+    { "load('return 1')", "global 'load'" },
+    { "loadfile('/etc/passwd')", "global 'loadfile'" },
+    { "dofile('/etc/passwd')", "global 'dofile'" },
+    { "debug.sethook()", "global 'debug'" },
+    { "string.dump(function() end)", "field 'dump'" },
+    { "local s = ''\ns.dump(function() end)", "field 'dump'" },
+    { "local s = ''\nreturn s:dump()", "method 'dump'" },
+    { "return _G.io", "global '_G'" },
+    { "return package.loaded.io", "global 'package'" },
+    { "collectgarbage()", "global 'collectgarbage'" },
+    { "print('x')", "global 'print'" },
+    { "rawset(params, 'x', 1)", "global 'rawset'" },
+    { "coroutine.wrap(print)", "global 'coroutine'" },
+    { "core.ensure_destination('/tmp', '" .. marker .. "')", "field 'ensure_destination'" },
+    { "math.randomseed(1)", "field 'randomseed'" },
+    -- the shared string metatable is out of reach
+    { "return getmetatable('').__index", "attempt to index a nil value" },
+    { "local s = ''\ns.upper = nil", "attempt to index a string value" },
+    -- its own environment's metatable is protected
+    { "setmetatable(_ENV, {})", "cannot change a protected metatable" },
+    { "return getmetatable(_ENV).__index", "attempt to index a boolean value" },
+    -- the core's userdata metatables are shared with the engine
+    { "return getmetatable(core.mounts()).__index", "attempt to index a nil value" },
+    -- finalizers would run outside the budget
+    { "setmetatable({}, { __gc = function() end })", "__gc is not allowed" },
+    -- string.rep is bounded
+    { "return ('x'):rep(1 << 30)", "string.rep: result longer than" },
+    { "return string.rep('ab', 1 << 29, ',')", "string.rep: result longer than" },
+  }
+  for _, c in ipairs(cases) do
+    local err = load_error(c[1] .. "\n")
+    lu.assertStrContains(err, c[2])
+  end
+  lu.assertNil(io.open(marker), "a forbidden call had an effect")
+end
+
+function T.TestForbidden.test_forbidden_things_fail_in_a_rule_too()
+  local d = rules_dir({ ["50-try.lua"] = [[
+    rule { name = "escape", order = 1, class = "x", action = "y",
+      when = function(m)
+        if m.destination == "/io" then return io.open("/etc/passwd") end
+        if m.destination == "/dump" then return ("").dump(print) end
+        return false
+      end }
+  ]] })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  local none, err = e:classify(bind("/tmp", "/io"))
+  lu.assertNil(none)
+  lu.assertStrContains(err, "rule 'escape' (" .. d .. "/50-try.lua:1): " .. d .. "/50-try.lua:3:")
+  lu.assertStrContains(err, "global 'io'")
+  none, err = e:classify(bind("/tmp", "/dump"))
+  lu.assertNil(none)
+  lu.assertStrContains(err, "field 'dump'")
+  lu.assertEquals(e:classify(bind("/tmp", "/ok")).class, "shared")
+end
+
+-- What a rule file sees: the allow-list and the rule API, nothing else.
+function T.TestForbidden.test_the_environment_is_the_allow_list()
+  local d = rules_dir({ ["50-env.lua"] = [[
+    local names = {}
+    for k in pairs(_ENV) do names[#names + 1] = k end
+    table.sort(names)
+    params.env_names = table.concat(names, " ")
+    local fields = {}
+    for _, lib in ipairs({ "string", "table", "os", "core" }) do
+      local t = {}
+      for k in pairs(_ENV[lib]) do t[#t + 1] = k end
+      table.sort(t)
+      fields[#fields + 1] = lib .. ": " .. table.concat(t, " ")
+    end
+    params.env_fields = fields
+    params.predicate_visible = type(is_system_mount) == "function"
+  ]] })
+  local p = assert(katamount.new({ rules_path = { d } })):params()
+  lu.assertEquals(p.env_names, table.concat({ "_VERSION", "assert", "core", "count_files",
+    "device_for_path", "error", "getmetatable", "ipairs", "math", "mount_entry", "next", "os",
+    "pairs", "params", "pcall", "predicate", "rawequal", "rawget", "rawlen", "rule", "select",
+    "setmetatable", "string", "table", "tonumber", "tostring", "type", "utf8", "xpcall" }, " "))
+  lu.assertEquals(p.env_fields, {
+    "string: byte char find format gmatch gsub len lower match pack packsize rep reverse sub unpack upper",
+    "table: concat insert move pack remove sort unpack",
+    "os: clock date difftime time",
+    "core: _VERSION block_device clean count_files device_for_path fs_type is_mount_point list_dir "
+      .. "lstat major minor mount_entry mounts realpath stat",
+  })
+  lu.assertTrue(p.predicate_visible)
+end
+
+-- One file's changes to its libraries stay in that file.
+function T.TestForbidden.test_libraries_are_per_file_copies()
+  local d = rules_dir({
+    ["50-a.lua"] = "string.upper = nil\ntable.insert = nil\nmath.floor = nil\ncore.stat = nil\n",
+    ["60-b.lua"] = "params.b = string.upper('x') .. math.floor(1.5) .. type(core.stat)\n"
+      .. "table.insert(params.system_prefixes, '/b')\n",
+  })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  lu.assertEquals(e:params().b, "X1function")
+  lu.assertNotNil(string.upper)
+  lu.assertNotNil(table.insert)
+  lu.assertNotNil(require("katamount.core").stat)
+  lu.assertEquals(e:classify(bind("/tmp")).class, "shared")
+end
+
+function T.TestForbidden.test_host_string_metatable_and_hook_are_restored()
+  local mt = debug.getmetatable("")
+  local before = mt.__index
+  local calls = 0
+  local function host_hook() calls = calls + 1 end
+  debug.sethook(host_hook, "", 1000000000)
+  local d = rules_dir({ ["50-x.lua"] = "params.len = ('abc'):len()\n" })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  e:classify(bind("/tmp"))
+  e:plan({ root = { path = "/tmp" }, mounts = { bind("/tmp") } })
+  e:reload()
+  e:is_system_mount("/proc")
+  local hook, mask, count = debug.gethook()
+  debug.sethook()
+  lu.assertIs(hook, host_hook)
+  lu.assertEquals({ mask, count }, { "", 1000000000 })
+  lu.assertIs(mt.__index, before)
+  lu.assertIs(before, string)
+  lu.assertIsFunction(("").dump)
+  lu.assertEquals(e:params().len, 3)
+  lu.assertEquals(sandbox._state.depth, 0)
+end
+
+-- What rules do at evaluation time stays in that decision.
+function T.TestForbidden.test_no_redefinition_or_tampering_at_evaluation()
+  local d = rules_dir({ ["50-x.lua"] = [[
+    rule { name = "redefine", order = 1, class = "x", action = "y",
+      when = function(m)
+        if m.destination == "/rule" then rule { name = "late", order = 0, class = "a", action = "b",
+          when = function() return true end } end
+        if m.destination == "/predicate" then predicate("is_system_mount", function() return true end) end
+        if m.destination == "/entry" then mount_entry("/proc").fstype = "tmpfs" end
+        return false
+      end }
+    setmetatable(params, { __pairs = function() while true do end end })
+  ]] })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  local none, err = e:classify(bind("/tmp", "/rule"))
+  lu.assertNil(none)
+  lu.assertStrContains(err, "rule: rules are defined only while their file loads")
+  none, err = e:classify(bind("/tmp", "/predicate"))
+  lu.assertNil(none)
+  lu.assertStrContains(err, "predicate: rules are defined only while their file loads")
+  lu.assertEquals(e:classify(bind("/tmp", "/entry")).class, "shared")
+  lu.assertEquals(e:mount_entry("/proc").fstype, "proc")
+  lu.assertFalse(e:is_system_mount("/tmp"))
+  -- the engine reads params raw: the rules' __pairs never runs in host code
+  lu.assertEquals(e:params().watchable_max_files, 8)
+end
+
+T.TestBudget = { tearDown = H.cleanup }
+
+local SPIN = [[
+rule { name = "spin", order = 1, class = "x", action = "y",
+  when = function(m)
+    if m.destination == "/spin" then
+      while true do end
+    elseif m.destination == "/pcall" then
+      while true do pcall(function() while true do end end) end
+    elseif m.destination == "/xpcall" then
+      xpcall(function() while true do end end, function() while true do end end)
+      while true do end
+    elseif m.destination == "/close" then
+      local guard <close> = setmetatable({}, { __close = function() while true do end end })
+      while true do end
+    elseif m.destination == "/gsub" then
+      ("x"):rep(100):gsub(".", function() while true do end end)
+    elseif m.destination == "/raise" then
+      error("rule bug")
+    end
+    return false
+  end }
+predicate("is_spin", function() while true do end end)
+]]
+
+function T.TestBudget.test_runaway_rules_are_stopped()
+  local d = rules_dir({ ["50-spin.lua"] = SPIN })
+  local e = assert(katamount.new({ rules_path = { d }, budget = 100000 }))
+  for _, dest in ipairs({ "/spin", "/pcall", "/xpcall", "/close", "/gsub" }) do
+    local t0 = os.clock()
+    local none, err = e:classify(bind("/tmp", dest))
+    lu.assertNil(none, dest)
+    lu.assertStrContains(err, "rule 'spin' (" .. d .. "/50-spin.lua:1): ")
+    lu.assertStrContains(err, "instruction budget exceeded (100000 instructions)")
+    lu.assertStrContains(err, d .. "/50-spin.lua:")
+    lu.assertTrue(os.clock() - t0 < 5, dest)
+  end
+  local none, err = e:classify(bind("/tmp", "/raise"))
+  lu.assertNil(none)
+  lu.assertEquals(err, ("rule 'spin' (%s/50-spin.lua:1): %s/50-spin.lua:16: rule bug"):format(d, d))
+  -- a predicate called directly
+  none, err = e:is_spin("/x")
+  lu.assertNil(none)
+  lu.assertStrContains(err, "predicate 'is_spin' (" .. d .. "/50-spin.lua:20): ")
+  lu.assertStrContains(err, "instruction budget exceeded")
+  -- the engine and the other mounts go on
+  lu.assertEquals(e:classify(bind("/tmp", "/fine")).class, "shared")
+  local p, errs = e:plan({ root = { path = "/tmp" }, mounts = { bind("/tmp", "/a"), bind("/tmp", "/spin"),
+    bind("/proc/1", "/c") } })
+  lu.assertEquals(#errs, 1)
+  lu.assertStrContains(errs[1], "mount 2 (/spin): rule 'spin'")
+  lu.assertEquals({ p.mounts[1].class, p.mounts[2].class, p.mounts[3].class }, { "shared", nil, "system" })
+  lu.assertEquals(p.mounts[2].destination, "/spin")
+  lu.assertEquals(sandbox._state.depth, 0)
+  lu.assertNil(debug.gethook())
+end
+
+function T.TestBudget.test_default_budget_stops_a_spin()
+  local d = rules_dir({ ["50-spin.lua"] = SPIN })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  local t0 = os.clock()
+  local none, err = e:classify(bind("/tmp", "/spin"))
+  lu.assertNil(none)
+  lu.assertStrContains(err, "instruction budget exceeded (1000000 instructions)")
+  lu.assertTrue(os.clock() - t0 < 5)
+end
+
+function T.TestBudget.test_runaway_file_at_load()
+  local err = load_error("params.x = 1\nwhile true do\nend\n")
+  lu.assertStrContains(err, "instruction budget exceeded")
+  err = load_error("params.x = 1\nwhile true do pcall(error) end\n")
+  lu.assertStrContains(err, "instruction budget exceeded")
+end
+
+T.TestHygiene = { tearDown = H.cleanup }
+
+function T.TestHygiene.test_nothing_added_to_G_in_process()
+  local before = {}
+  for k in pairs(_G) do before[k] = true end
+  local d = rules_dir({ ["50-g.lua"] = "leaked_global = 1\nparams.x = 1\n" })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  e:plan({ root = { path = "/tmp" }, mounts = { bind("/tmp") } }, { explain = true })
+  e:reload()
+  katamount.classify(bind("/proc"))
+  katamount.is_secret("/a/kubernetes.io~secret/b")
+  for k in pairs(_G) do lu.assertTrue(before[k], "added to _G: " .. tostring(k)) end
+  lu.assertNil(rawget(_G, "leaked_global"))
+end
+
+function T.TestHygiene.test_require_adds_nothing_to_G()
+  local prelude = ("package.path = %q .. package.path; package.cpath = %q .. package.cpath; ")
+    :format(H.root .. "/lua/?.lua;" .. H.root .. "/lua/?/init.lua;", BUILD .. "/?.so;")
+  local out, ok = H.run("cd " .. H.q(H.root) .. " && env -u KATAMOUNT_RULES_PATH timeout 60 lua5.4 -e "
+    .. H.q(prelude .. [[
+      local before = {}
+      for k in pairs(_G) do before[k] = true end
+      local k = require("katamount")
+      k.plan({ root = { path = "/" }, mounts = { { source = "/tmp", destination = "/t", type = "bind" } } })
+      k.reload()
+      local added = {}
+      for name in pairs(_G) do if not before[name] then added[#added + 1] = name end end
+      print("added: " .. table.concat(added, ","))
+    ]]))
+  lu.assertTrue(ok, out)
+  lu.assertEquals(out, "added: ")
+end
+
+return T

@@ -1,0 +1,491 @@
+-- engine_table_spec.lua -- the decision table of DESIGN.md, row by row,
+-- against real files, tmpfs, hugetlbfs, loop and bind mounts; the root
+-- filesystem and its layers; plan, explain, ctx settings and memoisation.
+local lu = require("luaunit")
+local H = require("helpers")
+local core = require("katamount.core")
+local katamount = require("katamount")
+
+local T = {}
+
+local LAYER = "io.katacontainers.fs-opt.is-layer"
+local BLOCK_FILE = "io.katacontainers.fs-opt.block_device=file"
+
+local function bind(source, destination, extra)
+  local options = { "rbind" }
+  for _, o in ipairs(extra or {}) do options[#options + 1] = o end
+  return { source = source, destination = destination or "/mnt", type = "bind", options = options }
+end
+
+-- classify must give class/action/rule
+local function expect(mount, class, action, rule, ctx, e)
+  local d, err = (e or katamount.engine):classify(mount, ctx)
+  lu.assertNil(err, mount.source)
+  lu.assertEquals({ d.class, d.action, d.rule }, { class, action, rule or class }, mount.source)
+  lu.assertEquals(d.source, mount.source)
+  lu.assertEquals(d.destination, mount.destination)
+  lu.assertIsTable(d.reasons)
+  lu.assertIsString(d.reasons[1])
+  return d
+end
+
+T.TestDecisionTable = { tearDown = H.cleanup }
+local D = T.TestDecisionTable
+
+function D.test_rules_are_the_table_in_its_order()
+  local names = {}
+  for _, r in ipairs(katamount.rules()) do
+    names[#names + 1] = r.name
+    lu.assertIsNumber(r.order)
+    lu.assertStrContains(r.file, "rules/")
+    lu.assertTrue(r.line > 0)
+  end
+  lu.assertEquals(names, { "layer", "system", "ephemeral", "hugepages", "local", "block",
+    "passthrough", "shm", "host-device", "watchable", "shared",
+    "rootfs-overlay", "rootfs-block", "rootfs-share" })
+  local r = katamount.rules()[1]
+  lu.assertEquals({ r.order, r.scope, r.class, r.action }, { 0, "mount", "layer", "overlay-layer" })
+  lu.assertStrContains(r.file, "10-layers.lua")
+end
+
+function D.test_row0_layer_before_everything()
+  local d = H.tmpdir("t")
+  H.write(d .. "/layer.img", "")
+  expect({ source = d .. "/layer.img", destination = "/l", type = "ext4", options = { LAYER } },
+    "layer", "overlay-layer")
+  -- tried before the system row
+  expect({ source = "/proc/1", destination = "/l", type = "bind", options = { "rbind", LAYER } },
+    "layer", "overlay-layer")
+  local got = expect({ source = d .. "/layer.img", destination = "/l", type = "ext4",
+    options = { LAYER, BLOCK_FILE } }, "layer", "overlay-layer")
+  lu.assertStrContains(got.reasons[1], "block device")
+end
+
+function D.test_row1_system()
+  expect(bind("/proc/self"), "system", "skip")
+  expect(bind("/sys/kernel/"), "system", "skip")
+  expect(bind("/../sys"), "system", "skip")
+  local d = H.tmpdir("t")
+  H.symlink("/", d .. "/root")
+  expect(bind(d .. "/root/proc"), "system", "skip")
+  -- not bind: still skipped (the source decides)
+  expect({ source = "/proc", destination = "/proc", type = "proc" }, "system", "skip")
+end
+
+function D.test_row2_ephemeral()
+  H.need_mounts()
+  local d = H.tmpdir("t")
+  local vol = H.mount_tmpfs(d .. "/kubernetes.io~empty-dir/scratch")
+  expect(bind(vol), "ephemeral", "guest-tmpfs")
+  expect(bind(vol .. "/"), "ephemeral", "guest-tmpfs")
+  expect(bind((vol:gsub("~empty%-dir/", "~empty-dir//"))), "ephemeral", "guest-tmpfs")
+  local spaced = H.mount_tmpfs(d .. "/kubernetes.io~empty-dir/a b")
+  expect(bind(spaced), "ephemeral", "guest-tmpfs")
+end
+
+function D.test_row3_hugepages()
+  H.need_mounts()
+  local d = H.tmpdir("t")
+  local vol = H.mkdir(d .. "/kubernetes.io~empty-dir/huge")
+  local _, ok = H.run("mount -t hugetlbfs none " .. H.q(vol))
+  lu.skipIf(not ok, "hugetlbfs cannot be mounted here")
+  expect(bind(vol), "hugepages", "guest-hugetlbfs")
+  -- with guest emptyDirs disabled it is still made in the guest (rows 2-3 do not look)
+  expect(bind(vol), "hugepages", "guest-hugetlbfs", nil, { disable_guest_empty_dir = true })
+end
+
+function D.test_row4_local()
+  local d = H.tmpdir("t")
+  local vol = H.mkdir(d .. "/kubernetes.io~empty-dir/data")
+  expect(bind(vol), "local", "guest-local")
+  expect(bind(vol .. "/"), "local", "guest-local")
+  -- guest emptyDir disabled: shared like any bind mount
+  expect(bind(vol), "shared", "share", nil, { disable_guest_empty_dir = true })
+end
+
+function D.test_row4_error_when_the_mount_table_cannot_be_read()
+  local e = assert(katamount.new({ rules_path = {}, mountinfo = "/nonexistent/mountinfo" }))
+  local d, err = e:classify(bind("/k/kubernetes.io~empty-dir/v"))
+  lu.assertNil(d)
+  lu.assertStrContains(err, "rule 'ephemeral'")
+  lu.assertStrContains(err, "30-kubernetes.lua:")
+  lu.assertStrContains(err, "/nonexistent/mountinfo")
+  -- the other rows do not need the mount table
+  expect(bind("/tmp"), "shared", "share", nil, nil, e)
+end
+
+local function block_node(d)
+  local node = d .. "/blk"
+  local _, ok = H.run("mknod " .. H.q(node) .. " b 7 0")
+  lu.skipIf(not ok, "cannot mknod here")
+  return node
+end
+
+function D.test_row5_block()
+  H.need_root()
+  local d = H.tmpdir("t")
+  local node = block_node(d)
+  local got = expect(bind(node), "block", "hotplug-block")
+  lu.assertStrContains(got.reasons[1], "7:0")
+  -- a regular file marked as a block device image
+  local img = H.write(d .. "/disk.img", "")
+  expect(bind(img, "/disk", { BLOCK_FILE }), "block", "hotplug-block")
+  -- not marked: shared
+  expect(bind(img, "/disk"), "shared", "share")
+  -- a directory with the mark is no block device
+  expect(bind(d, "/disk", { BLOCK_FILE }), "shared", "share")
+  -- block devices disabled
+  expect(bind(node), "shared", "share", nil, { disable_block_device_use = true })
+  expect(bind(img, "/disk", { BLOCK_FILE }), "shared", "share", nil, { disable_block_device_use = true })
+  -- a /dev block device: hot-plugged, and skipped as a host device when disabled
+  if core.stat("/dev/loop0") then
+    expect(bind("/dev/loop0"), "block", "hotplug-block")
+    expect(bind("/dev/loop0"), "host-device", "skip", nil, { disable_block_device_use = true })
+  end
+  -- not a bind mount: the agent mounts it
+  expect({ source = node, destination = "/disk", type = "ext4" }, "passthrough", "guest-mount")
+end
+
+function D.test_row6_passthrough()
+  expect({ source = "proc", destination = "/proc", type = "proc" }, "passthrough", "guest-mount")
+  expect({ source = "tmpfs", destination = "/dev", type = "tmpfs", options = { "nosuid" } },
+    "passthrough", "guest-mount")
+  expect({ source = "devpts", destination = "/dev/pts", type = "devpts" }, "passthrough", "guest-mount")
+  -- a tmpfs on /dev/shm is not a bind mount: row 6 comes before row 7
+  expect({ source = "shm", destination = "/dev/shm", type = "tmpfs" }, "passthrough", "guest-mount")
+  -- a bind mount by option, whatever its type
+  expect({ source = "/tmp", destination = "/t", type = "none", options = { "bind" } }, "shared", "share")
+  expect({ source = "/tmp", destination = "/t", options = { "rbind", "ro" } }, "shared", "share")
+end
+
+function D.test_row7_shm()
+  local d = H.tmpdir("t")
+  local shm = H.mkdir(d .. "/shm")
+  expect(bind(shm, "/dev/shm"), "shm", "guest-shm")
+  expect(bind(shm, "/dev/shm/"), "shm", "guest-shm")
+  -- before the host-device row
+  expect(bind("/dev/shm", "/dev/shm"), "shm", "guest-shm")
+end
+
+function D.test_row8_host_device()
+  expect(bind("/dev/null", "/dev/null"), "host-device", "skip")
+  expect(bind("/dev", "/dev"), "host-device", "skip")
+  expect(bind("/dev/net"), "host-device", "skip")
+  -- a /dev path missing on the host
+  local got = expect(bind("/dev/katamount-missing", "/x"), "host-device", "skip")
+  lu.assertStrContains(got.reasons[1], "missing")
+  -- the source decides, not the destination
+  local d = H.tmpdir("t")
+  expect(bind(d, "/dev/foo"), "shared", "share")
+end
+
+function D.test_row9_watchable()
+  local d = H.tmpdir("t")
+  local cm = H.fill(d .. "/kubernetes.io~configmap/cfg", 3)
+  local secret = H.fill(d .. "/kubernetes.io~secret/token", 8)
+  local big = H.fill(d .. "/kubernetes.io~secret/big", 9)
+  local empty = H.mkdir(d .. "/kubernetes.io~configmap/empty")
+  expect(bind(cm, "/etc/cfg"), "watchable", "share-watchable")
+  expect(bind(secret, "/run/secret"), "watchable", "share-watchable")
+  expect(bind(cm .. "/", "/etc/cfg"), "watchable", "share-watchable")
+  expect(bind(big, "/run/secret"), "shared", "share")
+  expect(bind(empty, "/etc/cfg"), "shared", "share")
+  expect(bind(cm, "/etc/cfg"), "shared", "share", nil, { fs_sharing_supported = false })
+end
+
+function D.test_row10_shared()
+  local d = H.tmpdir("t")
+  expect(bind(d, "/data"), "shared", "share")
+  expect(bind(H.write(d .. "/f", "x"), "/f"), "shared", "share")
+  -- a missing source is shared too (the agent reports it)
+  expect(bind(d .. "/missing", "/m"), "shared", "share")
+  expect(bind("/var/lib/docker/volumes/v/_data", "/v"), "shared", "share")
+end
+
+T.TestRootfs = { tearDown = H.cleanup }
+local R = T.TestRootfs
+
+local function rootfs(spec, ctx)
+  local p, errs = katamount.plan(spec, ctx)
+  lu.assertEquals(errs, {})
+  return p.rootfs, p
+end
+
+function R.test_share_and_missing_path()
+  local d = H.tmpdir("r")
+  local r = rootfs({ root = { path = d } })
+  lu.assertEquals({ r.class, r.action, r.rule }, { "rootfs", "share", "rootfs-share" })
+  lu.assertEquals(r.source, d)
+  lu.assertEquals(r.destination, "/")
+  r = rootfs({ root = { path = d .. "/missing" } })
+  lu.assertEquals(r.action, "share")
+  r = rootfs({}, { rootfs = { source = d .. "/missing" } })
+  lu.assertEquals(r.action, "share")
+end
+
+function R.test_hotplug_block_on_a_loop_device()
+  H.need_mounts()
+  local d = H.tmpdir("r")
+  local img = d .. "/rootfs.img"
+  H.sh("truncate -s 4M " .. H.q(img) .. " && mkfs.ext4 -q " .. H.q(img))
+  local mnt = H.mkdir(d .. "/rootfs")
+  local _, ok = H.run("mount -o loop " .. H.q(img) .. " " .. H.q(mnt))
+  lu.skipIf(not ok, "cannot loop-mount here")
+  local r = rootfs({ root = { path = mnt } })
+  lu.assertEquals({ r.class, r.action, r.rule }, { "rootfs", "hotplug-block", "rootfs-block" })
+  -- a directory inside the mounted device too
+  H.mkdir(mnt .. "/sub")
+  r = rootfs({}, { rootfs = { source = mnt .. "/sub", target = "/run/rootfs", type = "ext4" } })
+  lu.assertEquals(r.action, "hotplug-block")
+  lu.assertEquals(r.destination, "/run/rootfs")
+  -- disabled
+  r = rootfs({ root = { path = mnt } }, { disable_block_device_use = true })
+  lu.assertEquals(r.action, "share")
+  -- a tmpfs is no block device
+  local t = H.mount_tmpfs(d .. "/tmpfs-root")
+  r = rootfs({ root = { path = t } })
+  lu.assertEquals(r.action, "share")
+end
+
+function R.test_block_device_node_as_rootfs()
+  lu.skipIf(core.stat("/dev/loop0") == nil, "no /dev/loop0")
+  local r = rootfs({}, { rootfs = { source = "/dev/loop0", type = "ext4", mounted = false } })
+  lu.assertEquals(r.action, "hotplug-block")
+end
+
+function R.test_overlay_and_layers()
+  local d = H.tmpdir("r")
+  local P = "io.katacontainers.fs-opt.layer="
+  local r, p = rootfs({ root = { path = d } }, { rootfs = { source = d, type = "overlay", options = {
+    P .. d .. "/l1.img,erofs", "lowerdir=x", P .. d .. "/l2.img,ext4,ro," .. BLOCK_FILE } } })
+  lu.assertEquals({ r.class, r.action, r.rule }, { "rootfs", "overlay", "rootfs-overlay" })
+  lu.assertEquals(#p.layers, 2)
+  local l1, l2 = p.layers[1], p.layers[2]
+  lu.assertEquals({ l1.class, l1.action, l1.rule }, { "layer", "overlay-layer", "layer" })
+  lu.assertEquals(l1.mount_point, "/run/kata-containers/sandbox/layers/l1.img")
+  lu.assertEquals(l1.destination, l1.mount_point)
+  lu.assertEquals(l1.source, d .. "/l1.img")
+  lu.assertEquals(l1.type, "erofs")
+  lu.assertEquals(l1.option, P .. d .. "/l1.img,erofs")
+  lu.assertEquals(l2.options, { "ro", BLOCK_FILE, LAYER })
+  lu.assertStrContains(l2.reasons[1], "block device")
+end
+
+function R.test_bad_layer_option_is_an_error_naming_it()
+  local d = H.tmpdir("r")
+  local bad = "io.katacontainers.fs-opt.layer=" .. d .. "/only-source"
+  local p, errs = katamount.plan({ mounts = { bind(d) } }, { rootfs = { source = d, options = {
+    bad, "io.katacontainers.fs-opt.layer=" .. d .. "/ok,erofs" } } })
+  lu.assertEquals(#errs, 1)
+  lu.assertStrContains(errs[1], bad)
+  lu.assertEquals(#p.layers, 2)
+  lu.assertStrContains(p.layers[1].error, bad)
+  lu.assertNil(p.layers[1].class)
+  lu.assertEquals(p.layers[2].class, "layer")
+  -- the rest is decided all the same
+  lu.assertEquals(p.mounts[1].class, "shared")
+  lu.assertEquals(p.rootfs.action, "overlay")
+end
+
+function R.test_no_root_at_all()
+  local p, errs = katamount.plan({ mounts = {} })
+  lu.assertEquals(#errs, 1)
+  lu.assertStrContains(errs[1], "root")
+  lu.assertIsString(p.rootfs.error)
+end
+
+T.TestPlan = { tearDown = H.cleanup }
+local P = T.TestPlan
+
+-- A pod's worth of mounts: the OCI defaults, Kubernetes volumes, binds.
+local function pod(d)
+  local ed = H.mkdir(d .. "/volumes/kubernetes.io~empty-dir/cache")
+  local cm = H.fill(d .. "/volumes/kubernetes.io~configmap/cfg", 2)
+  local sec = H.fill(d .. "/volumes/kubernetes.io~secret/token", 3)
+  local data = H.mkdir(d .. "/data")
+  local hosts = H.write(d .. "/etc-hosts", "127.0.0.1 localhost\n")
+  return {
+    ociVersion = "1.0.2",
+    root = { path = d },
+    mounts = {
+      { destination = "/proc", type = "proc", source = "proc" },
+      { destination = "/dev", type = "tmpfs", source = "tmpfs", options = { "nosuid", "strictatime" } },
+      { destination = "/dev/pts", type = "devpts", source = "devpts" },
+      { destination = "/dev/shm", type = "bind", source = d, options = { "rbind" } },
+      { destination = "/dev/mqueue", type = "mqueue", source = "mqueue" },
+      { destination = "/sys", type = "sysfs", source = "sysfs", options = { "ro" } },
+      { destination = "/sys/fs/cgroup", type = "cgroup", source = "cgroup" },
+      { destination = "/etc/hosts", type = "bind", source = hosts, options = { "rbind", "ro" } },
+      { destination = "/cache", type = "bind", source = ed, options = { "rbind" } },
+      { destination = "/etc/cfg", type = "bind", source = cm, options = { "rbind", "ro" } },
+      { destination = "/run/secrets/token", type = "bind", source = sec, options = { "rbind", "ro" } },
+      { destination = "/data", type = "bind", source = data, options = { "rbind" } },
+      { destination = "/dev/null", type = "bind", source = "/dev/null", options = { "rbind" } },
+      { destination = "/host-proc", type = "bind", source = "/proc/1", options = { "rbind" } },
+    },
+  }
+end
+
+function P.test_plan_keeps_order_and_decides_everything()
+  local d = H.tmpdir("p")
+  local spec = pod(d)
+  local p, errs = katamount.plan(spec)
+  lu.assertEquals(errs, {})
+  local got = {}
+  for i, m in ipairs(p.mounts) do
+    lu.assertEquals(m.destination, spec.mounts[i].destination)
+    got[i] = m.class
+  end
+  lu.assertEquals(got, { "passthrough", "passthrough", "passthrough", "shm", "passthrough",
+    "passthrough", "passthrough", "shared", "local", "watchable", "watchable", "shared",
+    "host-device", "system" })
+  lu.assertEquals(p.rootfs.action, "share")
+  lu.assertEquals(p.layers, {})
+  -- nothing explained unless asked
+  lu.assertNil(p.mounts[1].trace)
+end
+
+function P.test_explain_traces_every_rule_tried()
+  local d = H.tmpdir("p")
+  local p = katamount.plan(pod(d), { explain = true })
+  local shared = p.mounts[8]     -- /etc/hosts: every rule up to the last
+  lu.assertEquals(#shared.trace, 11)
+  for i, t in ipairs(shared.trace) do
+    lu.assertIsString(t.name)
+    lu.assertIsString(t.why)
+    lu.assertIsBoolean(t.matched)
+    lu.assertEquals(t.matched, i == 11, t.name)
+    lu.assertStrContains(t.file, "rules/")
+  end
+  lu.assertEquals(shared.trace[1].name, "layer")
+  lu.assertEquals(shared.trace[11].name, "shared")
+  lu.assertEquals(shared.trace[6].why, "neither a block device node nor a file marked as one")
+  local sys = p.mounts[14]
+  lu.assertEquals(#sys.trace, 2)
+  lu.assertEquals(sys.trace[2], { name = "system", order = 100, matched = true, why = sys.reasons[1],
+    file = sys.trace[2].file, line = sys.trace[2].line })
+  lu.assertEquals(p.rootfs.trace[1].name, "rootfs-overlay")
+  lu.assertFalse(p.rootfs.trace[1].matched)
+  local d1 = katamount.classify(bind("/proc/1"), { explain = true })
+  lu.assertEquals(#d1.trace, 2)
+end
+
+function P.test_undecidable_mounts_do_not_stop_the_plan()
+  local d = H.tmpdir("p")
+  local e = assert(katamount.new({ rules_path = {}, mountinfo = "/nonexistent/mountinfo" }))
+  local spec = { root = { path = d }, mounts = {
+    bind(d, "/a"),
+    bind("/k/kubernetes.io~empty-dir/v", "/b"),
+    { source = 5, destination = "/c" },
+    "not a table",
+    bind("/proc/1", "/e"),
+  } }
+  local p, errs = e:plan(spec)
+  lu.assertEquals(#errs, 3)
+  lu.assertStrContains(errs[1], "mount 2 (/b)")
+  lu.assertStrContains(errs[1], "rule 'ephemeral'")
+  lu.assertStrContains(errs[2], "mount 3")
+  lu.assertStrContains(errs[2], "source must be a string")
+  lu.assertStrContains(errs[3], "mount 4")
+  lu.assertEquals(p.mounts[1].class, "shared")
+  lu.assertNil(p.mounts[2].class)
+  lu.assertStrContains(p.mounts[2].error, "/nonexistent/mountinfo")
+  lu.assertEquals(p.mounts[2].destination, "/b")
+  lu.assertNil(p.mounts[3].class)
+  lu.assertEquals(p.mounts[5].class, "system")
+  lu.assertEquals(p.rootfs.action, "share")
+  -- classify says nil, message
+  local none, err = e:classify(bind("/k/kubernetes.io~empty-dir/v"))
+  lu.assertNil(none)
+  lu.assertStrContains(err, "rule 'ephemeral'")
+  none, err = e:classify({ source = {}, destination = "/x" })
+  lu.assertNil(none)
+  lu.assertStrContains(err, "source must be a string")
+  lu.assertError(e.classify, e, "not a table")
+  lu.assertError(e.plan, e, nil)
+end
+
+function P.test_ctx_over_params_and_ctx_untouched()
+  local d = H.tmpdir("p")
+  local vol = H.mkdir(d .. "/kubernetes.io~empty-dir/data")
+  local ctx = { disable_guest_empty_dir = true }
+  expect(bind(vol), "shared", "share", nil, ctx)
+  lu.assertEquals(ctx, { disable_guest_empty_dir = true })
+  -- the defaults are the seed runtime's
+  local params = katamount.params()
+  lu.assertEquals({ params.disable_guest_empty_dir, params.disable_block_device_use,
+    params.fs_sharing_supported, params.watchable_max_files }, { false, false, true, 8 })
+  lu.assertEquals(params.system_prefixes, { "/proc", "/sys" })
+end
+
+-- A plan reads the mount table at most once, and not at all when it has
+-- not changed since the engine last read it.
+function P.test_plan_reads_the_mount_table_at_most_once()
+  H.need_mounts()
+  local d = H.tmpdir("p")
+  local spec = pod(d)
+  for i = 1, 6 do
+    local v = H.mount_tmpfs(d .. "/volumes/kubernetes.io~empty-dir/t" .. i)
+    spec.mounts[#spec.mounts + 1] = bind(v, "/t" .. i)
+  end
+  local real, reads = core.mounts, 0
+  core.mounts = function(...) reads = reads + 1 return real(...) end
+  local ok, err = pcall(function()
+    local e = assert(katamount.new({ rules_path = {} }))
+    local p, errs = e:plan(spec)
+    lu.assertEquals(errs, {})
+    lu.assertEquals(p.mounts[#p.mounts].class, "ephemeral")
+    lu.assertEquals(reads, 1)
+    e:plan(spec)
+    lu.assertEquals(reads, 1)           -- nothing changed: not read again
+    H.mount_tmpfs(d .. "/volumes/kubernetes.io~empty-dir/late")
+    e:plan(spec)
+    lu.assertEquals(reads, 2)           -- changed: read once more
+  end)
+  core.mounts = real
+  assert(ok, err)
+end
+
+-- Facts are memoised: within one decision each path is stat'ed at most once.
+function P.test_facts_are_memoised_per_decision()
+  local d = H.tmpdir("p")
+  local counts = {}
+  local wrapped = {}
+  for _, name in ipairs({ "stat", "lstat", "realpath", "count_files", "block_device" }) do
+    wrapped[name] = core[name]
+    core[name] = function(a, ...)
+      local key = name .. " " .. tostring(a) .. " " .. table.concat({ ... }, " ")
+      counts[key] = (counts[key] or 0) + 1
+      return wrapped[name](a, ...)
+    end
+  end
+  local ok, err = pcall(function()
+    local e = assert(katamount.new({ rules_path = {} }))
+    local function at_most_once(what)
+      local n = 0
+      for key, c in pairs(counts) do
+        n = n + 1
+        lu.assertEquals(c, 1, what .. ": " .. key .. " asked " .. c .. " times")
+      end
+      lu.assertTrue(n > 0, what)
+      counts = {}
+    end
+    local cm = H.fill(d .. "/kubernetes.io~configmap/cfg", 2)
+    counts = {}
+    lu.assertEquals(e:classify(bind(cm)).class, "watchable")
+    at_most_once("watchable")
+    lu.assertEquals(e:classify(bind("/dev/katamount-missing")).class, "host-device")
+    at_most_once("missing /dev path")
+    lu.assertEquals(e:classify(bind(d .. "/x")).class, "shared")   -- every rule tried
+    at_most_once("shared")
+    -- one plan shares its facts: /dev/null is stat'ed once for both mounts
+    local p = e:plan({ root = { path = "/dev/loop0" }, mounts = { bind("/dev/null"), bind("/dev/null") } })
+    lu.assertEquals(p.mounts[2].class, "host-device")
+    lu.assertEquals(counts["stat /dev/null "], 1)
+    at_most_once("plan")
+  end)
+  for name, f in pairs(wrapped) do core[name] = f end
+  assert(ok, err)
+end
+
+return T
