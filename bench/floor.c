@@ -15,6 +15,9 @@
  *   reread(iters)              open + read + close of /proc/self/mountinfo
  *   ops(list, iters)           a list of {op, path [, limit]} run in order,
  *                              op one of stat lstat statfs count chain lookup
+ *                              realpath (open O_PATH + readlink of
+ *                              /proc/self/fd/N + close: symlinks resolved by
+ *                              the kernel in one walk)
  *
  * On a syscall failure a function returns nil, message, errno.
  */
@@ -278,7 +281,23 @@ static int bf_lreread(lua_State *L)
     return 1;
 }
 
-enum bf_op { BF_STAT, BF_LSTAT, BF_STATFS, BF_COUNT, BF_CHAIN, BF_LOOKUP };
+enum bf_op { BF_STAT, BF_LSTAT, BF_STATFS, BF_COUNT, BF_CHAIN, BF_LOOKUP, BF_REALPATH };
+
+static int bf_realpath(const char *path, char *out, size_t outsz)
+{
+    char proc[64];
+    ssize_t n;
+    int fd = open(path, O_PATH | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    n = readlink(proc, out, outsz - 1);
+    close(fd);
+    if (n < 0)
+        return -1;
+    out[n] = '\0';
+    return 0;
+}
 
 struct bf_step {
     enum bf_op op;
@@ -294,7 +313,8 @@ static int bf_lops(lua_State *L)
     char *buf, work[4096];
     size_t bufsz = bf_count_bufsz(64) > 8192 ? bf_count_bufsz(64) : 8192;
     int64_t t0, t1;
-    static const char *const names[] = {"stat", "lstat", "statfs", "count", "chain", "lookup", NULL};
+    static const char *const names[] = {"stat", "lstat", "statfs", "count", "chain", "lookup",
+                                        "realpath", NULL};
     luaL_checktype(L, 1, LUA_TTABLE);
     n = (lua_Integer)luaL_len(L, 1);
     steps = lua_newuserdatauv(L, sizeof *steps * (size_t)(n > 0 ? n : 1), 0);
@@ -325,6 +345,7 @@ static int bf_lops(lua_State *L)
             case BF_COUNT: bad = bf_count(p, steps[k].limit, buf, bf_count_bufsz(steps[k].limit)) == -2; break;
             case BF_CHAIN: bad = bf_chain(p, work, sizeof work) < 0; break;
             case BF_LOOKUP: bad = bf_lookup(p, buf, bufsz) != 0; break;
+            case BF_REALPATH: bad = bf_realpath(p, work, sizeof work) != 0; break;
             }
             if (bad && errno != ENOENT)
                 return bf_fail(L, p);

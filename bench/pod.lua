@@ -88,7 +88,9 @@ function M.build(root)
       bind(bigcm, "/etc/big-config", true),
     },
   }
-  -- The floor: what a minimal C decision of each mount needs.
+  -- The floor: what a minimal C decision of each mount needs: the source's
+  -- type (stat), an emptyDir's file system (statfs), a configmap or secret's
+  -- bounded count, the root filesystem's device walk, each bind source resolved.
   local ops = {
     { "stat", pod .. "/etc-hosts" }, { "stat", pod .. "/containers/app/f00d" },
     { "stat", sandbox .. "/hostname" }, { "stat", sandbox .. "/resolv.conf" },
@@ -103,6 +105,10 @@ function M.build(root)
     { "stat", bigcm }, { "count", bigcm, 8 },
     { "chain", rootfs },
   }
+  -- every bind source is resolved (the Go original's evalMountPath)
+  for _, m in ipairs(spec.mounts) do
+    if m.type == "bind" then ops[#ops + 1] = { "realpath", m.source } end
+  end
   return { spec = spec, floor_ops = ops, ephemeral = cache, secret = secret, configmap = cm,
            rootfs = rootfs }
 end

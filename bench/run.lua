@@ -74,37 +74,31 @@ local rows, notes = {}, {}
 local function row(t) rows[#rows + 1] = t; return t end
 local function section(name) rows[#rows + 1] = { section = name } end
 
--- Run one measure, turning any error into a note instead of a figure.
-local function try(label, f, ...)
-  local ok, ns, extra = pcall(f, ...)
-  if ok then return ns, extra end
-  notes[#notes + 1] = label .. ": " .. tostring(ns)
-  return nil
-end
-
---- Median ns per call of f(...) after checking that it works once.
-local function time_call(label, f, ...)
-  if type(f) ~= "function" then
-    notes[#notes + 1] = label .. ": not available"
-    return nil
-  end
+--- A batch function for f(...), after checking that f works once; also
+-- returns that first result.
+local function call_batch(f, ...)
+  if type(f) ~= "function" then error("not available", 0) end
   local args = table.pack(...)
   local r1, r2 = f(table.unpack(args, 1, args.n))
-  if r1 == nil and r2 ~= nil then error(tostring(r2)) end
-  local ns = T.measure(f, ...)
-  return ns, r1
+  if r1 == nil and r2 ~= nil then error(tostring(r2), 0) end
+  local a, b, c, d = ...
+  return function(iters)
+    local t0 = T.now()
+    for _ = 1, iters do f(a, b, c, d) end
+    return T.now() - t0
+  end, r1
 end
 
-local function time_floor(label, fn, ...)
+--- A batch function for a floor fn(..., iters) -> ns, after one checked run.
+local function floor_batch(fn, ...)
   local args = table.pack(...)
   args[args.n + 1] = 1
   local t, last, err = fn(table.unpack(args, 1, args.n + 1))
-  if t == nil then error(label .. ": " .. tostring(last) .. " (" .. tostring(err) .. ")") end
-  local ns = T.measure_batches(function(iters)
+  if t == nil then error(tostring(last) .. " (errno " .. tostring(err) .. ")", 0) end
+  return function(iters)
     args[args.n + 1] = iters
     return (fn(table.unpack(args, 1, args.n + 1)))
-  end)
-  return ns, last
+  end, last
 end
 
 local function show(v)
@@ -120,20 +114,30 @@ local function show(v)
   return tostring(v)
 end
 
---- One table row: katamount, plain Lua, floor.
+--- One table row: katamount, plain Lua, floor, measured side by side.
 local function case(name, kmf, luaf, floorf)
   local r = row({ name = name })
-  r.km, r.km_result = try(name .. " (katamount)",
-    function() return time_call(name, kmf[1], table.unpack(kmf, 2)) end)
-  if luaf then
-    r.lua, r.lua_result = try(name .. " (plain Lua)",
-      function() return time_call(name, luaf[1], table.unpack(luaf, 2)) end)
+  local batches, results = {}, {}
+  local function prepare(i, label, make, spec)
+    if not spec then return end
+    local ok, batch, res = pcall(make, spec[1], table.unpack(spec, 2))
+    if ok then
+      batches[i], results[i] = batch, res
+    else
+      notes[#notes + 1] = ("%s (%s): %s"):format(name, label, tostring(batch))
+    end
   end
-  if floorf then
-    r.floor, r.floor_result = try(name .. " (floor)",
-      function() return time_floor(name, floorf[1], table.unpack(floorf, 2)) end)
+  prepare(1, "katamount", call_batch, kmf)
+  prepare(2, "plain Lua", call_batch, luaf)
+  prepare(3, "floor", floor_batch, floorf)
+  local ok, m = pcall(T.measure_side_by_side, batches)
+  if not ok then
+    notes[#notes + 1] = name .. ": " .. tostring(m)
+    m = {}
   end
-  r.result = show(r.km_result or r.lua_result or r.floor_result)
+  r.km, r.lua, r.floor = m[1], m[2], m[3]
+  r.has_lua, r.has_floor = luaf ~= nil, floorf ~= nil
+  r.result = show(results[1] or results[2] or results[3])
   return r
 end
 
@@ -274,8 +278,9 @@ for _, r in ipairs(rows) do
   if r.section then
     print(); print("-- " .. r.section)
   else
-    print(("%-" .. W .. "s %11s %11s %8s %11s %8s  %s"):format(r.name, fmt(r.km), r.lua and fmt(r.lua) or "",
-      ratio(r.lua, r.km), r.floor and fmt(r.floor) or "", ratio(r.km, r.floor), r.result or ""))
+    print(("%-" .. W .. "s %11s %11s %8s %11s %8s  %s"):format(r.name, fmt(r.km),
+      r.has_lua and fmt(r.lua) or "", ratio(r.lua, r.km), r.has_floor and fmt(r.floor) or "",
+      ratio(r.km, r.floor), r.result or ""))
   end
 end
 

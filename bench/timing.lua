@@ -5,9 +5,9 @@ local clock = require("benchclock")
 
 local M = {}
 
-M.batch_ns = 4e6     -- each batch lasts at least 4 ms
-M.batches = 15       -- median over 15 batches
-M.case_ns = 2.5e9    -- and a case stops after about 2.5 s, whatever
+M.batch_ns = 2e6     -- each batch lasts at least 2 ms
+M.batches = 31       -- median over 31 batches
+M.case_ns = 3e9      -- and a case stops after about 3 s, whatever
 
 local now = clock.now
 
@@ -35,6 +35,43 @@ function M.measure_batches(batch)
     samples[#samples + 1] = batch(iters) / iters
   end
   return median(samples), iters, #samples
+end
+
+--- Several variants of one case, measured side by side: each is calibrated
+-- on its own, then their batches alternate (A B C A B C ...), so that every
+-- variant sees the same machine (other load, frequency, caches) and their
+-- ratios are fair even on a busy host. `batches` is a list of batch
+-- functions (nil entries are skipped); returns the list of medians.
+function M.measure_side_by_side(batches)
+  local iters, samples = {}, {}
+  local n = 0
+  for i, batch in pairs(batches) do
+    n = math.max(n, i)
+    local k, elapsed = 1, batch(1)
+    while elapsed < M.batch_ns and k < 1e7 do
+      local want = elapsed > 0 and math.ceil(k * M.batch_ns / elapsed * 1.1) or k * 10
+      k = math.min(math.max(want, k * 2), k * 100)
+      elapsed = batch(k)
+    end
+    iters[i], samples[i] = k, { elapsed / k }
+  end
+  local start = now()
+  local rounds = 1
+  while rounds < M.batches and now() - start < M.case_ns do
+    for i = 1, n do
+      local batch = batches[i]
+      if batch then
+        local s = samples[i]
+        s[#s + 1] = batch(iters[i]) / iters[i]
+      end
+    end
+    rounds = rounds + 1
+  end
+  local out = {}
+  for i = 1, n do
+    if samples[i] then out[i] = median(samples[i]) end
+  end
+  return out
 end
 
 --- Median ns per call of `f(...)`.

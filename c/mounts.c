@@ -792,6 +792,18 @@ static int km_mounts(lua_State *L)
 
 /* ------------------------------------------------- lookups by path */
 
+/* mounts_find for a path given by a caller: "/a/b/" finds "/a/b". */
+static long mounts_find_path(const struct km_mounts *m, const char *path, size_t len)
+{
+    long i = mounts_find(m, path, len);
+    while (i < 0 && len > 1 && path[len - 1] == '/') {
+        while (len > 1 && path[len - 1] == '/')
+            len--;
+        i = mounts_find(m, path, len);
+    }
+    return i;
+}
+
 static int not_a_mount_point(lua_State *L, const char *path, size_t len)
 {
     return km_push_error_msg(L, "mount_entry", path, len, "not a mount point", EINVAL);
@@ -816,7 +828,7 @@ static int entry_from_table(lua_State *L, const char *path, size_t len,
             }
         }
     } else {
-        i = mounts_find(m, path, len);
+        i = mounts_find_path(m, path, len);
     }
     if (i < 0) {
         mounts_release(m);
@@ -1108,7 +1120,7 @@ static int km_is_mount_point(lua_State *L)
                      sizeof KM_MOUNTINFO_DEFAULT - 1, &m);
     if (rc != 0)
         return rc;
-    rc = mounts_find(m, path, len) >= 0;
+    rc = mounts_find_path(m, path, len) >= 0;
     mounts_release(m);
     lua_pushboolean(L, rc);
     return 1;

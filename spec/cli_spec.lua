@@ -28,10 +28,16 @@ local function lines(s)
   return t
 end
 
+-- Under `make asan` the children inherit LD_PRELOAD=libasan: the tools katamount
+-- spawns (cp, mktemp) are not built for LeakSanitizer and would abort at exit.
+local SANITIZED = os.getenv("KATAMOUNT_SANITIZED") ~= nil
+local ASAN = SANITIZED and
+  ("ASAN_OPTIONS=" .. q((os.getenv("ASAN_OPTIONS") or "") .. ":detect_leaks=0") .. " ") or ""
+
 --- The command line running katamount with `args` (a string), as a shell snippet.
 local function command(args, env)
-  return ("env -u KATAMOUNT_RULES_PATH -u KATAMOUNT_DEBUG KATAMOUNT_BUILD=%s %s ")
-    :format(q(BUILD), env or "") ..
+  return ("env -u KATAMOUNT_RULES_PATH -u KATAMOUNT_DEBUG KATAMOUNT_BUILD=%s %s%s ")
+    :format(q(BUILD), ASAN, env or "") ..
     "timeout 60 lua5.4 bin/katamount " .. args
 end
 
@@ -101,15 +107,27 @@ local example_cache
 
 local function example()
   H.need_mounts()
-  if example_cache then return example_cache end
+  if example_cache then
+    if example_cache.failed then error(example_cache.failed) end
+    return example_cache
+  end
   local dir = H.sh("mktemp -d /tmp/katamount-cli.XXXXXX")
-  local script = { "set -e", "cd " .. q(H.root), "examples/setup.sh", "set +e" }
+  local script = { "set -e", "cd " .. q(H.root), "env -u LD_PRELOAD examples/setup.sh", "set +e" }
   for name, c in pairs(EXAMPLE_RUNS) do
     script[#script + 1] = ("%s >%s/%s.out 2>%s/%s.err; echo $? >%s/%s.rc"):format(command(c[1], c[2]),
       dir, name, dir, name, dir, name)
   end
   H.write(dir .. "/run.sh", table.concat(script, "\n") .. "\n")
-  H.sh("timeout 300 unshare -m --propagation private sh " .. q(dir .. "/run.sh"))
+  -- not H.sh, which drops LD_PRELOAD (katamount needs it to load an ASan core)
+  local p = assert(io.popen("timeout 300 unshare -m --propagation private sh " .. q(dir .. "/run.sh")
+    .. " 2>&1"))
+  local out = p:read("a")
+  local ok = p:close()
+  if not ok then
+    H.run("rm -rf " .. q(dir))
+    example_cache = { failed = "examples/setup.sh or a run failed:\n" .. out }
+    error(example_cache.failed)
+  end
   example_cache = {}
   for name in pairs(EXAMPLE_RUNS) do
     local base = dir .. "/" .. name

@@ -222,6 +222,31 @@ function TestCountFiles.test_mount_point_inside_the_tree()
   lu.assertEquals(core.count_files(d, 5), -1)
 end
 
+-- ext2 without the filetype feature gives DT_UNKNOWN for every entry: the
+-- type then comes from fstatat(AT_SYMLINK_NOFOLLOW).
+function TestCountFiles.test_file_system_without_d_type()
+  H.need_mounts()
+  local _, have = H.run("command -v mkfs.ext2 && test -e /dev/loop-control")
+  lu.skipIf(not have, "needs mkfs.ext2 and loop devices")
+  local d = H.tmpdir("cnt")
+  local img = d .. "/ext2.img"
+  H.sh(("truncate -s 8M %s && mkfs.ext2 -q -F -O ^filetype %s"):format(H.q(img), H.q(img)))
+  local m = H.mkdir(d .. "/mnt")
+  local out, ok = H.run(("mount -o loop %s %s"):format(H.q(img), H.q(m)))
+  lu.skipIf(not ok, "cannot mount a loop device here: " .. out)
+  H.write(m .. "/f", "")
+  H.fill(m .. "/a/b", 3)
+  H.write(m .. "/a/g", "")
+  H.symlink("a", m .. "/l")
+  H.symlink("s", m .. "/s")
+  -- f, a/g, a/b/f1..f3, l, s (lost+found is an empty directory)
+  lu.assertEquals(core.count_files(m, 100), 7)
+  lu.assertEquals(core.count_files(m, 7), 7)
+  lu.assertEquals(core.count_files(m, 6), -1)
+  lu.assertEquals(core.list_dir(m), { "a", "f", "l", "lost+found", "s" })
+  H.umount(m)
+end
+
 function TestCountFiles.test_permission_denied_is_an_error()
   H.need_root()
   local d = H.tmpdir("cnt")

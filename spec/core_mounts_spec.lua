@@ -177,6 +177,8 @@ end
 function TestMountinfoFixtures.test_mount_entry_from_file()
   local e = assert(core.mount_entry("/stack", FIX .. "mountinfo-stacked"))
   lu.assertEquals(e.source, "third")
+  lu.assertEquals(core.mount_entry("/stack//", FIX .. "mountinfo-stacked"), e, "trailing slashes")
+  lu.assertEquals(core.mount_entry("/", FIX .. "mountinfo-stacked").id, 1)
   lu.assertEquals(e, assert(core.mounts(FIX .. "mountinfo-stacked")):lookup("/stack"))
   local ok, msg, err = core.mount_entry("/nothing", FIX .. "mountinfo-stacked")
   H.assert_error("mount_entry '/nothing': not a mount point", ok, msg, err, H.E.EINVAL)
@@ -403,6 +405,8 @@ function TestRealMounts.test_tmpfs_with_options()
   lu.assertTrue(has(e.super_options, "nr_inodes=100"))
   lu.assertTrue(core.is_mount_point(d))
   lu.assertFalse(core.is_mount_point(H.mkdir(d .. "/sub")))
+  lu.assertEquals(core.mount_entry(d .. "/"), e, "a trailing slash names the same mount")
+  lu.assertEquals(core.mount_entry(d .. "/", INFO), e)
   local ok, msg, err = core.mount_entry(d .. "/sub")
   H.assert_error("not a mount point", ok, msg, err, H.E.EINVAL)
   lu.assertEquals(e.major .. ":" .. e.minor, H.sh("stat -c '%Hd:%Ld' " .. H.q(d)), "the super block's device")
@@ -492,6 +496,18 @@ function TestRealMounts.test_propagation_optional_fields()
   lu.assertEquals(ep.optional, es.optional, "peers share the group")
   lu.assertEquals(ev.optional, { (es.optional[1]:gsub("shared", "master")) })
   lu.assertEquals(three_answers(ub).optional, { "unbindable" })
+end
+
+-- A mount point longer than the first statmount buffer (4 KiB with its
+-- 512-byte header): mount_entry asks again with a larger one.
+function TestRealMounts.test_long_mount_point()
+  local b = TestRealMounts.base
+  local d = b
+  while #d < 3900 do d = d .. "/" .. ("x"):rep(200) end
+  H.mount_tmpfs(d, "size=1m")
+  local e = three_answers(d)
+  lu.assertEquals(e.mount_point, d)
+  lu.assertEquals(#e.mount_point, #d)
 end
 
 function TestRealMounts.test_changed_turns_true_and_stays()

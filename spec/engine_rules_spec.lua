@@ -11,6 +11,9 @@ local loader = require("katamount.loader")
 local T = {}
 
 local BUILD = os.getenv("KATAMOUNT_BUILD") or "build"
+-- H.run drops LD_PRELOAD; a sanitized core needs its runtime preloaded
+local PRELOAD = os.getenv("LD_PRELOAD")
+PRELOAD = PRELOAD and ("LD_PRELOAD=%s ASAN_OPTIONS=detect_leaks=0 "):format(H.q(PRELOAD)) or ""
 if BUILD:sub(1, 1) ~= "/" then BUILD = H.root .. "/" .. BUILD end
 local FIXTURES = H.root .. "/spec/fixtures/"
 
@@ -20,7 +23,7 @@ local function lua_run(code, env, dir, lua_dir)
   lua_dir = lua_dir or (H.root .. "/lua")
   local prelude = ("package.path = %q .. package.path; package.cpath = %q .. package.cpath; ")
     :format(lua_dir .. "/?.lua;" .. lua_dir .. "/?/init.lua;", BUILD .. "/?.so;")
-  return H.run("cd " .. H.q(dir or H.root) .. " && env -u KATAMOUNT_RULES_PATH " .. (env or "")
+  return H.run("cd " .. H.q(dir or H.root) .. " && env -u KATAMOUNT_RULES_PATH " .. PRELOAD .. (env or "")
     .. " timeout 60 lua5.4 -e " .. H.q(prelude .. code))
 end
 

@@ -9,6 +9,9 @@ local sandbox = require("katamount.sandbox")
 local T = {}
 
 local BUILD = os.getenv("KATAMOUNT_BUILD") or "build"
+-- H.run drops LD_PRELOAD; a sanitized core needs its runtime preloaded
+local PRELOAD = os.getenv("LD_PRELOAD")
+PRELOAD = PRELOAD and ("LD_PRELOAD=%s ASAN_OPTIONS=detect_leaks=0 "):format(H.q(PRELOAD)) or ""
 if BUILD:sub(1, 1) ~= "/" then BUILD = H.root .. "/" .. BUILD end
 
 local function rules_dir(files)
@@ -194,6 +197,29 @@ function T.TestForbidden.test_no_redefinition_or_tampering_at_evaluation()
   lu.assertEquals(e:params().watchable_max_files, 8)
 end
 
+-- What a rule returns is read raw: none of its metamethods runs in host code.
+function T.TestForbidden.test_results_are_read_raw()
+  local d = rules_dir({ ["50-x.lua"] = [[
+    local spin = function() while true do end end
+    local evil = { __index = spin, __len = spin, __tostring = spin, __concat = spin, __eq = spin }
+    rule { name = "odd", order = 1, class = "x", action = "y", why = "static reason",
+      when = function(m)
+        if m.destination == "/table" then return setmetatable({}, evil), setmetatable({ "a" }, evil) end
+        if m.destination == "/error" then error(setmetatable({}, evil)) end
+        return false, setmetatable({}, evil)
+      end }
+  ]] })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  local got = assert(e:classify(bind("/tmp", "/table"), { explain = true }))
+  lu.assertEquals({ got.class, got.reasons }, { "x", { "a" } })
+  local none, err = e:classify(bind("/tmp", "/error"))
+  lu.assertNil(none)
+  lu.assertStrContains(err, "(error object is a table value)")
+  lu.assertStrContains(err, d .. "/50-x.lua:6: (error object")
+  got = assert(e:classify(bind("/tmp", "/other"), { explain = true }))
+  lu.assertEquals({ got.trace[2].name, got.trace[2].why }, { "odd", "no match" })
+end
+
 T.TestBudget = { tearDown = H.cleanup }
 
 local SPIN = [[
@@ -286,7 +312,8 @@ end
 function T.TestHygiene.test_require_adds_nothing_to_G()
   local prelude = ("package.path = %q .. package.path; package.cpath = %q .. package.cpath; ")
     :format(H.root .. "/lua/?.lua;" .. H.root .. "/lua/?/init.lua;", BUILD .. "/?.so;")
-  local out, ok = H.run("cd " .. H.q(H.root) .. " && env -u KATAMOUNT_RULES_PATH timeout 60 lua5.4 -e "
+  local out, ok = H.run("cd " .. H.q(H.root) .. " && env -u KATAMOUNT_RULES_PATH " .. PRELOAD
+    .. "timeout 60 lua5.4 -e "
     .. H.q(prelude .. [[
       local before = {}
       for k in pairs(_G) do before[k] = true end

@@ -170,7 +170,7 @@ end
 function D.test_row8_host_device()
   expect(bind("/dev/null", "/dev/null"), "host-device", "skip")
   expect(bind("/dev", "/dev"), "host-device", "skip")
-  expect(bind("/dev/net"), "host-device", "skip")
+  expect(bind("/dev/pts"), "host-device", "skip")
   -- a /dev path missing on the host
   local got = expect(bind("/dev/katamount-missing", "/x"), "host-device", "skip")
   lu.assertStrContains(got.reasons[1], "missing")
@@ -486,6 +486,52 @@ function P.test_facts_are_memoised_per_decision()
   end)
   for name, f in pairs(wrapped) do core[name] = f end
   assert(ok, err)
+end
+
+T.TestFacts = { tearDown = H.cleanup }
+
+-- The facts a rule sees on `m`, against a real tmpfs reached by a symlink.
+function T.TestFacts.test_mount_facts()
+  H.need_mounts()
+  local d = H.tmpdir("f")
+  local t = H.fill(H.mount_tmpfs(d .. "/t"), 3)
+  local link = H.symlink(t, d .. "/link")
+  local rules = H.mkdir(d .. "/rules")
+  H.write(rules .. "/50-facts.lua", [[
+    rule { name = "facts", order = 1, class = "f", action = "a",
+      when = function(m)
+        local dev = m:device()
+        return true, { m:stat().type, m:lstat().type, m:fs_type(), tostring(m:file_count(8)),
+          tostring(m:file_count(2)), m:realpath(), m:mount_entry().fstype, dev.mount_point,
+          m:clean_source(), m.scope }
+      end }
+  ]])
+  local e = assert(katamount.new({ rules_path = { rules } }))
+  local got = assert(e:classify(bind(link .. "/", "/facts")))
+  local real = core.realpath(t)
+  -- lstat of "link/" follows the link (the trailing slash); device_for_path walks the
+  -- lexical parents (as the seed): the mount point is the link's path
+  lu.assertEquals(got.reasons, { "directory", "directory", "tmpfs", "3", "-1", real, "tmpfs", link, link,
+    "mount" })
+  got = assert(e:classify(bind(link, "/facts")))
+  lu.assertEquals(got.reasons[2], "link")
+  -- a missing source: each fact fails with nil, message, errno
+  H.write(rules .. "/50-facts.lua", [[
+    rule { name = "facts", order = 1, class = "f", action = "a",
+      when = function(m)
+        local out = {}
+        for _, f in ipairs({ "stat", "lstat", "fs_type", "realpath", "mount_entry", "device" }) do
+          local v, msg, errno = m[f](m)
+          out[#out + 1] = f .. ":" .. tostring(v) .. ":" .. tostring(errno) .. ":"
+            .. tostring(msg and msg:find(m.source, 1, true) ~= nil)
+        end
+        return true, out
+      end }
+  ]])
+  assert(e:reload())
+  got = assert(e:classify(bind(d .. "/missing", "/facts")))
+  lu.assertEquals(got.reasons, { "stat:nil:2:true", "lstat:nil:2:true", "fs_type:nil:2:true",
+    "realpath:nil:2:true", "mount_entry:nil:22:true", "device:nil:2:true" })
 end
 
 return T

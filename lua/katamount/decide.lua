@@ -127,17 +127,18 @@ local function decide(engine, rs, f, extra, c, explain)
   return decision(r, reasons, f, trace)
 end
 
+local function memo_done(state, ok, ...)
+  state.memo = nil
+  if not ok then error((...), 0) end
+  return ...
+end
+
 -- Run fn under one memo (facts shared by the whole call) in a session.
 local function with_memo(engine, fn, ...)
   local state = engine.state
   if state.memo ~= nil then return sandbox_session(fn, ...) end
   state.memo = {}
-  local function done(ok, ...)
-    state.memo = nil
-    if not ok then error((...), 0) end
-    return ...
-  end
-  return done(pcall(sandbox_session, fn, ...))
+  return memo_done(state, pcall(sandbox_session, fn, ...))
 end
 M.with_memo = with_memo
 

@@ -22,7 +22,6 @@ local type, error, pcall, xpcall, select = type, error, pcall, xpcall, select
 local setmetatable, getmetatable, rawget = setmetatable, getmetatable, rawget
 local pairs, tostring, tonumber = pairs, tostring, tonumber
 local format, rep, sub = string.format, string.rep, string.sub
-local unpack = table.unpack
 
 --- Default instruction budget of one rule call or one file load.
 M.DEFAULT_BUDGET = 1000000
@@ -173,6 +172,25 @@ local function handler(e)
   return locate(e)
 end
 
+local function leave(ok, ...)
+  if state.depth == 1 then
+    string_mt.__index = state.saved_index
+    local saved_hook = state.saved_hook
+    if type(saved_hook) == "function" then
+      debug_sethook(saved_hook, state.saved_mask, state.saved_count)
+    else
+      debug_sethook()
+    end
+    state.saved_hook, state.saved_mask, state.saved_count, state.saved_index = nil, nil, nil, nil
+    state.exhausted = false
+    state.calling = false
+    state.chunk = nil
+  end
+  state.depth = state.depth - 1
+  if not ok then error((...), 0) end
+  return ...
+end
+
 --- Run `fn(...)` in a session: sandboxed code may run. Nests; restores the
 -- host's hook and string metatable on the way out, whatever happens.
 -- Errors raised by `fn` itself propagate (after the restore).
@@ -180,27 +198,12 @@ end
 -- @return what `fn` returns
 function M.session(fn, ...)
   state.depth = state.depth + 1
-  local saved_hook, saved_mask, saved_count, saved_index
   if state.depth == 1 then
-    saved_hook, saved_mask, saved_count = debug_gethook()
-    saved_index = string_mt.__index
+    state.saved_hook, state.saved_mask, state.saved_count = debug_gethook()
+    state.saved_index = string_mt.__index
     string_mt.__index = frozen_string
   end
-  local r = table.pack(pcall(fn, ...))
-  if state.depth == 1 then
-    string_mt.__index = saved_index
-    if type(saved_hook) == "function" then
-      debug_sethook(saved_hook, saved_mask, saved_count)
-    else
-      debug_sethook()
-    end
-    state.exhausted = false
-    state.calling = false
-    state.chunk = nil
-  end
-  state.depth = state.depth - 1
-  if not r[1] then error(r[2], 0) end
-  return unpack(r, 2, r.n)
+  return leave(pcall(fn, ...))
 end
 
 local function done(ok, ...)
