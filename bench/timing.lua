@@ -40,7 +40,8 @@ end
 --- Several variants of one case, measured side by side: each is calibrated
 -- on its own, then their batches alternate (A B C A B C ...), so that every
 -- variant sees the same machine (other load, frequency, caches) and their
--- ratios are fair even on a busy host. `batches` is a list of batch
+-- ratios are fair even on a busy host; each batch starts after a full
+-- garbage collection. `batches` is a list of batch
 -- functions (nil entries are skipped); returns the list of medians.
 function M.measure_side_by_side(batches)
   local iters, samples = {}, {}
@@ -61,6 +62,9 @@ function M.measure_side_by_side(batches)
     for i = 1, n do
       local batch = batches[i]
       if batch then
+        -- no variant pays for another's garbage: the collector starts each
+        -- batch with no debt (outside the timed part)
+        collectgarbage("collect")
         local s = samples[i]
         s[#s + 1] = batch(iters[i]) / iters[i]
       end

@@ -10,21 +10,43 @@
 
 params.system_prefixes = { "/proc", "/sys" }
 
--- The prefix of params.system_prefixes that `path` is under, or nil.
-local function system_prefix(path)
-  for _, prefix in ipairs(params.system_prefixes) do
-    local p = core.clean(prefix)
-    if path == p or path:sub(1, #p + 1) == p .. "/" then return p end
+-- params.system_prefixes cleaned, remade only when the list changes.
+local seen, cleaned, below = {}, {}, {}
+local function prefixes()
+  local list = params.system_prefixes
+  local same = #list == #seen
+  for i = 1, #list do
+    if not same then break end
+    same = list[i] == seen[i]
+  end
+  if not same then
+    seen, cleaned, below = {}, {}, {}
+    for i, prefix in ipairs(list) do
+      seen[i] = prefix
+      cleaned[i] = core.clean(prefix)
+      below[i] = cleaned[i] .. "/"
+    end
+  end
+  return cleaned, below
+end
+
+-- The prefix of `ps` (cleaned prefixes, `bs` the same with a "/") that
+-- `path` is under, or nil.
+local function system_prefix(path, ps, bs)
+  for i = 1, #ps do
+    local p, b = ps[i], bs[i]
+    if path == p or path:sub(1, #b) == b then return p end
   end
   return nil
 end
 
 predicate("is_system_mount", function(path)
-  if system_prefix(core.clean(path)) then return true end
+  local ps, bs = prefixes()
+  if system_prefix(core.clean(path), ps, bs) then return true end
   -- Only an absolute source is a host path: "proc" names a file system.
   if path:sub(1, 1) == "/" then
     local real = core.realpath(path)
-    if real and system_prefix(real) then return true end
+    if real and system_prefix(real, ps, bs) then return true end
   end
   return false
 end)

@@ -29,10 +29,20 @@ local NOT_A_MOUNT_POINT = 22 -- EINVAL from mount_entry
 
 -- kubernetes_volume_kind(path): the name of the directory holding the
 -- volume ("kubernetes.io~secret", ...), or nil for a path of one element.
+-- The kind is the name of the directory holding the volume
+-- (".../kubernetes.io~secret/<name>"). It depends on the path alone, so it
+-- is remembered for the last few hundred paths (every rule asks it).
+local kinds, nkinds = {}, 0
+
 predicate("kubernetes_volume_kind", function(path)
-  local dir = core.clean(path):match("^(.*)/")
-  if dir == nil then return nil end
-  return dir:match("[^/]*$")
+  local kind = kinds[path]
+  if kind == nil then
+    local clean = core.clean(path)
+    kind = clean:match("^.*/([^/]*)/[^/]*$") or clean:match("^([^/]*)/[^/]*$") or false
+    if nkinds >= 512 then kinds, nkinds = {}, 0 end
+    kinds[path], nkinds = kind, nkinds + 1
+  end
+  return kind or nil
 end)
 
 local function kind_is(kind)

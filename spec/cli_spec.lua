@@ -635,7 +635,10 @@ function TestCliRules:test_rules_dir_adds_its_rules()
     '  class = "mine", action = "share",',
     "}", "" }, "\n"))
   local at = rules:gsub("%p", "%%%0") .. "/60%-mine%.lua"
-  local r = km("rules --rules " .. q(rules), "COLUMNS=0")
+  -- --rules replaces KATAMOUNT_RULES_PATH: a broken one there does not matter
+  local broken = H.mkdir(self.dir .. "/broken")
+  H.write(broken .. "/10-broken.lua", "this is not lua\n")
+  local r = km("rules --rules " .. q(rules), "COLUMNS=0 KATAMOUNT_RULES_PATH=" .. q(broken))
   lu.assertEquals(r.code, 0, r.err)
   lu.assertStrMatches(r.out, ".*\n950%s+my%-rule%s+%S+%s+mine%s+share%s+" .. at .. ":3\n.*")
   lu.assertStrMatches(r.out, ".*\nwatchable_max_files%s+3%s.*")

@@ -219,6 +219,83 @@ function T.TestEmptyDirMedium.test_lookup_failure_is_an_error()
   lu.assertFalse(e:is_ephemeral_storage("/tmp"))
 end
 
+-- The engine answers mount lookups per path from statmount when it was
+-- given no mountinfo file, and from its mount table when it was: both judge
+-- stacked mounts and mount points with spaces on the visible mount.
+function T.TestEmptyDirMedium.test_both_lookups_judge_the_visible_mount()
+  H.need_mounts()
+  local engines = {
+    table = assert(katamount.new({ rules_path = {}, mountinfo = "/proc/self/mountinfo" })),
+    default = assert(katamount.new({ rules_path = {} })),
+  }
+  lu.assertEquals(engines.table.helpers.mount_lookup, "table")
+  lu.assertEquals(engines.default.helpers.mount_lookup,
+    require("katamount.facts").statmount_usable() and "statmount" or "table")
+  for name, e in pairs(engines) do
+    local d = H.tmpdir("ed")
+    local spaced = H.mount_tmpfs(d .. "/kubernetes.io~empty-dir/my cache\tvol")
+    lu.assertTrue(e:is_ephemeral_storage(spaced), name)
+    lu.assertEquals(e:mount_entry(spaced).mount_point, spaced, name)
+    local vol = H.mount_tmpfs(d .. "/kubernetes.io~empty-dir/v")
+    lu.assertTrue(e:is_ephemeral_storage(vol), name)
+    H.bind(H.mkdir(d .. "/disk"), vol)
+    lu.assertFalse(e:is_ephemeral_storage(vol), name)
+    lu.assertTrue(e:is_host_empty_dir(vol), name)
+    H.umount(vol)
+    lu.assertTrue(e:is_ephemeral_storage(vol), name)
+    lu.assertTrue(e:is_host_empty_dir(d .. "/kubernetes.io~empty-dir/missing"), name)
+    local _, _, errno = e:mount_entry(d .. "/kubernetes.io~empty-dir/missing")
+    lu.assertEquals(errno, H.E.EINVAL, name)
+  end
+end
+
+local BUILD = os.getenv("KATAMOUNT_BUILD") or "build"
+if BUILD:sub(1, 1) ~= "/" then BUILD = H.root .. "/" .. BUILD end
+
+-- An emptyDir whose lookup fails for a reason other than "not a mount
+-- point" is an error of that classification, not silently on disk.
+function T.TestEmptyDirMedium.test_lookup_errors_fail_the_classification()
+  H.need_root()
+  local e = assert(katamount.new({ rules_path = {} }))
+  lu.skipIf(e.helpers.mount_lookup ~= "statmount", "statmount is not used here")
+  local d = H.tmpdir("ed")
+  H.symlink(d .. "/loop", d .. "/loop")
+  local cases = {
+    { d .. "/loop/kubernetes.io~empty-dir/v", H.E.ELOOP or 40 },
+    { d .. "/" .. ("x"):rep(300) .. "/kubernetes.io~empty-dir/v", H.E.ENAMETOOLONG or 36 },
+  }
+  for _, c in ipairs(cases) do
+    local _, _, errno = e:mount_entry(c[1])
+    lu.assertEquals(errno, c[2], c[1])
+    local none, err = e:classify({ source = c[1], destination = "/v", type = "bind", options = { "rbind" } })
+    lu.assertNil(none, c[1])
+    lu.assertStrContains(err, "rule 'ephemeral'")
+    local p, errs = e:plan({ root = { path = d }, mounts = {
+      { source = c[1], destination = "/v", type = "bind" },
+      { source = d, destination = "/d", type = "bind" } } })
+    lu.assertEquals(#errs, 1)
+    lu.assertNil(p.mounts[1].class)
+    lu.assertEquals(p.mounts[2].class, "shared")
+  end
+  -- a directory without search permission, for an unprivileged runtime
+  H.sh("chmod 755 " .. H.q(d) .. " && mkdir -p " .. H.q(d .. "/locked/kubernetes.io~empty-dir/v")
+    .. " && chmod 700 " .. H.q(d .. "/locked"))
+  local vol = d .. "/locked/kubernetes.io~empty-dir/v"
+  local code = ("package.path = %q .. package.path; package.cpath = %q .. package.cpath; "
+    .. "local k = require('katamount'); "
+    .. "print(select(3, k.mount_entry(%q))); "
+    .. "print(k.classify({ source = %q, destination = '/v', type = 'bind' }))")
+    :format(H.root .. "/lua/?.lua;" .. H.root .. "/lua/?/init.lua;", BUILD .. "/?.so;", vol, vol)
+  local pre = os.getenv("LD_PRELOAD")
+  local env = pre and ("LD_PRELOAD=%s ASAN_OPTIONS=detect_leaks=0 "):format(H.q(pre)) or ""
+  local out = H.sh("cd / && env -u KATAMOUNT_RULES_PATH " .. env
+    .. "timeout 60 setpriv --reuid=65534 --regid=65534 --clear-groups lua5.4 -e " .. H.q(code))
+  lu.assertStrContains(out, "13\nnil\trule 'ephemeral'")
+  lu.assertStrContains(out, "Permission denied")
+  -- root may search it: an emptyDir on disk
+  lu.assertEquals(e:classify({ source = vol, destination = "/v", type = "bind" }).class, "local")
+end
+
 T.TestWatchable = { tearDown = H.cleanup }
 
 function T.TestWatchable.test_counts()

@@ -260,6 +260,26 @@ function T.TestReload.test_bad_options()
   assert(katamount.new({ rules_path = { d } }))
 end
 
+-- The system rule keeps the cleaned prefixes between calls; a change to
+-- params.system_prefixes after it was first asked (a later file) is seen.
+T.TestPrefixCache = { tearDown = H.cleanup }
+
+function T.TestPrefixCache.test_changed_after_first_use()
+  local d = rules_dir({
+    ["50-a.lua"] = "params.early = is_system_mount('/x/y')\n",
+    ["60-b.lua"] = "table.insert(params.system_prefixes, '/x//')\n",
+  })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  lu.assertFalse(e:params().early)
+  lu.assertTrue(e:is_system_mount("/x/y"))
+  lu.assertFalse(e:is_system_mount("/xy"))
+  H.write(d .. "/60-b.lua", "params.system_prefixes[1] = '/y'\n")
+  assert(e:reload())
+  lu.assertTrue(e:is_system_mount("/y/1"))
+  lu.assertFalse(e:is_system_mount("/proc/1"))
+  lu.assertTrue(e:is_system_mount("/sys/1"))
+end
+
 T.TestTrust = { tearDown = H.cleanup }
 
 function T.TestTrust.test_writable_by_others_is_refused()
@@ -296,6 +316,36 @@ function T.TestTrust.test_owned_by_another_user_is_refused()
   lu.assertStrContains(err, "rules directory '" .. d .. "' is owned by uid 65534")
   H.sh("chown 0 " .. H.q(d))
   assert(katamount.new({ rules_path = { d } }))
+end
+
+-- The bundled rules ship beside the engine's own code: whoever can write
+-- them can write the engine, so they are not checked (a checkout made with
+-- umask 002 is group-writable and must still work). Operator directories
+-- are still checked in the same engine.
+function T.TestTrust.test_group_writable_bundled_copy_still_loads()
+  local d = H.tmpdir("bundled")
+  H.sh("cp -r " .. H.q(H.root .. "/lua") .. " " .. H.q(H.root .. "/rules") .. " " .. H.q(d)
+    .. " && chmod -R g+w " .. H.q(d))
+  lu.assertStrContains(H.sh("stat -c %A " .. H.q(d .. "/rules") .. " " .. H.q(d .. "/rules/20-system.lua")),
+    "rwxrwx")
+  local op = rules_dir({ ["50-x.lua"] = "params.x = 1\n" })
+  local out, ok = lua_run([[
+    local k = require("katamount")
+    local r = k.rules()
+    print(#r, r[1].file, k.classify({ source = "/proc/1", destination = "/p", type = "bind" }).class)
+    local e, err = k.new({ rules_path = { ]] .. ("%q"):format(op) .. [[ } })
+    print(e and e:params().x, err)
+    os.execute("chmod g+w ]] .. op .. [[")
+    e, err = k.new({ rules_path = { ]] .. ("%q"):format(op) .. [[ } })
+    print(e, err)
+  ]], nil, d, d .. "/lua")
+  lu.assertTrue(ok, out)
+  local lines = {}
+  for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
+  lu.assertEquals(lines[1], ("14\t%s/rules/10-layers.lua\tsystem"):format(core.realpath(d)))
+  lu.assertEquals(lines[2], "1\tnil")
+  lu.assertEquals(lines[3], ("nil\trules directory '%s' is group- or world-writable (mode 775): refused")
+    :format(op))
 end
 
 function T.TestTrust.test_euid()

@@ -277,6 +277,93 @@ function T.TestBudget.test_runaway_rules_are_stopped()
   lu.assertNil(debug.gethook())
 end
 
+-- The budget is per rule call, though the hook is armed once per plan: a
+-- rule that spends most of its budget on every mount is never stopped (the
+-- count starts again at each call), one that spends twice its budget is,
+-- and the hook is the host's again afterwards.
+function T.TestBudget.test_budget_is_per_call_across_a_plan()
+  local d = rules_dir({ ["50-busy.lua"] = [[
+    rule { name = "busy", order = 1, class = "busy", action = "a",
+      when = function(m)
+        local n = m.destination == "/twice" and 100000 or 30000
+        local x = 0
+        for i = 1, n do x = x + i end
+        return x > 0, "busy"
+      end }
+  ]] })
+  local e = assert(katamount.new({ rules_path = { d }, budget = 100000 }))
+  local spec = { root = { path = "/tmp" }, mounts = {} }
+  for i = 1, 40 do spec.mounts[i] = bind("/tmp", "/m" .. i) end
+  local p, errs = e:plan(spec)
+  lu.assertEquals(errs, {})
+  lu.assertEquals(p.mounts[40].class, "busy")
+  spec.mounts[20] = bind("/tmp", "/twice")
+  p, errs = e:plan(spec)
+  lu.assertEquals(#errs, 1)
+  lu.assertStrContains(errs[1], "mount 20 (/twice): rule 'busy'")
+  lu.assertStrContains(errs[1], "instruction budget exceeded (100000 instructions)")
+  lu.assertEquals(p.mounts[21].class, "busy")
+  -- a small budget (below the hook's tick) is kept as well
+  local small = assert(katamount.new({ rules_path = { d }, budget = 500, bundled = false }))
+  local none, err = small:classify(bind("/tmp", "/x"))
+  lu.assertNil(none)
+  lu.assertStrContains(err, "instruction budget exceeded (500 instructions)")
+  -- and a rule far below a small budget is never stopped, however many calls
+  local few = rules_dir({ ["50-few.lua"] = [[
+    rule { name = "few", order = 1, class = "few", action = "a",
+      when = function(m) local x = 0 for i = 1, 20 do x = x + i end return x > 0 end }
+  ]] })
+  for _, budget in ipairs({ 200, 1000, 8000 }) do
+    local fe = assert(katamount.new({ rules_path = { few }, budget = budget, bundled = false }))
+    local many = { root = { path = "/tmp" }, mounts = {} }
+    for i = 1, 500 do many.mounts[i] = bind("/tmp", "/f" .. i) end
+    local fp, ferrs = fe:plan(many)
+    lu.assertEquals(ferrs, { "rootfs: no rule matched" }, budget)   -- no rootfs rules here
+    for i = 1, 500 do lu.assertEquals(fp.mounts[i].class, "few", budget) end
+  end
+  lu.assertEquals(sandbox._state.depth, 0)
+  lu.assertNil(debug.gethook())
+  -- a host hook is restored after a plan
+  local function host_hook() end
+  debug.sethook(host_hook, "", 1000000000)
+  e:plan(spec)
+  local h, mask, count = debug.gethook()
+  debug.sethook()
+  lu.assertEquals({ h, mask, count }, { host_hook, "", 1000000000 })
+end
+
+-- Calling a rule allocates nothing of the engine's when nothing is
+-- explained: no closure, table or string per rule call (only the matching
+-- rule's reasons and the decision are built).
+function T.TestBudget.test_rule_calls_allocate_nothing()
+  local d = rules_dir({ ["50-never.lua"] = [[
+    for i = 1, 200 do
+      rule { name = "never-" .. i, order = -1000 + i, class = "x", action = "x",
+        when = function() return false, "never" end }
+    end
+  ]] })
+  local e0 = assert(katamount.new({ rules_path = {} }))
+  local e200 = assert(katamount.new({ rules_path = { d } }))
+  local spec = { root = { path = "/tmp" }, mounts = {} }
+  for i = 1, 50 do spec.mounts[i] = bind("/tmp", "/m" .. i) end
+  local function kb(e)
+    e:plan(spec)
+    collectgarbage()
+    collectgarbage("stop")
+    local k0 = collectgarbage("count")
+    e:plan(spec)
+    local used = collectgarbage("count") - k0
+    collectgarbage("restart")
+    return used
+  end
+  local per_call = (kb(e200) - kb(e0)) * 1024 / (200 * #spec.mounts)
+  lu.assertTrue(per_call < 4, ("%.1f bytes per rule call"):format(per_call))
+  -- explained, each rule tried leaves its trace entry
+  local p = e200:plan(spec, { explain = true })
+  lu.assertEquals(#p.mounts[1].trace, 200 + 11)
+  lu.assertEquals(p.mounts[1].trace[1].why, "never")
+end
+
 function T.TestBudget.test_default_budget_stops_a_spin()
   local d = rules_dir({ ["50-spin.lua"] = SPIN })
   local e = assert(katamount.new({ rules_path = { d } }))

@@ -418,8 +418,8 @@ function P.test_ctx_over_params_and_ctx_untouched()
   lu.assertEquals(params.system_prefixes, { "/proc", "/sys" })
 end
 
--- A plan reads the mount table at most once, and not at all when it has
--- not changed since the engine last read it.
+-- An engine given a mountinfo file: a plan reads the mount table at most
+-- once, and not at all when it has not changed since the engine last read it.
 function P.test_plan_reads_the_mount_table_at_most_once()
   H.need_mounts()
   local d = H.tmpdir("p")
@@ -431,7 +431,8 @@ function P.test_plan_reads_the_mount_table_at_most_once()
   local real, reads = core.mounts, 0
   core.mounts = function(...) reads = reads + 1 return real(...) end
   local ok, err = pcall(function()
-    local e = assert(katamount.new({ rules_path = {} }))
+    local e = assert(katamount.new({ rules_path = {}, mountinfo = "/proc/self/mountinfo" }))
+    lu.assertEquals(e.helpers.mount_lookup, "table")
     local p, errs = e:plan(spec)
     lu.assertEquals(errs, {})
     lu.assertEquals(p.mounts[#p.mounts].class, "ephemeral")
@@ -443,6 +444,51 @@ function P.test_plan_reads_the_mount_table_at_most_once()
     lu.assertEquals(reads, 2)           -- changed: read once more
   end)
   core.mounts = real
+  assert(ok, err)
+end
+
+-- An engine without a mountinfo file asks the kernel per path (statmount):
+-- no mount table is read, each emptyDir is asked once per plan, and a mount
+-- made between two plans is seen at once.
+function P.test_plan_asks_statmount_once_per_path()
+  H.need_mounts()
+  local e = assert(katamount.new({ rules_path = {} }))
+  lu.skipIf(e.helpers.mount_lookup ~= "statmount", "statmount is not used here")
+  local d = H.tmpdir("p")
+  local spec = pod(d)
+  for i = 1, 6 do
+    local v = H.mount_tmpfs(d .. "/volumes/kubernetes.io~empty-dir/t" .. i)
+    spec.mounts[#spec.mounts + 1] = bind(v, "/t" .. i)
+    spec.mounts[#spec.mounts + 1] = bind(v .. "/", "/u" .. i)       -- the same path, cleaned
+  end
+  local late = H.mkdir(d .. "/volumes/kubernetes.io~empty-dir/late")
+  spec.mounts[#spec.mounts + 1] = bind(late, "/late")
+  local real_mounts, real_entry, reads, asked = core.mounts, core.mount_entry, 0, {}
+  core.mounts = function(...) reads = reads + 1 return real_mounts(...) end
+  core.mount_entry = function(path, ...)
+    asked[path] = (asked[path] or 0) + 1
+    return real_entry(path, ...)
+  end
+  local ok, err = pcall(function()
+    local p, errs = e:plan(spec)
+    lu.assertEquals(errs, {})
+    lu.assertEquals(p.mounts[#p.mounts - 1].class, "ephemeral")
+    lu.assertEquals(p.mounts[#p.mounts].class, "local")
+    lu.assertEquals(reads, 0)
+    local n = 0
+    for path, c in pairs(asked) do
+      n = n + 1
+      lu.assertEquals(c, 1, path)
+    end
+    lu.assertEquals(n, 8)               -- the pod's own emptyDir, t1..t6 and late
+    H.mount_tmpfs(late)
+    asked = {}
+    p = e:plan(spec)
+    lu.assertEquals(p.mounts[#p.mounts].class, "ephemeral")   -- fresh, no re-read
+    lu.assertEquals(asked[late], 1)
+    lu.assertEquals(reads, 0)
+  end)
+  core.mounts, core.mount_entry = real_mounts, real_entry
   assert(ok, err)
 end
 

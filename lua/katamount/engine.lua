@@ -107,14 +107,16 @@ function M.new(opts)
   if opts.mountinfo ~= nil and type(opts.mountinfo) ~= "string" then
     return nil, "mountinfo must be a string, got " .. type(opts.mountinfo)
   end
+  local bundled
   if opts.bundled ~= false then
-    local bundled, berr = loader.bundled_dir()
+    local berr
+    bundled, berr = loader.bundled_dir()
     if not bundled then return nil, berr end
     table.insert(dirs, 1, bundled)
   end
   local state = { memo = nil, mtab = nil }
   local self = setmetatable({
-    dirs = dirs, budget = budget, state = state, euid = loader.euid(),
+    dirs = dirs, bundled = bundled, budget = budget, state = state, euid = loader.euid(),
     helpers = facts.new(state, core, opts.mountinfo),
   }, Engine_mt)
   local ok, rerr = self:reload()
@@ -127,8 +129,8 @@ end
 -- @treturn[1] boolean true
 -- @return[2] nil, message (`<file>:<line>: <message>` for a broken file)
 function Engine:reload()
-  local rs, err = loader.load({ dirs = self.dirs, euid = self.euid, budget = self.budget,
-    helpers = self.helpers })
+  local rs, err = loader.load({ dirs = self.dirs, bundled = self.bundled, euid = self.euid,
+    budget = self.budget, helpers = self.helpers })
   if not rs then return nil, err end
   self.ruleset = rs
   return true
@@ -157,7 +159,7 @@ function Engine:params()
 end
 
 local function call_predicate(self, name, fn, info, ...)
-  local r = pack(sandbox.call(self.budget, "@" .. info.file, fn, ...))
+  local r = pack(sandbox.call(self.budget, info.chunk, fn, ...))
   if not r[1] then
     return nil, format("predicate '%s' (%s:%d): %s", name, info.file, info.line, r[2])
   end
@@ -192,8 +194,9 @@ function Engine:count_files(path, limit)
   return self.helpers.count_files(path, limit)
 end
 
---- The visible mount entry of mount point `path`, from the engine's mount
--- table (re-read only when the mount table changed).
+--- The visible mount entry of mount point `path`: asked of the kernel per
+-- path (statmount) when the engine was made without `mountinfo`, else from
+-- the engine's mount table (re-read only when the mount table changed).
 -- @tparam string path
 -- @treturn[1] table the entry (see `core.mount_entry`)
 -- @return[2] nil, message, errno (22 when `path` is not a mount point)

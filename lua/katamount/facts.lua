@@ -6,16 +6,43 @@
 -- core at most once per path for that decision, however many rules and
 -- predicates want it; a `plan` shares one cache across its mounts and reads
 -- the mount table at most once. Outside a decision the helpers call the core
--- directly. The engine keeps one `core.mounts()` table and re-reads it only
--- when `t:changed()` says the mount table changed.
+-- directly.
+--
+-- Mount entries: an engine made without a mountinfo file asks the kernel
+-- per path (`core.mount_entry`: statx + statmount(2), a cost independent of
+-- the size of the mount table, always fresh). An engine given a mountinfo
+-- file, or running where statmount cannot answer, keeps one `core.mounts()`
+-- table and re-reads it only when `t:changed()` says the mount table
+-- changed (and at most once per decision).
 -- @module katamount.facts
 local M = {}
 
-local type, error, setmetatable, select, ipairs, next = type, error, setmetatable, select, ipairs, next
+local type, error, setmetatable, ipairs, next = type, error, setmetatable, ipairs, next
 local math_type = math.type
 local sub, format = string.sub, string.format
 
-local EINVAL = 22
+local EINVAL, ENOENT, ENOTDIR = 22, 2, 20
+
+--- Whether `core.mount_entry(path)` answers from statmount(2) here rather
+-- than by reading the whole mount table: Linux 6.11 or later (statmount
+-- with the mount source) and no seccomp filter that could refuse it. In
+-- doubt, false: the engine then reads the table itself, once.
+-- @treturn boolean
+function M.statmount_usable()
+  local f = io.open("/proc/sys/kernel/osrelease", "r")
+  if not f then return false end
+  local release = f:read("l") or ""
+  f:close()
+  local major, minor = release:match("^(%d+)%.(%d+)")
+  major, minor = tonumber(major), tonumber(minor)
+  if major == nil or major < 6 or (major == 6 and minor < 11) then return false end
+  f = io.open("/proc/self/status", "r")
+  if not f then return false end
+  local status = f:read("a") or ""
+  f:close()
+  local seccomp = status:match("\nSeccomp:%s*(%d+)")
+  return seccomp == "0"
+end
 
 -- The read-only primitives of the core that rules may call. Everything
 -- else (ensure_destination) stays out of the sandbox.
@@ -26,11 +53,19 @@ local PURE = { "clean", "major", "minor", "mounts", "_VERSION" }
 --- Bind the fact helpers to an engine state.
 -- @tparam table state the engine's `{memo=, mtab=}` (memo set while deciding)
 -- @tparam table core the `katamount.core` module
--- @tparam ?string mountinfo the mountinfo file to read (default the core's)
+-- @tparam ?string mountinfo the mountinfo file to read; nil: ask the
+--   kernel per path where statmount answers (see `statmount_usable`), else
+--   read `/proc/self/mountinfo`
+-- @tparam ?boolean per_path nil: decide with `statmount_usable()`; false:
+--   always the table (tests)
 -- @treturn table helpers: `core` (the sandbox's read-only, memoised core),
---   `mount_entry`, `device_for_path`, `count_files`, `mount_table`, `mount`
-function M.new(state, core, mountinfo)
+--   `mount_entry`, `device_for_path`, `count_files`, `mount_table`, `mount`,
+--   `mount_lookup` (`"statmount"` or `"table"`)
+function M.new(state, core, mountinfo, per_path)
   local H = {}
+  if per_path == nil then per_path = M.statmount_usable() end
+  per_path = per_path and mountinfo == nil and core.mount_entry ~= nil
+  H.mount_lookup = per_path and "statmount" or "table"
 
   -- memo[name] = { ok = {key = value}, fail = {key = {msg, errno}} }
   local function slot(memo, name)
@@ -51,12 +86,17 @@ function M.new(state, core, mountinfo)
     return v, msg, errno
   end
 
-  -- A one-path function of the core, memoised while a decision runs.
+  -- A one-path function of the core (each takes one argument), memoised
+  -- while a decision runs.
   local function memo1(name, fn)
-    return function(path, ...)
+    return function(path)
       local memo = state.memo
-      if memo == nil or type(path) ~= "string" or select("#", ...) > 0 then return fn(path, ...) end
-      local s = slot(memo, name)
+      if memo == nil or type(path) ~= "string" then return fn(path) end
+      local s = memo[name]
+      if s == nil then
+        s = { ok = {}, fail = {} }
+        memo[name] = s
+      end
       local v = s.ok[path]
       if v ~= nil then return v end
       local f = s.fail[path]
@@ -70,6 +110,24 @@ function M.new(state, core, mountinfo)
     if core[name] then ro[name] = memo1(name, core[name]) end
   end
   for _, name in ipairs(PURE) do ro[name] = core[name] end
+  -- clean is pure but asked by nearly every rule: remembered per decision
+  local core_clean = core.clean
+  ro.clean = function(path)
+    local memo = state.memo
+    if memo == nil or type(path) ~= "string" then return core_clean(path) end
+    local cleaned = memo.clean
+    if cleaned == nil then
+      cleaned = {}
+      memo.clean = cleaned
+    end
+    local c = cleaned[path]
+    if c ~= nil then return c end
+    local err, errno
+    c, err, errno = core_clean(path)
+    if c == nil then return nil, err, errno end
+    cleaned[path] = c
+    return c
+  end
 
   if core.block_device then
     local block_device = core.block_device
@@ -106,7 +164,14 @@ function M.new(state, core, mountinfo)
   end
   ro.count_files = count_files
 
-  if core.mount_entry then ro.mount_entry = memo1("core_mount_entry", core.mount_entry) end
+  if core.mount_entry then
+    -- mount_entry(path [, mountinfo_path]): memoised without the second
+    local memo_entry, core_mount_entry = memo1("core_mount_entry", core.mount_entry), core.mount_entry
+    ro.mount_entry = function(path, mountinfo_path)
+      if mountinfo_path ~= nil then return core_mount_entry(path, mountinfo_path) end
+      return memo_entry(path)
+    end
+  end
 
   local stat, realpath, clean = ro.stat, ro.realpath, core.clean
   local core_device_for_path = ro.device_for_path
@@ -144,7 +209,45 @@ function M.new(state, core, mountinfo)
     return c
   end
 
-  local function lookup(path)
+  local function not_a_mount_point(path)
+    return nil, format("mount_entry '%s': not a mount point", path), EINVAL
+  end
+
+  -- Per path, from the kernel. A path that does not exist (or runs through
+  -- a file) is not a mount point, as in the table; any other failure
+  -- (EACCES, ELOOP, ENAMETOOLONG...) is a real error.
+  local function ask_kernel_now(path)
+    local e, err, errno = core.mount_entry(path)
+    if e == nil and (errno == ENOENT or errno == ENOTDIR) then return not_a_mount_point(path) end
+    return e, err, errno
+  end
+  -- memoised by cleaned path: "v" and "v/" are asked once per decision
+  local function ask_kernel(path)
+    local memo = state.memo
+    if memo == nil then return ask_kernel_now(path) end
+    local s = slot(memo, "kernel_mount_entry")
+    local v = s.ok[path]
+    if v ~= nil then return v end
+    local f = s.fail[path]
+    if f ~= nil then return nil, f[1], f[2] end
+    return remember(s, path, ask_kernel_now(path))
+  end
+
+  local function lookup_per_path(path)
+    local c, cerr, cerrno = clean(path)
+    if c == nil then return nil, cerr, cerrno end
+    if sub(c, 1, 1) ~= "/" then return not_a_mount_point(path) end
+    local e, err, errno = ask_kernel(c)
+    if e == nil and errno == EINVAL then
+      -- the last component a symlink: judged on its real path, as in the table
+      local real = realpath(path)
+      if real ~= nil and real ~= c then e, err, errno = ask_kernel(real) end
+      if e == nil and errno == EINVAL then return not_a_mount_point(path) end
+    end
+    return e, err, errno
+  end
+
+  local function lookup_in_table(path)
     local t, err, errno = mount_table()
     if t == nil then return nil, err, errno end
     local c, cerr, cerrno = clean(path)
@@ -157,14 +260,13 @@ function M.new(state, core, mountinfo)
       local real = realpath(path)
       if real ~= nil and real ~= c then e = t:lookup(real) end
     end
-    if e == nil then
-      return nil, format("mount_entry '%s': not a mount point", path), EINVAL
-    end
+    if e == nil then return not_a_mount_point(path) end
     return copy_entry(e)
   end
+  local lookup = per_path and lookup_per_path or lookup_in_table
 
   --- The visible mount entry whose mount point is `path` (after cleaning),
-  -- from the engine's mount table, memoised per decision.
+  -- from statmount or the engine's mount table, memoised per decision.
   -- `nil, "...not a mount point", 22` when `path` is not a mount point;
   -- any other failure (reading the mount table) is a real error.
   local function mount_entry(path)
@@ -220,7 +322,7 @@ function M.new(state, core, mountinfo)
   --- The device holding the source and its mount point.
   function Mount:device() return device_for_path(self.source) end
   --- The source, cleaned.
-  function Mount:clean_source() return clean(self.source) end
+  function Mount:clean_source() return ro.clean(self.source) end
 
   --- Wrap a mount description as a rule-facing mount object.
   -- @tparam table fields source, destination, type, options (already validated)

@@ -7,9 +7,12 @@
 -- bundled ones). Within the loaded files, a later definition of a param,
 -- predicate or rule replaces an earlier one.
 --
--- A rules directory or file that is group- or world-writable, or owned by
--- anyone but root or the effective user, is refused: the engine never runs
--- rules that someone else could have written.
+-- An operator's rules directory or file that is group- or world-writable,
+-- or owned by anyone but root or the effective user, is refused: the engine
+-- never runs rules that someone else could have written. The bundled rules
+-- that ship beside the engine's own code are not checked: whoever can write
+-- them can write the engine itself (and a checkout made with umask 002 must
+-- still work).
 -- @module katamount.loader
 local core = require("katamount.core")
 local sandbox = require("katamount.sandbox")
@@ -86,22 +89,28 @@ end
 --- The rule files to load, in load order, after same-name replacement.
 -- @tparam {string,...} dirs the directories, bundled first
 -- @tparam integer euid
--- @treturn[1] {{name=,path=},...}
+-- @tparam ?string bundled the bundled rules directory (among `dirs`): it and
+--   its files are not checked for owner and mode
+-- @treturn[1] {{name=,path=,trusted=},...}
 -- @return[2] nil, message naming the directory
-function M.files(dirs, euid)
+function M.files(dirs, euid, bundled)
   local entries, index = {}, {}
   for _, dir in ipairs(dirs) do
     local st, err = core.stat(dir)
     if not st then return nil, "rules directory '" .. dir .. "': " .. tostring(err) end
     if st.type ~= "directory" then return nil, "rules directory '" .. dir .. "': not a directory" end
-    local ok, terr = check_trust("rules directory", dir, st, euid)
-    if not ok then return nil, terr end
+    local trusted = bundled ~= nil and dir == bundled
+    if not trusted then
+      local ok, terr = check_trust("rules directory", dir, st, euid)
+      if not ok then return nil, terr end
+    end
     local names, lerr = core.list_dir(dir)
     if not names then return nil, "rules directory '" .. dir .. "': " .. tostring(lerr) end
     for _, name in ipairs(names) do
       if sub(name, -4) == ".lua" and sub(name, 1, 1) ~= "." then
         if index[name] then entries[index[name]] = false end
-        entries[#entries + 1] = { name = name, path = (dir == "/" and "" or dir) .. "/" .. name }
+        entries[#entries + 1] = { name = name, path = (dir == "/" and "" or dir) .. "/" .. name,
+          trusted = trusted }
         index[name] = #entries
       end
     end
@@ -135,7 +144,7 @@ local function api(rs)
     end
     local file, line = where()
     rs.predicates[name] = fn
-    rs.predicate_info[name] = { file = file, line = line }
+    rs.predicate_info[name] = { file = file, line = line, chunk = "@" .. file }
   end
 
   local function rule(spec)
@@ -192,8 +201,10 @@ local function load_all(files, opts, rs)
     local st, err = core.stat(f.path)
     if not st then return nil, "rules file '" .. f.path .. "': " .. tostring(err) end
     if st.type ~= "file" then return nil, "rules file '" .. f.path .. "': not a regular file" end
-    local ok, terr = check_trust("rules file", f.path, st, opts.euid)
-    if not ok then return nil, terr end
+    if not f.trusted then
+      local ok, terr = check_trust("rules file", f.path, st, opts.euid)
+      if not ok then return nil, terr end
+    end
     local fh, oerr = io_open(f.path, "rb")
     if not fh then return nil, "rules file " .. tostring(oerr) end
     local src = fh:read("a")
@@ -222,12 +233,12 @@ end
 
 --- Build a whole rule set from directories.
 -- @tparam table opts `dirs` (bundled first), `euid`, `budget`, `helpers`
---   (from `katamount.facts`)
+--   (from `katamount.facts`), `bundled` (the bundled directory, not checked)
 -- @treturn[1] table the rule set `{params=, predicates=, predicate_info=,
 --   rules=, mount_rules=, rootfs_rules=, files=}`
 -- @return[2] nil, message (`file:line: ...` for a broken file)
 function M.load(opts)
-  local files, err = M.files(opts.dirs, opts.euid)
+  local files, err = M.files(opts.dirs, opts.euid, opts.bundled)
   if not files then return nil, err end
   local rs = { params = {}, predicates = {}, predicate_info = {}, rules = {},
     mount_rules = {}, rootfs_rules = {}, files = {} }

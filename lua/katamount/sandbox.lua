@@ -32,7 +32,12 @@ M.REP_MAX = 1024 * 1024
 -- The state shared by every engine (there is one Lua state and one string
 -- metatable): session depth, the hook and string __index saved on entry,
 -- the running call's budget and whether it ran out.
-local state = { depth = 0, exhausted = false, budget = 0, chunk = nil, calling = false }
+-- The running call, as upvalues (the hot path): whether sandboxed code runs
+-- (`calling`), its budget and the instructions charged so far, whether it
+-- ran out, its chunk name; the tick the hook is armed with in this session
+-- (`armed`, nil when not armed).
+local state = { depth = 0 }
+local calling, budget_now, used, exhausted, chunk_now, tick, armed = false, 0, 0, false, nil, 0, nil
 
 local string_mt = debug_getmetatable("")
 
@@ -78,7 +83,7 @@ local safe_os = { time = os.time, clock = os.clock, date = os.date, difftime = o
 
 -- Re-raise a budget error that sandboxed code tried to catch.
 local function rethrow(ok, ...)
-  if not ok and state.exhausted then error((...), 0) end
+  if not ok and exhausted then error((...), 0) end
   return ok, ...
 end
 
@@ -92,7 +97,7 @@ end
 -- the rule's handler is not called at all.
 local function safe_xpcall(f, handler, ...)
   return rethrow(xpcall(f, function(e)
-    if state.exhausted then return e end
+    if exhausted then return e end
     return handler(e)
   end, ...))
 end
@@ -137,20 +142,43 @@ function M.env(api, predicates)
   return setmetatable(env, { __index = predicates, __metatable = false })
 end
 
--- Armed by `call` and left armed until the session ends (re-arming resets
--- the count): it raises only while sandboxed code runs, never in the
--- engine's own code between two calls.
+--- Instructions between two runs of the count hook (at most; at most an
+-- eighth of the budget).
+M.TICK = 1000
+
+-- Armed once per session (by the first `call`) and left armed until the
+-- session ends: re-arming the hook for each rule call would cost more than
+-- the rule. It runs every `tick` instructions and charges them to the
+-- running call (`used`, reset by each call); past the budget it
+-- raises, and again at every tick after that, so a rule's pcall cannot
+-- swallow it. It raises only while sandboxed code runs, never in the
+-- engine's own code between two calls. A call is charged whole ticks, so
+-- it is stopped after at least `budget - tick` (7/8 of the budget) and at
+-- most `budget` instructions.
 local function hook()
-  if state.calling then
-    state.exhausted = true
-    error(format("instruction budget exceeded (%d instructions)", state.budget), 2)
+  if calling then
+    used = used + tick
+    if used >= budget_now then
+      exhausted = true
+      error(format("instruction budget exceeded (%d instructions)", budget_now), 2)
+    end
+  end
+end
+
+-- Arm the hook for `budget` (once per session and tick size).
+local function arm(budget)
+  local t = budget // 8
+  if t > M.TICK then t = M.TICK elseif t < 1 then t = 1 end
+  if armed ~= t then
+    tick, armed = t, t
+    debug_sethook(hook, "", t)
   end
 end
 
 -- Position of the innermost frame of the chunk being loaded, for errors
 -- raised without one (error(x, 0), error of a non-string).
 local function locate(msg)
-  local chunk = state.chunk
+  local chunk = chunk_now
   if chunk == nil then return msg end
   local file = sub(chunk, 2)
   if sub(msg, 1, #file + 1) == file .. ":" then return msg end
@@ -182,9 +210,10 @@ local function leave(ok, ...)
       debug_sethook()
     end
     state.saved_hook, state.saved_mask, state.saved_count, state.saved_index = nil, nil, nil, nil
-    state.exhausted = false
-    state.calling = false
-    state.chunk = nil
+    armed = nil
+    exhausted = false
+    calling = false
+    chunk_now = nil
   end
   state.depth = state.depth - 1
   if not ok then error((...), 0) end
@@ -207,7 +236,7 @@ function M.session(fn, ...)
 end
 
 local function done(ok, ...)
-  state.calling = false
+  calling = false
   return ok, ...
 end
 
@@ -220,11 +249,12 @@ end
 -- @treturn boolean true when `fn` returned, false when it raised
 -- @return `fn`'s results, or the error message (a string)
 function M.call(budget, chunkname, fn, ...)
-  state.exhausted = false
-  state.budget = budget
-  state.chunk = chunkname
-  state.calling = true
-  debug_sethook(hook, "", budget)
+  if armed == nil or budget ~= budget_now then arm(budget) end
+  exhausted = false
+  budget_now = budget
+  used = 0
+  chunk_now = chunkname
+  calling = true
   return done(xpcall(fn, handler, ...))
 end
 
@@ -239,13 +269,14 @@ end
 -- @return first result or the message
 -- @return second result
 function M.call2(budget, chunkname, fn, a, b)
-  state.exhausted = false
-  state.budget = budget
-  state.chunk = chunkname
-  state.calling = true
-  debug_sethook(hook, "", budget)
+  if armed == nil or budget ~= budget_now then arm(budget) end
+  exhausted = false
+  budget_now = budget
+  used = 0
+  chunk_now = chunkname
+  calling = true
   local ok, r1, r2 = xpcall(fn, handler, a, b)
-  state.calling = false
+  calling = false
   return ok, r1, r2
 end
 
