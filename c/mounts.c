@@ -1097,6 +1097,22 @@ static int km_mount_entry(lua_State *L)
                             sizeof KM_MOUNTINFO_DEFAULT - 1);
 }
 
+/*** statmount_supported() -> boolean: whether mount_entry answers a path
+ * with statx + statmount(2) here (kernel, seccomp filters and all), so that
+ * a caller knows whether a lookup by path reads the mount table. Probes "/"
+ * once per call: call it once and keep the answer. */
+static int km_statmount_supported(lua_State *L)
+{
+    struct statx sx;
+    int top = lua_gettop(L);
+    int ok = do_statx("/", STATX_MNT_ID_UNIQUE, &sx) == 0 &&
+             (sx.stx_mask & STATX_MNT_ID_UNIQUE) != 0 &&
+             entry_from_statmount(L, sx.stx_mnt_id);
+    lua_settop(L, top);
+    lua_pushboolean(L, ok);
+    return 1;
+}
+
 /*** is_mount_point(path) -> boolean, or nil, message, errno.
  * statx STATX_ATTR_MOUNT_ROOT where the kernel has it, else the table. */
 static int km_is_mount_point(lua_State *L)
@@ -1128,6 +1144,7 @@ static int km_is_mount_point(lua_State *L)
 
 const luaL_Reg km_mounts_funcs[] = {
     {"mounts", km_mounts},
+    {"statmount_supported", km_statmount_supported},
     {"mount_entry", km_mount_entry},
     {"is_mount_point", km_is_mount_point},
     {NULL, NULL}

@@ -10,8 +10,9 @@
 
 params.system_prefixes = { "/proc", "/sys" }
 
--- params.system_prefixes cleaned, remade only when the list changes.
-local seen, cleaned, below = {}, {}, {}
+-- params.system_prefixes cleaned (and listed for the reason), remade only
+-- when the list changes.
+local seen, cleaned, below, listed = {}, {}, {}, ""
 local function prefixes()
   local list = params.system_prefixes
   local same = #list == #seen
@@ -22,12 +23,13 @@ local function prefixes()
   if not same then
     seen, cleaned, below = {}, {}, {}
     for i, prefix in ipairs(list) do
-      seen[i] = prefix
       cleaned[i] = core.clean(prefix)
       below[i] = cleaned[i] .. "/"
+      seen[i] = prefix                   -- last: a bad prefix raises again next time
     end
+    listed = table.concat(list, ", ")
   end
-  return cleaned, below
+  return cleaned, below, listed
 end
 
 -- The prefix of `ps` (cleaned prefixes, `bs` the same with a "/") that
@@ -56,8 +58,8 @@ rule {
   class = "system", action = "skip",
   when = function(m)
     if is_system_mount(m.source) then
-      return true, "the source is under a system prefix (" .. table.concat(params.system_prefixes, ", ")
-        .. "): the guest has its own"
+      local _, _, names = prefixes()
+      return true, "the source is under a system prefix (" .. names .. "): the guest has its own"
     end
     return false, "not under a system prefix"
   end,

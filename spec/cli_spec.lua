@@ -615,6 +615,8 @@ function TestCliRules.test_lists_rules_in_order_and_params()
   lu.assertTrue(n >= 10, "the bundled decision table has at least 10 rules")
   lu.assertStrContains(r.out, "share-watchable")
   lu.assertStrContains(r.out, "watchable_max_files")
+  -- each param with the file:line that set it
+  lu.assertStrMatches(r.out, ".*\nwatchable_max_files%s+8%s+%S*rules/70%-watchable%.lua:%d+\n.*")
   local doc = decoded(km("rules --json"))
   lu.assertTrue(#doc.rules >= 10)
   for _, rule in ipairs(doc.rules) do

@@ -557,7 +557,41 @@ function TestRealMounts.test_many_mounts_lookup()
   lu.assertEquals(core.mount_entry(b .. "/m" .. n).source, "t" .. n)
 end
 
+-- statmount_supported: the probe the engine makes once to know whether a
+-- lookup by path reads the mount table. This kernel (6.8+) has statmount;
+-- valgrind does not know the syscall (the sanitized runs skip).
+local TestStatmountProbe = {}
+
+function TestStatmountProbe.test_probe_matches_the_kernel()
+  local supported = core.statmount_supported()
+  lu.assertIsBoolean(supported)
+  local major, minor = H.sh("uname -r"):match("^(%d+)%.(%d+)")
+  local new_kernel = tonumber(major) > 6 or (tonumber(major) == 6 and tonumber(minor) >= 11)
+  lu.skipIf(os.getenv("KATAMOUNT_SANITIZED") ~= nil, "valgrind does not know statmount(2)")
+  lu.assertEquals(supported, new_kernel)
+end
+
+function TestStatmountProbe.test_lookup_by_path_reads_no_table_when_supported()
+  lu.skipIf(not core.statmount_supported(), "no statmount(2) here")
+  -- strace is not needed: a mount table object counts reads of its own, but a
+  -- lookup by path must agree with the table for every live mount point
+  local t = assert(core.mounts())
+  local checked = 0
+  for e in t:entries() do
+    if t:lookup(e.mount_point) == e and not e.mount_point:find("\n", 1, true) then
+      local got = core.mount_entry(e.mount_point)
+      if got then
+        lu.assertEquals(got.id, e.id, e.mount_point)
+        lu.assertEquals(got.fstype, e.fstype, e.mount_point)
+        checked = checked + 1
+      end
+    end
+  end
+  lu.assertTrue(checked > 0)
+end
+
 return {
+  TestStatmountProbe = TestStatmountProbe,
   TestMountinfoFixtures = TestMountinfoFixtures,
   TestMountsErrors = TestMountsErrors,
   TestMountsDescriptors = TestMountsDescriptors,

@@ -138,6 +138,26 @@ function T.TestOverrides.test_later_dirs_and_files_win()
   lu.assertEquals({ e:params().watchable_max_files, e:params().extra }, { 3, 1 })
 end
 
+function T.TestOverrides.test_param_sources_name_the_last_assignment()
+  local a = rules_dir({ ["10-a.lua"] = "-- a comment\nparams.watchable_max_files = 3\n" })
+  local e = assert(katamount.new({ rules_path = { a } }))
+  local where = e:param_sources()
+  lu.assertEquals(where.watchable_max_files, a .. "/10-a.lua:2")
+  lu.assertStrMatches(where.system_prefixes, ".*rules/20%-system%.lua:%d+")
+  -- rules still read, iterate and extend params through the view
+  local b = rules_dir({ ["20-b.lua"] = table.concat({
+    "local n = 0",
+    "for _ in pairs(params) do n = n + 1 end",
+    "params.counted = n",
+    "table.insert(params.system_prefixes, '/host-only')",
+  }, "\n") })
+  e = assert(katamount.new({ rules_path = { b } }))
+  lu.assertTrue(e:params().counted >= 10)
+  lu.assertEquals(e:param_sources().counted, b .. "/20-b.lua:3")
+  lu.assertTrue(e:is_system_mount("/host-only/x"))
+  lu.assertEquals(katamount.param_sources().watchable_max_files:match("70%-watchable%.lua:%d+$") ~= nil, true)
+end
+
 function T.TestOverrides.test_disable_a_rule_and_add_a_predicate()
   local d = rules_dir({ ["50-x.lua"] = [[
     rule { name = "watchable", disabled = true }

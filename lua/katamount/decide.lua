@@ -15,7 +15,7 @@ local M = {}
 local type, error, pairs, ipairs, tostring = type, error, pairs, ipairs, tostring
 local setmetatable, rawget, rawlen = setmetatable, rawget, rawlen
 local format = string.format
-local sandbox_call2, sandbox_session = sandbox.call2, sandbox.session
+local sandbox_call2, sandbox_session, sandbox_disarm = sandbox.call2, sandbox.session, sandbox.disarm
 
 --- The option that marks an OCI mount as a layer of a kata overlay rootfs.
 M.IS_LAYER = "io.katacontainers.fs-opt.is-layer"
@@ -123,6 +123,8 @@ local function decide(engine, rs, f, extra, c, explain)
   end
   local rules = f.scope == "rootfs" and rs.rootfs_rules or rs.mount_rules
   local r, reasons, trace = evaluate(rules, m, c, explain, engine.budget)
+  -- the hook is armed again by the next mount's first rule
+  sandbox_disarm()
   if not r then return nil, reasons, trace end
   return decision(r, reasons, f, trace)
 end

@@ -29,7 +29,7 @@ M.PREDICATES = {
 --- The helpers and decisions every engine offers as methods.
 M.FUNCTIONS = {
   "device_for_path", "count_files", "mount_entry", "eval_mount_path", "layers",
-  "classify", "plan", "reload", "rules", "params", "call",
+  "classify", "plan", "reload", "rules", "params", "param_sources", "call",
 }
 
 local Engine = {}
@@ -87,7 +87,10 @@ end
 --   `rules_path`: directories of operator rules (a list, or a `:`-separated
 --   string) loaded after the bundled ones; it replaces `KATAMOUNT_RULES_PATH`.
 --   `budget`: instructions allowed per rule call (default 1,000,000).
---   `mountinfo`: the mount table file to read (default `/proc/self/mountinfo`).
+--   `mountinfo`: a mount table file to read mount entries from (read once,
+--   re-read only when it changed); without it each path is asked of the
+--   kernel (statmount), or `/proc/self/mountinfo` is read where statmount
+--   cannot answer (`e.helpers.mount_lookup` says which).
 --   `bundled = false` loads no bundled rules.
 -- @treturn[1] table the engine
 -- @return[2] nil, message (`file:line: ...` when a rule file is broken)
@@ -155,6 +158,14 @@ function Engine:params()
   local out = {}
   -- next, not pairs: a __pairs a rule set on params must not run here
   for k, v in next, self.ruleset.params do out[k] = v end
+  return out
+end
+
+--- Where each param was last set: `{name = "file:line"}` (a copy).
+-- @treturn table
+function Engine:param_sources()
+  local out = {}
+  for k, v in next, self.ruleset.param_where do out[k] = v end
   return out
 end
 

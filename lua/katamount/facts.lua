@@ -24,24 +24,13 @@ local sub, format = string.sub, string.format
 local EINVAL, ENOENT, ENOTDIR = 22, 2, 20
 
 --- Whether `core.mount_entry(path)` answers from statmount(2) here rather
--- than by reading the whole mount table: Linux 6.11 or later (statmount
--- with the mount source) and no seccomp filter that could refuse it. In
--- doubt, false: the engine then reads the table itself, once.
+-- than by reading the whole mount table (the core probes the kernel, and
+-- any seccomp filter, once). When it does not, the engine reads the table
+-- itself, once, and keeps it until it changes.
+-- @tparam table core the `katamount.core` module
 -- @treturn boolean
-function M.statmount_usable()
-  local f = io.open("/proc/sys/kernel/osrelease", "r")
-  if not f then return false end
-  local release = f:read("l") or ""
-  f:close()
-  local major, minor = release:match("^(%d+)%.(%d+)")
-  major, minor = tonumber(major), tonumber(minor)
-  if major == nil or major < 6 or (major == 6 and minor < 11) then return false end
-  f = io.open("/proc/self/status", "r")
-  if not f then return false end
-  local status = f:read("a") or ""
-  f:close()
-  local seccomp = status:match("\nSeccomp:%s*(%d+)")
-  return seccomp == "0"
+function M.statmount_usable(core)
+  return core.statmount_supported ~= nil and core.statmount_supported() == true
 end
 
 -- The read-only primitives of the core that rules may call. Everything
@@ -63,7 +52,7 @@ local PURE = { "clean", "major", "minor", "mounts", "_VERSION" }
 --   `mount_lookup` (`"statmount"` or `"table"`)
 function M.new(state, core, mountinfo, per_path)
   local H = {}
-  if per_path == nil then per_path = M.statmount_usable() end
+  if per_path == nil then per_path = M.statmount_usable(core) end
   per_path = per_path and mountinfo == nil and core.mount_entry ~= nil
   H.mount_lookup = per_path and "statmount" or "table"
 

@@ -20,6 +20,7 @@ local sandbox = require("katamount.sandbox")
 local M = {}
 
 local type, error, pairs, ipairs, tostring, tonumber = type, error, pairs, ipairs, tostring, tonumber
+local setmetatable, next = setmetatable, next
 local load = load
 local math_type = math.type
 local format, sub, find = string.format, string.sub, string.find
@@ -211,7 +212,7 @@ local function load_all(files, opts, rs)
     fh:close()
     if src == nil then return nil, "rules file '" .. f.path .. "': cannot read" end
     local env = sandbox.env({
-      params = rs.params, predicate = predicate, rule = rule, core = opts.helpers.core,
+      params = rs.params_view, predicate = predicate, rule = rule, core = opts.helpers.core,
       mount_entry = opts.helpers.mount_entry, device_for_path = opts.helpers.device_for_path,
       count_files = opts.helpers.count_files,
     }, rs.predicates)
@@ -244,6 +245,21 @@ function M.load(opts)
     mount_rules = {}, rootfs_rules = {}, files = {} }
   -- ctx as rules see it: the caller's settings over these params
   rs.ctx_mt = { __index = rs.params, __metatable = false }
+  -- what rule files see as `params`: reads go to rs.params, and each
+  -- assignment records its file:line (`katamount rules` shows where a
+  -- param was set)
+  rs.param_where = {}
+  rs.params_view = setmetatable({}, {
+    __index = rs.params,
+    __newindex = function(_, k, v)
+      local file, line = where()
+      rs.param_where[k] = file .. ":" .. line
+      rs.params[k] = v
+    end,
+    __pairs = function() return next, rs.params, nil end,
+    __len = function() return #rs.params end,
+    __metatable = false,
+  })
   return sandbox.session(load_all, files, opts, rs)
 end
 

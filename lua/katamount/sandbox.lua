@@ -4,14 +4,16 @@
 -- allow-list (never a blocklist) of the safe parts of the standard library,
 -- plus the rule API the engine hands in. Sandboxed code runs only inside a
 -- `session` (which also hides `string.dump` from string methods, see below),
--- and each callback inside `call`, which arms a count hook: past the budget
--- the hook raises, and the sandbox's `pcall`/`xpcall` cannot swallow that.
+-- and each callback inside `call`, which charges the instructions it runs
+-- to its own budget through a count hook (armed once, not per call): past
+-- the budget the hook raises, and the sandbox's `pcall`/`xpcall` cannot
+-- swallow that.
 --
 -- Known limits: the count hook does not see time spent inside one C call, so
 -- a pathological pattern (`("a"):rep(40):find("a*a*a*a*a*b")`) can still run
 -- long, and doubling a string by concatenation can allocate much memory in
 -- few instructions (`string.rep` is capped). Rule files are written by the
--- operator (the loader refuses files others can write); the sandbox keeps
+-- operator (the loader refuses operator files others can write); the sandbox keeps
 -- their mistakes from reaching the host, it is not a jail for hostile code.
 -- @module katamount.sandbox
 local M = {}
@@ -278,6 +280,15 @@ function M.call2(budget, chunkname, fn, a, b)
   local ok, r1, r2 = xpcall(fn, handler, a, b)
   calling = false
   return ok, r1, r2
+end
+
+--- Disarm the hook until the next call (inside a session): the engine's
+-- own code between two decisions then runs without the count hook's cost.
+function M.disarm()
+  if armed ~= nil then
+    armed = nil
+    debug_sethook()
+  end
 end
 
 -- exported for tests
