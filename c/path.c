@@ -6,6 +6,8 @@
  */
 #include "katamount.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -91,6 +93,34 @@ static int km_clean(lua_State *L)
     return 1;
 }
 
+/* The path with every symlink resolved, as the kernel sees it: open it with
+ * O_PATH (no access needed, no device opened) and read back
+ * /proc/self/fd/N -- three syscalls, where realpath(3) makes one readlink
+ * per component. Returns the length written to buf (not NUL-terminated);
+ * -1 with errno for a failure of the path itself (ENOENT, ELOOP, EACCES,
+ * ENOTDIR...); -2 when /proc cannot answer, so realpath(3) must. */
+static ssize_t resolve_by_fd(const char *path, char *buf, size_t cap)
+{
+    char link[sizeof "/proc/self/fd/" + 3 * sizeof(int)];
+    ssize_t n;
+    int fd = open(path, O_PATH | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    n = snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    if (n < 0 || (size_t)n >= sizeof link) {
+        close(fd);
+        return -2;
+    }
+    n = readlink(link, buf, cap);
+    close(fd);
+    /* a truncated answer, or one that is no path ("anon_inode:..."), or a
+     * file unreachable from our root: let realpath(3) decide */
+    if (n <= 0 || (size_t)n >= cap || buf[0] != '/' ||
+        memchr(buf, '\0', (size_t)n) != NULL)
+        return -2;
+    return n;
+}
+
 /***
  * The absolute path with every symlink resolved (realpath(3)).
  * @function realpath
@@ -103,11 +133,21 @@ static int km_realpath(lua_State *L)
     size_t len;
     char buf[PATH_MAX];
     const char *resolved;
+    ssize_t n;
     const char *path = km_check_path(L, 1, &len);
     if (path == NULL)
         return km_push_path_error(L, "realpath", 1);
-    /* realpath(3) with a buffer of PATH_MAX bytes: nothing to free, so a
-     * raising Lua call cannot leak. */
+    n = resolve_by_fd(path, buf, sizeof buf);
+    if (n >= 0) {
+        lua_pushlstring(L, buf, (size_t)n);
+        return 1;
+    }
+    if (n == -1) {
+        int err = errno;
+        return km_push_error(L, "realpath", path, len, err);
+    }
+    /* no /proc: realpath(3) with a buffer of PATH_MAX bytes (nothing to
+     * free, so a raising Lua call cannot leak) */
     resolved = realpath(path, buf);
     if (resolved == NULL) {
         int err = errno;

@@ -205,6 +205,36 @@ function TestCoreRealpath:test_errors()
   lu.assertErrorMsgContains("string expected", core.realpath, {})
 end
 
+-- realpath asks the kernel (open O_PATH + /proc/self/fd/N); without /proc it
+-- falls back to realpath(3), with the same answers and errors. A child in a
+-- mount namespace of its own, with /proc unmounted, shows the fallback.
+function TestCoreRealpath:test_same_answers_without_proc()
+  H.need_mounts()
+  lu.skipIf(os.getenv("KATAMOUNT_SANITIZED") ~= nil,
+    "the child would load a sanitized core without its runtime")
+  H.mkdir(self.dir .. "/real/sub")
+  H.write(self.dir .. "/real/sub/f", "")
+  H.symlink(self.dir .. "/real", self.dir .. "/l1")
+  H.symlink("l1/sub", self.dir .. "/l2")
+  H.symlink("loop2", self.dir .. "/loop1")
+  H.symlink("loop1", self.dir .. "/loop2")
+  local script = ([[
+    package.cpath = %q .. "/?.so;" .. package.cpath
+    local core = require("katamount.core")
+    local f = io.open("/proc/self/status")
+    print(f == nil and "no-proc" or "proc")
+    print(core.realpath(%q))
+    print(core.realpath(%q))
+    print(select(3, core.realpath(%q)))
+    print(select(3, core.realpath(%q)))
+  ]]):format(os.getenv("KATAMOUNT_BUILD") or "build", self.dir .. "/l2/f", self.dir .. "/l2/../sub/./f",
+    self.dir .. "/loop1", self.dir .. "/missing")
+  local out = H.sh("unshare -m --propagation private sh -c " ..
+    H.q("umount -l /proc && lua5.4 -e " .. H.q(script)))
+  lu.assertEquals(out, table.concat({ "no-proc", self.dir .. "/real/sub/f", self.dir .. "/real/sub/f",
+    "40", "2" }, "\n"))
+end
+
 ---------------------------------------------------------------------------
 -- device_for_path
 
