@@ -144,7 +144,7 @@ fuzz: $(FUZZ_BINS)
 
 fuzz-replay: $(FUZZ_BINS)
 	@set -e; for t in $(FUZZ_TARGETS); do \
-	  dirs=$$(ls -d spec/fuzz/corpus/$$t spec/fuzz/regressions/$$t 2>/dev/null); \
+	  dirs=$$(ls -d spec/fuzz/corpus/$$t spec/fuzz/regressions/$$t 2>/dev/null || true); \
 	  n=$$(find $$dirs -type f | wc -l); \
 	  echo "== $$t: replaying $$n inputs"; \
 	  find $$dirs -type f -print0 | \
