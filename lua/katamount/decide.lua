@@ -15,7 +15,8 @@ local M = {}
 local type, error, pairs, ipairs, tostring = type, error, pairs, ipairs, tostring
 local setmetatable, rawget, rawlen = setmetatable, rawget, rawlen
 local format = string.format
-local sandbox_call2, sandbox_session, sandbox_disarm = sandbox.call2, sandbox.session, sandbox.disarm
+local sandbox_first, sandbox_session, sandbox_disarm = sandbox.first, sandbox.session, sandbox.disarm
+local concat, unpack = table.concat, table.unpack
 
 --- The option that marks an OCI mount as a layer of a kata overlay rootfs.
 M.IS_LAYER = "io.katacontainers.fs-opt.is-layer"
@@ -43,23 +44,28 @@ end
 -- @treturn[1] ?table the trace (when explaining)
 -- @return[2] nil, message, trace
 local function evaluate(rules, m, ctx, explain, budget)
-  local trace = explain and {} or nil
-  for i = 1, #rules do
-    local r = rules[i]
-    local ok, matched, why = sandbox_call2(budget, r.chunk, r.when, m, ctx)
-    if not ok then
-      return nil, format("rule '%s' (%s:%d): %s", r.name, r.file, r.line, matched), trace
-    end
-    if trace then
+  local trace, on_result = nil, nil
+  if explain then
+    trace = {}
+    on_result = function(r, matched, why)
       trace[#trace + 1] = { name = r.name, order = r.order, matched = not not matched,
-        why = table.concat(reasons_of(why, matched, r), "; "), file = r.file, line = r.line }
+        why = concat(reasons_of(why, matched, r), "; "), file = r.file, line = r.line }
     end
-    if matched then return r, reasons_of(why, true, r), trace end
   end
-  return nil, "no rule matched", trace
+  local ok, i, why = sandbox_first(budget, rules, m, ctx, on_result)
+  if not ok then
+    local r = rules[i]
+    return nil, format("rule '%s' (%s:%d): %s", r.name, r.file, r.line, why), trace
+  end
+  if i == nil then return nil, "no rule matched", trace end
+  local r = rules[i]
+  return r, reasons_of(why, true, r), trace
 end
 
 local function copy_options(options)
+  local n = #options
+  -- a table constructor sizes the copy at once (a short list: all of them)
+  if n <= 32 then return { unpack(options, 1, n) } end
   local out = {}
   for i, o in ipairs(options) do out[i] = o end
   return out
@@ -115,13 +121,13 @@ end
 
 -- Decide one mount of `scope` ("mount" or "rootfs") from checked fields.
 -- `f` stays the engine's; rules get a copy they may scribble on.
-local function decide(engine, rs, f, extra, c, explain)
+local function decide(engine, rs, f, scope, extra, c, explain)
   local m = engine.helpers.mount({ source = f.source, destination = f.destination, type = f.type,
-    options = copy_options(f.options), scope = f.scope })
+    options = copy_options(f.options), scope = scope })
   if extra then
     for k, v in pairs(extra) do m[k] = v end
   end
-  local rules = f.scope == "rootfs" and rs.rootfs_rules or rs.mount_rules
+  local rules = scope == "rootfs" and rs.rootfs_rules or rs.mount_rules
   local r, reasons, trace = evaluate(rules, m, c, explain, engine.budget)
   -- the hook is armed again by the next mount's first rule
   sandbox_disarm()
@@ -145,8 +151,7 @@ end
 M.with_memo = with_memo
 
 local function classify(engine, rs, f, c, explain)
-  f.scope = "mount"
-  local d, err = decide(engine, rs, f, nil, c, explain)
+  local d, err = decide(engine, rs, f, "mount", nil, c, explain)
   if not d then return nil, err end
   return d
 end
@@ -205,8 +210,7 @@ local function plan(engine, rs, spec, ctx, c, explain)
       if not f then f = { source = "", destination = "", type = "", options = {} } end
     end
     if not err then
-      f.scope = "mount"
-      d, err, trace = decide(engine, rs, f, nil, c, explain)
+      d, err, trace = decide(engine, rs, f, "mount", nil, c, explain)
     end
     if not d then
       d = failed(f, err, trace)
@@ -232,8 +236,8 @@ local function plan(engine, rs, spec, ctx, c, explain)
         local lopts = copy_options(layer.options)
         lopts[#lopts + 1] = M.IS_LAYER
         local f = { source = layer.source, destination = layer.mount_point, type = layer.type,
-          options = lopts, scope = "mount" }
-        d, lerr, trace = decide(engine, rs, f, { layer = true }, c, explain)
+          options = lopts }
+        d, lerr, trace = decide(engine, rs, f, "mount", { layer = true }, c, explain)
         if d then
           d.mount_point = layer.mount_point
           good[#good + 1] = layer
@@ -248,8 +252,8 @@ local function plan(engine, rs, spec, ctx, c, explain)
       out.layers[#out.layers + 1] = d
     end
   end
-  root.scope = "rootfs"
-  local d, rerr, trace = decide(engine, rs, root, { layers = good, mounted = mounted }, c, explain)
+  local d, rerr, trace = decide(engine, rs, root, "rootfs", { layers = good, mounted = mounted }, c,
+    explain)
   if not d then
     d = failed(root, rerr, trace)
     errors[#errors + 1] = "rootfs: " .. rerr

@@ -23,7 +23,7 @@ local debug_getmetatable = debug.getmetatable
 local type, error, pcall, xpcall, select = type, error, pcall, xpcall, select
 local setmetatable, getmetatable, rawget = setmetatable, getmetatable, rawget
 local pairs, tostring, tonumber = pairs, tostring, tonumber
-local format, rep, sub = string.format, string.rep, string.sub
+local format, rep, sub, gsub = string.format, string.rep, string.sub, string.gsub
 
 --- Default instruction budget of one rule call or one file load.
 M.DEFAULT_BUDGET = 1000000
@@ -194,10 +194,15 @@ local function locate(msg)
   return file .. ": " .. msg
 end
 
+local own_prefix -- set below, once this file's name is known
+
 local function handler(e)
   if type(e) ~= "string" then
     -- never call a metamethod of a value sandboxed code raised
     e = "(error object is a " .. type(e) .. " value)"
+  elseif own_prefix and sub(e, 1, #own_prefix) == own_prefix then
+    -- error(msg, 2) in a rule's own `when` names the engine's caller
+    e = gsub(sub(e, #own_prefix + 1), "^%d+: ", "", 1)
   end
   return locate(e)
 end
@@ -280,6 +285,58 @@ function M.call2(budget, chunkname, fn, a, b)
   local ok, r1, r2 = xpcall(fn, handler, a, b)
   calling = false
   return ok, r1, r2
+end
+
+-- This file, as positions in error messages name it: a rule's `when` that
+-- raises with level 2 would otherwise be blamed on `run_rules` below.
+own_prefix = debug_getinfo(1, "S").short_src .. ":"
+
+-- The rule running under `first` (its index), for the message of a failure.
+local current = nil
+
+-- Each rule's `when(a, b)` in order, until one returns true. Runs inside
+-- one protected call: a rule that raises fails the whole evaluation, as one
+-- protected call per rule would, and each rule is charged to a budget of
+-- its own (`used` is reset before each). `on_result(r, matched, why)`, when
+-- given, sees every rule's answer outside the budget (`calling` false).
+local function run_rules(rules, a, b, on_result)
+  for i = 1, #rules do
+    local r = rules[i]
+    current = i
+    used = 0
+    chunk_now = r.chunk
+    calling = true
+    local matched, why = r.when(a, b)
+    calling = false
+    if on_result then on_result(r, matched, why) end
+    if matched then return i, why end
+  end
+  return nil
+end
+
+--- Evaluate rules in order (inside a session): the first whose
+-- `when(a, b)` returns true. One protected call for the whole list, each
+-- rule under its own budget of `budget` instructions.
+-- @tparam integer budget
+-- @tparam {table,...} rules `{when=, chunk=}` each
+-- @param a
+-- @param b
+-- @tparam ?function on_result `on_result(r, matched, why)` after each rule
+-- @treturn[1] boolean true
+-- @treturn[1] ?integer the index of the rule that matched (nil: none did)
+-- @treturn[1] the reason it gave
+-- @treturn[2] boolean false
+-- @treturn[2] integer the index of the rule that raised
+-- @treturn[2] string its message
+function M.first(budget, rules, a, b, on_result)
+  if armed == nil or budget ~= budget_now then arm(budget) end
+  exhausted = false
+  budget_now = budget
+  current = nil
+  local ok, i, why = xpcall(run_rules, handler, rules, a, b, on_result)
+  calling = false
+  if not ok then return false, current, i end
+  return true, i, why
 end
 
 --- Disarm the hook until the next call (inside a session): the engine's
