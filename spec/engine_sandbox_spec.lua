@@ -221,6 +221,43 @@ function T.TestForbidden.test_results_are_read_raw()
   lu.assertEquals({ got.trace[2].name, got.trace[2].why }, { "odd", "no match" })
 end
 
+-- The rules of a decision run in one protected call: a rule that raises
+-- (even with error(msg, 2), which names the rule's caller) is named with its
+-- own file:line, never the engine's; the rules before it ran, none after.
+function T.TestForbidden.test_rule_errors_name_the_rule_not_the_engine()
+  local d = rules_dir({ ["50-x.lua"] = [[
+    params.seen = {}
+    rule { name = "before", order = -3, class = "x", action = "y",
+      when = function(m) params.seen[#params.seen + 1] = "before"; return false end }
+    rule { name = "raiser", order = -2, class = "x", action = "y",
+      when = function(m)
+        if m.destination == "/two" then error("level two", 2) end
+        if m.destination == "/table" then error({}) end
+        return false
+      end }
+    rule { name = "after", order = -1, class = "x", action = "y",
+      when = function(m) params.seen[#params.seen + 1] = "after"; return false end }
+  ]] })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  local file = d .. "/50-x.lua"
+  local none, err = e:classify(bind("/tmp", "/two"))
+  lu.assertNil(none)
+  lu.assertEquals(err, "rule 'raiser' (" .. file .. ":4): " .. file .. ":6: level two")
+  lu.assertNotStrContains(err, "sandbox.lua")
+  lu.assertEquals(e:params().seen, { "before" })
+  none, err = e:classify(bind("/tmp", "/table"))
+  lu.assertNil(none)
+  lu.assertEquals(err, "rule 'raiser' (" .. file .. ":4): " .. file
+    .. ":7: (error object is a table value)")
+  -- explained, the trace holds the rules that answered
+  none, err = e:classify(bind("/tmp", "/two"), { explain = true })
+  lu.assertNil(none)
+  lu.assertStrContains(err, "level two")
+  lu.assertEquals(e:classify(bind("/tmp", "/ok")).class, "shared")
+  lu.assertEquals(e:params().seen, { "before", "before", "before", "before", "after" })
+  lu.assertEquals(sandbox._state.depth, 0)
+end
+
 T.TestBudget = { tearDown = H.cleanup }
 
 local SPIN = [[

@@ -52,13 +52,11 @@ local function evaluate(rules, m, ctx, explain, budget)
         why = concat(reasons_of(why, matched, r), "; "), file = r.file, line = r.line }
     end
   end
-  local ok, i, why = sandbox_first(budget, rules, m, ctx, on_result)
+  local ok, r, why = sandbox_first(budget, rules, m, ctx, on_result)
   if not ok then
-    local r = rules[i]
     return nil, format("rule '%s' (%s:%d): %s", r.name, r.file, r.line, why), trace
   end
-  if i == nil then return nil, "no rule matched", trace end
-  local r = rules[i]
+  if r == nil then return nil, "no rule matched", trace end
   return r, reasons_of(why, true, r), trace
 end
 

@@ -157,11 +157,17 @@ M.TICK = 1000
 -- engine's own code between two calls. A call is charged whole ticks, so
 -- it is stopped after at least `budget - tick` (7/8 of the budget) and at
 -- most `budget` instructions.
+-- The engine's own functions that run while `calling` is still true (the
+-- message handlers, and the caller just after the protected call returned):
+-- the budget error is never raised in them, only in sandboxed code.
+local engine_frames = {}
+
 local function hook()
   if calling then
     used = used + tick
     if used >= budget_now then
       exhausted = true
+      if engine_frames[debug_getinfo(2, "f").func] then return end
       error(format("instruction budget exceeded (%d instructions)", budget_now), 2)
     end
   end
@@ -194,7 +200,9 @@ local function locate(msg)
   return file .. ": " .. msg
 end
 
-local own_prefix -- set below, once this file's name is known
+-- This file, as positions in error messages name it: a rule's `when` that
+-- raises with level 2 would otherwise be blamed on `run_rules` below.
+local own_prefix = debug_getinfo(1, "S").short_src .. ":"
 
 local function handler(e)
   if type(e) ~= "string" then
@@ -287,29 +295,44 @@ function M.call2(budget, chunkname, fn, a, b)
   return ok, r1, r2
 end
 
--- This file, as positions in error messages name it: a rule's `when` that
--- raises with level 2 would otherwise be blamed on `run_rules` below.
-own_prefix = debug_getinfo(1, "S").short_src .. ":"
-
--- The rule running under `first` (its index), for the message of a failure.
+-- The rule running under `first`, for the position and the message of a
+-- failure (its chunk is looked up only when it fails).
 local current = nil
+
+local function first_handler(e)
+  chunk_now = current and current.chunk
+  return handler(e)
+end
 
 -- Each rule's `when(a, b)` in order, until one returns true. Runs inside
 -- one protected call: a rule that raises fails the whole evaluation, as one
 -- protected call per rule would, and each rule is charged to a budget of
--- its own (`used` is reset before each). `on_result(r, matched, why)`, when
--- given, sees every rule's answer outside the budget (`calling` false).
-local function run_rules(rules, a, b, on_result)
+-- its own (`used` is reset before each).
+local function run_rules(rules, a, b)
   for i = 1, #rules do
     local r = rules[i]
-    current = i
+    current = r
     used = 0
-    chunk_now = r.chunk
     calling = true
     local matched, why = r.when(a, b)
     calling = false
-    if on_result then on_result(r, matched, why) end
-    if matched then return i, why end
+    if matched then return r, why end
+  end
+  return nil
+end
+
+-- The same, `on_result(r, matched, why)` seeing every rule's answer outside
+-- the budget (`calling` false): explaining.
+local function run_rules_traced(rules, a, b, on_result)
+  for i = 1, #rules do
+    local r = rules[i]
+    current = r
+    used = 0
+    calling = true
+    local matched, why = r.when(a, b)
+    calling = false
+    on_result(r, matched, why)
+    if matched then return r, why end
   end
   return nil
 end
@@ -323,20 +346,25 @@ end
 -- @param b
 -- @tparam ?function on_result `on_result(r, matched, why)` after each rule
 -- @treturn[1] boolean true
--- @treturn[1] ?integer the index of the rule that matched (nil: none did)
+-- @treturn[1] ?table the rule that matched (nil: none did)
 -- @treturn[1] the reason it gave
 -- @treturn[2] boolean false
--- @treturn[2] integer the index of the rule that raised
+-- @treturn[2] table the rule that raised
 -- @treturn[2] string its message
 function M.first(budget, rules, a, b, on_result)
   if armed == nil or budget ~= budget_now then arm(budget) end
   exhausted = false
   budget_now = budget
   current = nil
-  local ok, i, why = xpcall(run_rules, handler, rules, a, b, on_result)
+  local ok, r, why
+  if on_result then
+    ok, r, why = xpcall(run_rules_traced, first_handler, rules, a, b, on_result)
+  else
+    ok, r, why = xpcall(run_rules, first_handler, rules, a, b)
+  end
   calling = false
-  if not ok then return false, current, i end
-  return true, i, why
+  if not ok then return false, current, r end
+  return true, r, why
 end
 
 --- Disarm the hook until the next call (inside a session): the engine's
@@ -346,6 +374,10 @@ function M.disarm()
     armed = nil
     debug_sethook()
   end
+end
+
+for _, f in ipairs({ locate, handler, first_handler, done, M.call, M.call2, M.first }) do
+  engine_frames[f] = true
 end
 
 -- exported for tests
