@@ -883,6 +883,49 @@ static void add_word(char *buf, size_t cap, size_t *n, const char *word)
     buf[*n] = '\0';
 }
 
+/* A word of the options mountinfo shows, shown when (flags & mask) == value. */
+struct km_flag_word {
+    uint64_t mask;
+    uint64_t value;
+    const char *word;
+};
+
+/* The per-mount options after "ro"/"rw", in mountinfo's order
+ * (strictatime: mountinfo shows nothing for it). */
+static const struct km_flag_word km_mnt_words[] = {
+    {MOUNT_ATTR_NOSUID, MOUNT_ATTR_NOSUID, "nosuid"},
+    {MOUNT_ATTR_NODEV, MOUNT_ATTR_NODEV, "nodev"},
+    {MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOEXEC, "noexec"},
+    {MOUNT_ATTR__ATIME, MOUNT_ATTR_NOATIME, "noatime"},
+    {MOUNT_ATTR_NODIRATIME, MOUNT_ATTR_NODIRATIME, "nodiratime"},
+    {MOUNT_ATTR__ATIME, MOUNT_ATTR_RELATIME, "relatime"},
+    {MOUNT_ATTR_NOSYMFOLLOW, MOUNT_ATTR_NOSYMFOLLOW, "nosymfollow"},
+    {MOUNT_ATTR_IDMAP, MOUNT_ATTR_IDMAP, "idmapped"},
+};
+
+/* The super-block flags after "ro"/"rw" (the file system's own options
+ * follow them). */
+static const struct km_flag_word km_sb_words[] = {
+    {KM_SB_SYNCHRONOUS, KM_SB_SYNCHRONOUS, "sync"},
+    {KM_SB_DIRSYNC, KM_SB_DIRSYNC, "dirsync"},
+    {KM_SB_LAZYTIME, KM_SB_LAZYTIME, "lazytime"},
+};
+
+/* buf = first, then each word whose flags match, comma-separated; returns
+ * the length. */
+static size_t add_words(char *buf, size_t cap, uint64_t flags, const char *first,
+                        const struct km_flag_word *words, size_t nwords)
+{
+    size_t n = 0, i;
+    buf[0] = '\0';
+    add_word(buf, cap, &n, first);
+    for (i = 0; i < nwords; i++) {
+        if ((flags & words[i].mask) == words[i].value)
+            add_word(buf, cap, &n, words[i].word);
+    }
+    return n;
+}
+
 /* Push the entry table from a statmount answer; 0 when the answer lacks
  * something (the caller then reads the table), 1 when pushed. */
 static int push_statmount_entry(lua_State *L, const struct km_statmount *sm, size_t got)
@@ -891,7 +934,7 @@ static int push_statmount_entry(lua_State *L, const struct km_statmount *sm, siz
                           STATMOUNT_MNT_POINT | STATMOUNT_FS_TYPE;
     const char *str = (const char *)sm + KM_STATMOUNT_FIXED;
     size_t strsize, n;
-    uint64_t supported = 0, atime;
+    uint64_t supported = 0;
     struct km_ent e;
     const char *sub = "", *mopts = "";
     size_t subn = 0, moptsn = 0;
@@ -928,40 +971,15 @@ static int push_statmount_entry(lua_State *L, const struct km_statmount *sm, siz
     e.major = sm->sb_dev_major;
     e.minor = sm->sb_dev_minor;
 
-    /* per-mount options, in the order mountinfo shows them */
-    n = 0;
-    opts[0] = '\0';
-    add_word(opts, sizeof opts, &n, (sm->mnt_attr & MOUNT_ATTR_RDONLY) ? "ro" : "rw");
-    if (sm->mnt_attr & MOUNT_ATTR_NOSUID)
-        add_word(opts, sizeof opts, &n, "nosuid");
-    if (sm->mnt_attr & MOUNT_ATTR_NODEV)
-        add_word(opts, sizeof opts, &n, "nodev");
-    if (sm->mnt_attr & MOUNT_ATTR_NOEXEC)
-        add_word(opts, sizeof opts, &n, "noexec");
-    atime = sm->mnt_attr & MOUNT_ATTR__ATIME;
-    if (atime == MOUNT_ATTR_NOATIME)
-        add_word(opts, sizeof opts, &n, "noatime");
-    if (sm->mnt_attr & MOUNT_ATTR_NODIRATIME)
-        add_word(opts, sizeof opts, &n, "nodiratime");
-    if (atime == MOUNT_ATTR_RELATIME)
-        add_word(opts, sizeof opts, &n, "relatime");
-    /* strictatime: mountinfo shows nothing for it */
-    if (sm->mnt_attr & MOUNT_ATTR_NOSYMFOLLOW)
-        add_word(opts, sizeof opts, &n, "nosymfollow");
-    if (sm->mnt_attr & MOUNT_ATTR_IDMAP)
-        add_word(opts, sizeof opts, &n, "idmapped");
+    /* per-mount options, then super-block flags, as mountinfo shows them */
+    n = add_words(opts, sizeof opts, sm->mnt_attr,
+                  (sm->mnt_attr & MOUNT_ATTR_RDONLY) ? "ro" : "rw", km_mnt_words,
+                  sizeof km_mnt_words / sizeof km_mnt_words[0]);
     e.str[KM_F_OPTS] = opts;
     e.len[KM_F_OPTS] = n;
-    /* super-block flags, then the file system's own options */
-    n = 0;
-    super[0] = '\0';
-    add_word(super, sizeof super, &n, (sm->sb_flags & KM_SB_RDONLY) ? "ro" : "rw");
-    if (sm->sb_flags & KM_SB_SYNCHRONOUS)
-        add_word(super, sizeof super, &n, "sync");
-    if (sm->sb_flags & KM_SB_DIRSYNC)
-        add_word(super, sizeof super, &n, "dirsync");
-    if (sm->sb_flags & KM_SB_LAZYTIME)
-        add_word(super, sizeof super, &n, "lazytime");
+    n = add_words(super, sizeof super, sm->sb_flags,
+                  (sm->sb_flags & KM_SB_RDONLY) ? "ro" : "rw", km_sb_words,
+                  sizeof km_sb_words / sizeof km_sb_words[0]);
     e.str[KM_F_SUPER] = super;
     e.len[KM_F_SUPER] = n;
     e.str[KM_F_OPTIONAL] = "";
