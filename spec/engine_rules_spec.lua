@@ -27,11 +27,7 @@ local function lua_run(code, env, dir, lua_dir)
     .. " timeout 60 lua5.4 -e " .. H.q(prelude .. code))
 end
 
-local function rules_dir(files)
-  local d = H.mkdir(H.tmpdir("rules") .. "/rules.d")
-  for name, src in pairs(files or {}) do H.write(d .. "/" .. name, src) end
-  return d
-end
+local function rules_dir(files) return H.rules_dir(files, "rules") end
 
 local function names(e)
   local out = {}
@@ -39,9 +35,7 @@ local function names(e)
   return out
 end
 
-local function bind(source, destination)
-  return { source = source, destination = destination or "/mnt", type = "bind", options = { "rbind" } }
-end
+local bind = H.bind_mount
 
 T.TestBundled = { tearDown = H.cleanup }
 

@@ -14,11 +14,7 @@ local PRELOAD = os.getenv("LD_PRELOAD")
 PRELOAD = PRELOAD and ("LD_PRELOAD=%s ASAN_OPTIONS=detect_leaks=0 "):format(H.q(PRELOAD)) or ""
 if BUILD:sub(1, 1) ~= "/" then BUILD = H.root .. "/" .. BUILD end
 
-local function rules_dir(files)
-  local d = H.mkdir(H.tmpdir("sbx") .. "/rules.d")
-  for name, src in pairs(files or {}) do H.write(d .. "/" .. name, src) end
-  return d
-end
+local function rules_dir(files) return H.rules_dir(files, "sbx") end
 
 local function load_error(src)
   local d = rules_dir({ ["50-try.lua"] = src })
@@ -28,9 +24,7 @@ local function load_error(src)
   return err
 end
 
-local function bind(source, destination)
-  return { source = source, destination = destination or "/mnt", type = "bind", options = { "rbind" } }
-end
+local bind = H.bind_mount
 
 T.TestForbidden = { tearDown = H.cleanup }
 

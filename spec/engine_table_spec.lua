@@ -11,11 +11,7 @@ local T = {}
 local LAYER = "io.katacontainers.fs-opt.is-layer"
 local BLOCK_FILE = "io.katacontainers.fs-opt.block_device=file"
 
-local function bind(source, destination, extra)
-  local options = { "rbind" }
-  for _, o in ipairs(extra or {}) do options[#options + 1] = o end
-  return { source = source, destination = destination or "/mnt", type = "bind", options = options }
-end
+local bind = H.bind_mount
 
 -- classify must give class/action/rule
 local function expect(mount, class, action, rule, ctx, e)

@@ -126,6 +126,21 @@ function H.fill(dir, n, prefix)
   return dir
 end
 
+--- A fresh rules directory holding `files` ({name = source}), for engines
+-- made with `katamount.new{rules_path = {dir}}`.
+function H.rules_dir(files, tag)
+  local d = H.mkdir(H.tmpdir(tag or "rules") .. "/rules.d")
+  for name, src in pairs(files or {}) do H.write(d .. "/" .. name, src) end
+  return d
+end
+
+--- An OCI bind mount of `source` (on /mnt by default), with `extra` options.
+function H.bind_mount(source, destination, extra)
+  local options = { "rbind" }
+  for _, o in ipairs(extra or {}) do options[#options + 1] = o end
+  return { source = source, destination = destination or "/mnt", type = "bind", options = options }
+end
+
 --- Number of open descriptors of this process.
 function H.open_fds()
   return tonumber(H.sh("ls /proc/" .. H.pid() .. "/fd | wc -l"))
