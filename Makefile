@@ -28,6 +28,13 @@ DEBIAN_PKGS = lua5.4 liblua5.4-dev lua-unit lua-cjson lua-argparse lua-check lua
 # Run the specs inside a private mount namespace when we are root.
 NS = $(shell [ "$$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev/null && echo "unshare -m --propagation private")
 
+# valgrind 3.19 does not know statmount(2) (457) or listmount(2) (458) and
+# warns in five lines at each call; the core then falls back to the mount
+# table, which the specs check. The warning is dropped from the log shown,
+# everything else valgrind says is kept.
+export VALGRIND_LOG_FILTER := /unhandled amd64-linux syscall: 45[78]$$/ { skip = 4; next } \
+  skip > 0 { skip--; next } { print }
+
 .PHONY: all deps test check asan valgrind lint bench fuzz fuzz-replay fuzz-deps demo install clean
 
 all: $(CORE)
@@ -65,8 +72,11 @@ asan: deps
 
 valgrind: $(CORE)
 	@command -v valgrind >/dev/null || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; $$SUDO apt-get install -y -qq valgrind >/dev/null; }
+	rm -f $(BUILD)/valgrind.log
 	KATAMOUNT_BUILD=$(BUILD) KATAMOUNT_SANITIZED=1 $(NS) valgrind -q --error-exitcode=99 --leak-check=full \
-	  --errors-for-leak-kinds=definite $(LUA) spec/run.lua $(SPECS)
+	  --errors-for-leak-kinds=definite --log-file=$(BUILD)/valgrind.log \
+	  $(LUA) spec/run.lua $(SPECS); rc=$$?; \
+	awk "$$VALGRIND_LOG_FILTER" $(BUILD)/valgrind.log >&2; exit $$rc
 
 lint: deps
 	luacheck lua rules bin spec bench
