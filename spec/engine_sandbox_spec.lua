@@ -192,6 +192,46 @@ function T.TestForbidden.test_no_redefinition_or_tampering_at_evaluation()
   lu.assertEquals(e:params().watchable_max_files, 8)
 end
 
+-- A rule's mount is its own: options it scribbles on reach neither the
+-- decision nor the caller's spec, and the decision's options are a copy of
+-- the caller's list (read once, as ipairs reads it, even through __index).
+function T.TestForbidden.test_options_scribbled_by_a_rule_stay_in_the_rule()
+  local d = rules_dir({ ["50-x.lua"] = [[
+    rule { name = "scribble", order = 1, class = "x", action = "y",
+      when = function(m)
+        m.options[1] = "scribbled"
+        m.options[#m.options + 1] = "added"
+        m.source = "/elsewhere"
+        return false
+      end }
+  ]] })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  local mount = bind("/tmp", "/a")
+  local want = { table.unpack(mount.options) }
+  local got = assert(e:classify(mount))
+  lu.assertEquals(got.class, "shared")
+  lu.assertEquals(got.source, "/tmp")
+  lu.assertEquals(got.options, want)
+  lu.assertEquals(mount.options, want)
+  lu.assertNotIs(got.options, mount.options)
+  local p, errs = e:plan({ root = { path = "/tmp" }, mounts = { mount, bind("/tmp", "/b") } })
+  lu.assertEquals(errs, {})
+  lu.assertEquals({ p.mounts[1].options, p.mounts[2].options }, { want, want })
+  lu.assertEquals(mount.options, want)
+  -- a list behind __index: each element read once, up to the first nil
+  local reads = {}
+  local list = setmetatable({}, { __index = function(_, i)
+    reads[i] = (reads[i] or 0) + 1
+    return want[i]
+  end })
+  got = assert(e:classify({ source = "/tmp", destination = "/c", type = "bind", options = list }))
+  lu.assertEquals(got.options, want)
+  for i = 1, #want + 1 do lu.assertEquals(reads[i], 1, i) end
+  local none, err = e:classify({ source = "/tmp", destination = "/d", options = { "rbind", 7 } })
+  lu.assertNil(none)
+  lu.assertEquals(err, "mount option 2 must be a string, got number")
+end
+
 -- What a rule returns is read raw: none of its metamethods runs in host code.
 function T.TestForbidden.test_results_are_read_raw()
   local d = rules_dir({ ["50-x.lua"] = [[

@@ -13,7 +13,7 @@ local layers = require("katamount.layers")
 local M = {}
 
 local type, error, pairs, ipairs, tostring = type, error, pairs, ipairs, tostring
-local setmetatable, rawget, rawlen = setmetatable, rawget, rawlen
+local setmetatable, getmetatable, rawget, rawlen = setmetatable, getmetatable, rawget, rawlen
 local format = string.format
 local sandbox_first, sandbox_session, sandbox_disarm = sandbox.first, sandbox.session, sandbox.disarm
 local concat, unpack = table.concat, table.unpack
@@ -38,7 +38,9 @@ local function reasons_of(why, matched, r)
   return { "no match" }
 end
 
---- Evaluate rules in order against one mount object.
+--- Evaluate rules in order against one mount object, then disarm the
+-- budget hook: what the engine does with the answer (reasons, messages, the
+-- decision) runs without the count hook's cost.
 -- @treturn[1] table the matched rule
 -- @treturn[1] table its reasons
 -- @treturn[1] ?table the trace (when explaining)
@@ -53,6 +55,8 @@ local function evaluate(rules, m, ctx, explain, budget)
     end
   end
   local ok, r, why = sandbox_first(budget, rules, m, ctx, on_result)
+  -- the hook is armed again by the next mount's first rule
+  sandbox_disarm()
   if not ok then
     return nil, format("rule '%s' (%s:%d): %s", r.name, r.file, r.line, why), trace
   end
@@ -60,13 +64,51 @@ local function evaluate(rules, m, ctx, explain, budget)
   return r, reasons_of(why, true, r), trace
 end
 
-local function copy_options(options)
-  local n = #options
-  -- a table constructor sizes the copy at once (a short list: all of them)
-  if n <= 32 then return { unpack(options, 1, n) } end
+-- A list copied at once (a table constructor sizes it: no regrowth); past
+-- 32 entries, one by one (unpack would put them all on the stack).
+local function copy_list(list, n)
+  if n <= 32 then return { unpack(list, 1, n) } end
   local out = {}
-  for i, o in ipairs(options) do out[i] = o end
+  for i = 1, n do out[i] = list[i] end
   return out
+end
+
+local function copy_options(options)
+  return copy_list(options, #options)
+end
+
+-- Fields shaped as the decision they become: the constructor sizes the
+-- table for the decision's keys too (nil now), so that `decision` fills it
+-- in place rather than building a second table or growing this one.
+local function shaped(source, destination, mtype, options)
+  return { source = source, destination = destination, type = mtype, options = options,
+    class = nil, action = nil, rule = nil, reasons = nil }
+end
+
+local function bad_option(i, o)
+  return nil, format("mount option %d must be a string, got %s", i, type(o))
+end
+
+-- The options checked and copied, up to the first nil (as ipairs walks
+-- them). A plain table is checked first, then copied at once; a table with
+-- a metatable is read element by element once, as ipairs would (an __index
+-- may answer differently a second time).
+local function check_options(options)
+  if getmetatable(options) == nil then
+    local n, o = 0, options[1]
+    while o ~= nil do
+      n = n + 1
+      if type(o) ~= "string" then return bad_option(n, o) end
+      o = options[n + 1]
+    end
+    return copy_list(options, n)
+  end
+  local opts = {}
+  for i, o in ipairs(options) do
+    if type(o) ~= "string" then return bad_option(i, o) end
+    opts[i] = o
+  end
+  return opts
 end
 
 --- Check and normalise one OCI mount: `{source=, destination=, type=, options=}`.
@@ -84,21 +126,17 @@ function M.fields(mount)
   end
   if type(mtype) ~= "string" then return nil, "mount type must be a string, got " .. type(mtype) end
   if type(options) ~= "table" then return nil, "mount options must be a list, got " .. type(options) end
-  local opts = {}
-  for i, o in ipairs(options) do
-    if type(o) ~= "string" then
-      return nil, format("mount option %d must be a string, got %s", i, type(o))
-    end
-    opts[i] = o
-  end
-  return { source = source, destination = destination, type = mtype, options = opts }
+  local opts, err = check_options(options)
+  if not opts then return nil, err end
+  return shaped(source, destination, mtype, opts)
 end
 
+-- The decision: the mount's fields (`f`, from `shaped`) with what the rule
+-- decided, filled in place.
 local function decision(r, reasons, f, trace)
-  local d = { class = r.class, action = r.action, rule = r.name, reasons = reasons,
-    source = f.source, destination = f.destination, type = f.type, options = f.options }
-  if trace then d.trace = trace end
-  return d
+  f.class, f.action, f.rule, f.reasons = r.class, r.action, r.name, reasons
+  if trace then f.trace = trace end
+  return f
 end
 
 local function failed(f, message, trace)
@@ -127,8 +165,6 @@ local function decide(engine, rs, f, scope, extra, c, explain)
   end
   local rules = scope == "rootfs" and rs.rootfs_rules or rs.mount_rules
   local r, reasons, trace = evaluate(rules, m, c, explain, engine.budget)
-  -- the hook is armed again by the next mount's first rule
-  sandbox_disarm()
   if not r then return nil, reasons, trace end
   return decision(r, reasons, f, trace)
 end
@@ -187,7 +223,7 @@ local function root_fields(spec, ctx)
   if type(path) ~= "string" then
     return nil, "no root filesystem: neither ctx.rootfs nor spec.root.path is given"
   end
-  return { source = path, destination = "/", type = "", options = {} }
+  return shaped(path, "/", "", {})
 end
 
 local function plan(engine, rs, spec, ctx, c, explain)
@@ -233,8 +269,7 @@ local function plan(engine, rs, spec, ctx, c, explain)
       if layer then
         local lopts = copy_options(layer.options)
         lopts[#lopts + 1] = M.IS_LAYER
-        local f = { source = layer.source, destination = layer.mount_point, type = layer.type,
-          options = lopts }
+        local f = shaped(layer.source, layer.mount_point, layer.type, lopts)
         d, lerr, trace = decide(engine, rs, f, "mount", { layer = true }, c, explain)
         if d then
           d.mount_point = layer.mount_point

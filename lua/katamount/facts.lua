@@ -56,41 +56,62 @@ function M.new(state, core, mountinfo, per_path)
   per_path = per_path and mountinfo == nil and core.mount_entry ~= nil
   H.mount_lookup = per_path and "statmount" or "table"
 
-  -- memo[name] = { ok = {key = value}, fail = {key = {msg, errno}} }
-  local function slot(memo, name)
-    local s = memo[name]
-    if s == nil then
-      s = { ok = {}, fail = {} }
-      memo[name] = s
-    end
-    return s
-  end
-
-  local function remember(s, key, v, msg, errno)
+  -- memo[name] = {key = value}, and memo[name .. "!"] = {key = {msg, errno}}
+  -- (made at the first failure): a fact already known is found with two
+  -- lookups, and a decision makes one table per fact asked, not three.
+  local function remember(memo, name, fname, key, v, msg, errno)
     if v == nil then
-      s.fail[key] = { msg, errno }
+      local fails = memo[fname]
+      if fails == nil then
+        fails = {}
+        memo[fname] = fails
+      end
+      fails[key] = { msg, errno }
     else
-      s.ok[key] = v
+      local known = memo[name]
+      if known == nil then
+        known = {}
+        memo[name] = known
+      end
+      known[key] = v
     end
     return v, msg, errno
   end
 
+  -- A fact not among the answers yet: its failure, if it failed before,
+  -- else `fn(...)` asked now and remembered.
+  local function miss(memo, name, fname, key, fn, ...)
+    local fails = memo[fname]
+    if fails ~= nil then
+      local f = fails[key]
+      if f ~= nil then return nil, f[1], f[2] end
+    end
+    return remember(memo, name, fname, key, fn(...))
+  end
+
   -- A one-path function of the core (each takes one argument), memoised
-  -- while a decision runs.
+  -- while a decision runs. Answers are looked up before the argument is
+  -- checked (only strings are ever stored, and reading any key is safe).
   local function memo1(name, fn)
+    local fname = name .. "!"
     return function(path)
       local memo = state.memo
-      if memo == nil or type(path) ~= "string" then return fn(path) end
-      local s = memo[name]
-      if s == nil then
-        s = { ok = {}, fail = {} }
-        memo[name] = s
+      if memo ~= nil then
+        local known = memo[name]
+        if known ~= nil then
+          local v = known[path]
+          if v ~= nil then return v end
+        end
+        if type(path) == "string" then
+          local fails = memo[fname]
+          if fails ~= nil then
+            local f = fails[path]
+            if f ~= nil then return nil, f[1], f[2] end
+          end
+          return remember(memo, name, fname, path, fn(path))
+        end
       end
-      local v = s.ok[path]
-      if v ~= nil then return v end
-      local f = s.fail[path]
-      if f ~= nil then return nil, f[1], f[2] end
-      return remember(s, path, fn(path))
+      return fn(path)
     end
   end
 
@@ -103,15 +124,18 @@ function M.new(state, core, mountinfo, per_path)
   local core_clean = core.clean
   ro.clean = function(path)
     local memo = state.memo
-    if memo == nil or type(path) ~= "string" then return core_clean(path) end
+    if memo == nil then return core_clean(path) end
     local cleaned = memo.clean
+    if cleaned ~= nil then
+      local c = cleaned[path]
+      if c ~= nil then return c end
+    end
+    if type(path) ~= "string" then return core_clean(path) end
     if cleaned == nil then
       cleaned = {}
       memo.clean = cleaned
     end
-    local c = cleaned[path]
-    if c ~= nil then return c end
-    local err, errno
+    local c, err, errno
     c, err, errno = core_clean(path)
     if c == nil then return nil, err, errno end
     cleaned[path] = c
@@ -127,12 +151,10 @@ function M.new(state, core, mountinfo, per_path)
         return block_device(major, minor, sysfs_root)
       end
       local key = major .. ":" .. minor .. ":" .. (sysfs_root or "")
-      local s = slot(memo, "block_device")
-      local v = s.ok[key]
+      local known = memo.block_device
+      local v = known and known[key]
       if v ~= nil then return v end
-      local f = s.fail[key]
-      if f ~= nil then return nil, f[1], f[2] end
-      return remember(s, key, block_device(major, minor, sysfs_root))
+      return miss(memo, "block_device", "block_device!", key, block_device, major, minor, sysfs_root)
     end
   end
 
@@ -144,12 +166,10 @@ function M.new(state, core, mountinfo, per_path)
       return core_count_files(path, limit)
     end
     local key = path .. "\0" .. limit
-    local s = slot(memo, "count_files")
-    local v = s.ok[key]
+    local known = memo.count_files
+    local v = known and known[key]
     if v ~= nil then return v end
-    local f = s.fail[key]
-    if f ~= nil then return nil, f[1], f[2] end
-    return remember(s, key, core_count_files(path, limit))
+    return miss(memo, "count_files", "count_files!", key, core_count_files, path, limit)
   end
   ro.count_files = count_files
 
@@ -162,7 +182,8 @@ function M.new(state, core, mountinfo, per_path)
     end
   end
 
-  local stat, realpath, clean = ro.stat, ro.realpath, core.clean
+  -- clean through the memo: the rules have mostly cleaned these paths already
+  local stat, realpath, clean = ro.stat, ro.realpath, ro.clean
   local core_device_for_path = ro.device_for_path
 
   --- The engine's mount table: one `core.mounts()` kept across calls and
@@ -214,12 +235,10 @@ function M.new(state, core, mountinfo, per_path)
   local function ask_kernel(path)
     local memo = state.memo
     if memo == nil then return ask_kernel_now(path) end
-    local s = slot(memo, "kernel_mount_entry")
-    local v = s.ok[path]
+    local known = memo.kernel_mount_entry
+    local v = known and known[path]
     if v ~= nil then return v end
-    local f = s.fail[path]
-    if f ~= nil then return nil, f[1], f[2] end
-    return remember(s, path, ask_kernel_now(path))
+    return miss(memo, "kernel_mount_entry", "kernel_mount_entry!", path, ask_kernel_now, path)
   end
 
   local function lookup_per_path(path)
@@ -264,12 +283,10 @@ function M.new(state, core, mountinfo, per_path)
     end
     local memo = state.memo
     if memo == nil then return lookup(path) end
-    local s = slot(memo, "mount_entry")
-    local v = s.ok[path]
+    local known = memo.mount_entry
+    local v = known and known[path]
     if v ~= nil then return v end
-    local f = s.fail[path]
-    if f ~= nil then return nil, f[1], f[2] end
-    return remember(s, path, lookup(path))
+    return miss(memo, "mount_entry", "mount_entry!", path, lookup, path)
   end
   H.mount_entry = mount_entry
 

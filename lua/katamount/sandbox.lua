@@ -34,12 +34,14 @@ M.REP_MAX = 1024 * 1024
 -- The state shared by every engine (there is one Lua state and one string
 -- metatable): session depth, the hook and string __index saved on entry,
 -- the running call's budget and whether it ran out.
--- The running call, as upvalues (the hot path): whether sandboxed code runs
--- (`calling`), its budget and the instructions charged so far, whether it
--- ran out, its chunk name; the tick the hook is armed with in this session
--- (`armed`, nil when not armed).
+-- The running call, as upvalues (the hot path): its budget, the
+-- instructions charged to it so far (`used`, nil while no sandboxed code
+-- runs: one upvalue both says whether to charge and counts, so that the
+-- engine sets one value, not two, around each rule), whether it ran out,
+-- its chunk name; the tick the hook is armed with (`armed`, nil when not
+-- armed).
 local state = { depth = 0 }
-local calling, budget_now, used, exhausted, chunk_now, tick, armed = false, 0, 0, false, nil, 0, nil
+local budget_now, used, exhausted, chunk_now, tick, armed = 0, nil, false, nil, 0, nil
 
 local string_mt = debug_getmetatable("")
 
@@ -148,24 +150,26 @@ end
 -- eighth of the budget).
 M.TICK = 1000
 
--- Armed once per session (by the first `call`) and left armed until the
--- session ends: re-arming the hook for each rule call would cost more than
--- the rule. It runs every `tick` instructions and charges them to the
--- running call (`used`, reset by each call); past the budget it
--- raises, and again at every tick after that, so a rule's pcall cannot
--- swallow it. It raises only while sandboxed code runs, never in the
--- engine's own code between two calls. A call is charged whole ticks, so
--- it is stopped after at least `budget - tick` (7/8 of the budget) and at
--- most `budget` instructions.
--- The engine's own functions that run while `calling` is still true (the
+-- Armed by the first call (`call`, `first`) after the session starts or
+-- after `disarm`, and left armed across the calls that follow: re-arming
+-- the hook for each rule call would cost more than the rule. It runs every
+-- `tick` instructions and charges them to the running call (`used`, reset
+-- by each call); past the budget it raises, and again at every tick after
+-- that, so a rule's pcall cannot swallow it. It raises only while sandboxed
+-- code runs, never in the engine's own code between two calls. A call is
+-- charged whole ticks, so it is stopped after at least `budget - tick` (7/8
+-- of the budget) and at most `budget` instructions.
+-- The engine's own functions that run while `used` is still counting (the
 -- message handlers, and the caller just after the protected call returned):
 -- the budget error is never raised in them, only in sandboxed code.
 local engine_frames = {}
 
 local function hook()
-  if calling then
-    used = used + tick
-    if used >= budget_now then
+  local u = used
+  if u ~= nil then
+    u = u + tick
+    used = u
+    if u >= budget_now then
       exhausted = true
       if engine_frames[debug_getinfo(2, "f").func] then return end
       error(format("instruction budget exceeded (%d instructions)", budget_now), 2)
@@ -227,7 +231,7 @@ local function leave(ok, ...)
     state.saved_hook, state.saved_mask, state.saved_count, state.saved_index = nil, nil, nil, nil
     armed = nil
     exhausted = false
-    calling = false
+    used = nil
     chunk_now = nil
   end
   state.depth = state.depth - 1
@@ -251,7 +255,7 @@ function M.session(fn, ...)
 end
 
 local function done(ok, ...)
-  calling = false
+  used = nil
   return ok, ...
 end
 
@@ -267,9 +271,8 @@ function M.call(budget, chunkname, fn, ...)
   if armed == nil or budget ~= budget_now then arm(budget) end
   exhausted = false
   budget_now = budget
-  used = 0
   chunk_now = chunkname
-  calling = true
+  used = 0
   return done(xpcall(fn, handler, ...))
 end
 
@@ -287,11 +290,10 @@ function M.call2(budget, chunkname, fn, a, b)
   if armed == nil or budget ~= budget_now then arm(budget) end
   exhausted = false
   budget_now = budget
-  used = 0
   chunk_now = chunkname
-  calling = true
+  used = 0
   local ok, r1, r2 = xpcall(fn, handler, a, b)
-  calling = false
+  used = nil
   return ok, r1, r2
 end
 
@@ -313,24 +315,22 @@ local function run_rules(rules, a, b)
     local r = rules[i]
     current = r
     used = 0
-    calling = true
     local matched, why = r.when(a, b)
-    calling = false
+    used = nil
     if matched then return r, why end
   end
   return nil
 end
 
 -- The same, `on_result(r, matched, why)` seeing every rule's answer outside
--- the budget (`calling` false): explaining.
+-- the budget (`used` nil): explaining.
 local function run_rules_traced(rules, a, b, on_result)
   for i = 1, #rules do
     local r = rules[i]
     current = r
     used = 0
-    calling = true
     local matched, why = r.when(a, b)
-    calling = false
+    used = nil
     on_result(r, matched, why)
     if matched then return r, why end
   end
@@ -362,7 +362,7 @@ function M.first(budget, rules, a, b, on_result)
   else
     ok, r, why = xpcall(run_rules, first_handler, rules, a, b)
   end
-  calling = false
+  used = nil
   if not ok then return false, current, r end
   return true, r, why
 end
