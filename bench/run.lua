@@ -273,6 +273,55 @@ end
   end
 end
 
+-- 7. Where a plan's time goes: the core calls one plan makes (each core
+-- function wrapped and timed; the wrapper's own cost left out), and an
+-- engine whose only rule always matches (the engine's bookkeeping per
+-- decision: no predicate, no core call).
+local breakdown = {}
+if km and type(km.new) == "function" and type(core.stat) == "function" then
+  section("where a plan's time goes")
+  local saved, spent, calls = {}, 0, 0
+  for name, fn in pairs(core) do
+    if type(fn) == "function" then
+      saved[name] = fn
+      core[name] = function(...)
+        local t0 = T.now()
+        local a, b, c, d = fn(...)
+        spent = spent + (T.now() - t0)
+        calls = calls + 1
+        return a, b, c, d
+      end
+    end
+  end
+  local wrapped = km.new({ rules_path = {} })
+  local PLANS = 500
+  if wrapped then
+    wrapped:plan(P.spec)
+    spent, calls = 0, 0
+    for _ = 1, PLANS do wrapped:plan(P.spec) end
+  end
+  for name, fn in pairs(saved) do core[name] = fn end
+  if wrapped then
+    breakdown.core = row({ name = "core calls of one plan (timed alone)", km = spent / PLANS,
+      result = ("%d calls"):format(calls // PLANS) })
+  end
+  local dir = R .. "/rules-one"
+  sh("mkdir -p " .. q(dir))
+  local f = assert(io.open(dir .. "/10-one.lua", "w"))
+  f:write([[
+rule { name = "all", order = 1, class = "shared", action = "share", when = function() return true end }
+rule { name = "root", order = 1, scope = "rootfs", class = "rootfs", action = "share",
+  when = function() return true end }
+]])
+  f:close()
+  local one, err = km.new({ bundled = false, rules_path = { dir } })
+  if one then
+    breakdown.one = case("plan, one always-matching rule", { function(s) return one:plan(s) end, P.spec })
+  else
+    notes[#notes + 1] = "plan breakdown: " .. tostring(err)
+  end
+end
+
 teardown()
 
 -- The table.
@@ -334,6 +383,14 @@ do
     rr and ("%.2fx"):format(rr) or "n/a"))
   line(per_rule and per_rule < 1000, ("Lua-side rule evaluation under 1 µs per rule per mount: %s"):format(
     per_rule and fmt(per_rule) or "n/a"))
+end
+local core_ns = breakdown.core and breakdown.core.km
+if core_ns and plan_row.km and plan_row.floor then
+  print()
+  print(("plan of the pod: %s, of which core calls %s (%.2fx the floor's %s), the engine's Lua the rest"
+    .. " (%s; an engine with one always-matching rule: %s)"):format(fmt(plan_row.km), fmt(core_ns),
+    core_ns / plan_row.floor, fmt(plan_row.floor), fmt(plan_row.km - core_ns),
+    breakdown.one and fmt(breakdown.one.km) or "n/a"))
 end
 for _, n in ipairs(notes) do print("note: " .. n) end
 print(("bench took %.1f s"):format((T.now() - t_start) / 1e9))
