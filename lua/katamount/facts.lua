@@ -79,7 +79,9 @@ function M.new(state, core, mountinfo, per_path)
   end
 
   -- A fact not among the answers yet: its failure, if it failed before,
-  -- else `fn(...)` asked now and remembered.
+  -- else `fn(...)` asked now and remembered. Callers look the answer up
+  -- themselves first (`memo[name][key]`): the hit, the common case, then
+  -- costs no call with varargs.
   local function miss(memo, name, fname, key, fn, ...)
     local fails = memo[fname]
     if fails ~= nil then
