@@ -259,6 +259,13 @@ local function done(ok, ...)
   return ok, ...
 end
 
+-- A call under `budget` begins: the hook armed for it, nothing charged.
+local function start(budget)
+  if armed == nil or budget ~= budget_now then arm(budget) end
+  exhausted = false
+  budget_now = budget
+end
+
 --- Call sandboxed `fn(...)` under an instruction budget (inside a session).
 -- An error raised without a position (`error(x, 0)`, a non-string error)
 -- gets the innermost line of `chunkname`'s file that is on the stack.
@@ -268,33 +275,10 @@ end
 -- @treturn boolean true when `fn` returned, false when it raised
 -- @return `fn`'s results, or the error message (a string)
 function M.call(budget, chunkname, fn, ...)
-  if armed == nil or budget ~= budget_now then arm(budget) end
-  exhausted = false
-  budget_now = budget
+  start(budget)
   chunk_now = chunkname
   used = 0
   return done(xpcall(fn, handler, ...))
-end
-
---- `call` for a rule's `when(m, ctx)`: two arguments, two results, no
--- varargs (the engine's hot path).
--- @tparam integer budget
--- @tparam string chunkname
--- @tparam function fn
--- @param a
--- @param b
--- @treturn boolean ok
--- @return first result or the message
--- @return second result
-function M.call2(budget, chunkname, fn, a, b)
-  if armed == nil or budget ~= budget_now then arm(budget) end
-  exhausted = false
-  budget_now = budget
-  chunk_now = chunkname
-  used = 0
-  local ok, r1, r2 = xpcall(fn, handler, a, b)
-  used = nil
-  return ok, r1, r2
 end
 
 -- The rule running under `first`, for the position and the message of a
@@ -352,9 +336,7 @@ end
 -- @treturn[2] table the rule that raised
 -- @treturn[2] string its message
 function M.first(budget, rules, a, b, on_result)
-  if armed == nil or budget ~= budget_now then arm(budget) end
-  exhausted = false
-  budget_now = budget
+  start(budget)
   current = nil
   local ok, r, why
   if on_result then
@@ -376,7 +358,7 @@ function M.disarm()
   end
 end
 
-for _, f in ipairs({ locate, handler, first_handler, done, M.call, M.call2, M.first }) do
+for _, f in ipairs({ locate, handler, first_handler, done, M.call, M.first }) do
   engine_frames[f] = true
 end
 
