@@ -246,6 +246,27 @@ function T.TestReload.test_a_broken_bundled_name_reports_the_operator_file()
   lu.assertStrContains(err, d .. "/20-system.lua:")
 end
 
+-- Lua names a chunk by at most 60 bytes ("..." and the tail); an operator's
+-- rules directory may be deeper: every message names the whole path.
+function T.TestReload.test_a_deep_rules_directory_is_named_whole()
+  local base = H.tmpdir("deep")
+  local d = H.mkdir(base .. "/" .. ("long-directory-name/"):rep(6) .. "rules.d")
+  lu.assertTrue(#d > 120)
+  local cases = {
+    { "\nparams.system_prefixes = {\n", ":3: " },                        -- a syntax error
+    { "\nerror('broken on purpose')\n", ":2: broken on purpose" },       -- a run-time error
+    { "rule { name = 'x', order = 1, when = 1, class = 'c', action = 'a' }\n",
+      ":1: rule 'x': when must be a function" },                        -- the rule API's own
+  }
+  for _, c in ipairs(cases) do
+    H.write(d .. "/50-broken.lua", c[1])
+    local none, err = katamount.new({ rules_path = { d } })
+    lu.assertNil(none)
+    lu.assertStrContains(err, d .. "/50-broken.lua" .. c[2])
+    lu.assertNotStrContains(err, "...")
+  end
+end
+
 function T.TestReload.test_bad_options()
   lu.assertError(katamount.new, "rules")
   local none, err = katamount.new({ rules_path = 5 })

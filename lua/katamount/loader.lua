@@ -217,7 +217,7 @@ local function load_all(files, opts, rs)
       count_files = opts.helpers.count_files,
     }, rs.predicates)
     local chunk, lerr = load(src, "@" .. f.path, "t", env)
-    if not chunk then return nil, lerr end
+    if not chunk then return nil, sandbox.full_positions(lerr, f.path) end
     local cok, cerr = sandbox.call(opts.budget, "@" .. f.path, chunk)
     if not cok then return nil, cerr end
     rs.files[#rs.files + 1] = f.path

@@ -187,6 +187,20 @@ local function arm(budget)
   end
 end
 
+--- Lua names a chunk in a message by at most LUA_IDSIZE (60) bytes, so a
+-- longer path comes out as "..." and its tail: give each such position of
+-- `file` its whole path back (an operator's rules directory may be deep).
+-- @tparam string msg an error message
+-- @tparam string file the chunk's path (its name without the "@")
+-- @treturn string the message with whole paths
+function M.full_positions(msg, file)
+  return (gsub(msg, "%.%.%.([^\n]-):(%d+):", function(tail, line)
+    if #tail < #file and sub(file, -#tail) == tail then return file .. ":" .. line .. ":" end
+    return nil
+  end))
+end
+local full_positions = M.full_positions
+
 -- Position of the innermost frame of the chunk being loaded, for errors
 -- raised without one (error(x, 0), error of a non-string).
 local function locate(msg)
@@ -216,6 +230,7 @@ local function handler(e)
     -- error(msg, 2) in a rule's own `when` names the engine's caller
     e = gsub(sub(e, #own_prefix + 1), "^%d+: ", "", 1)
   end
+  if chunk_now ~= nil then e = full_positions(e, sub(chunk_now, 2)) end
   return locate(e)
 end
 
