@@ -43,14 +43,16 @@ end
 
 --- Run katamount; return {out=, err=, code=}.
 local function km(args, env)
-  local out, err = os.tmpname(), os.tmpname()
-  local cmd = ("cd %s && %s >%s 2>%s; echo $?"):format(q(H.root), command(args, env), out, err)
+  local dir = H.sh("mktemp -d " .. q(H.scratch_open() .. "/cli-km.XXXXXX"))
+  local out, err = dir .. "/out", dir .. "/err"
+  local cmd = ("cd %s && %s >%s 2>%s; echo $?"):format(q(H.root), command(args, env), q(out), q(err))
   local p = assert(io.popen(cmd))
   local code = tonumber(p:read("a"):match("%d+"))
   p:close()
   local r = { out = slurp(out), err = slurp(err), code = code }
   os.remove(out)
   os.remove(err)
+  os.remove(dir)
   return r
 end
 
@@ -111,11 +113,12 @@ local function example()
     if example_cache.failed then error(example_cache.failed) end
     return example_cache
   end
-  local dir = H.sh("mktemp -d /tmp/katamount-cli.XXXXXX")
+  local dir = H.sh("mktemp -d " .. q(H.scratch_open() .. "/cli-example.XXXXXX"))
   local script = { "set -e", "cd " .. q(H.root), "env -u LD_PRELOAD examples/setup.sh", "set +e" }
   for name, c in pairs(EXAMPLE_RUNS) do
-    script[#script + 1] = ("%s >%s/%s.out 2>%s/%s.err; echo $? >%s/%s.rc"):format(command(c[1], c[2]),
-      dir, name, dir, name, dir, name)
+    local base = q(dir .. "/" .. name)
+    script[#script + 1] = ("%s >%s.out 2>%s.err; echo $? >%s.rc"):format(command(c[1], c[2]),
+      base, base, base)
   end
   H.write(dir .. "/run.sh", table.concat(script, "\n") .. "\n")
   -- not H.sh, which drops LD_PRELOAD (katamount needs it to load an ASan core)
@@ -353,7 +356,9 @@ end
 function TestCliExample.test_make_demo()
   H.need_mounts()
   lu.skipIf(os.getenv("KATAMOUNT_SANITIZED") ~= nil, "make demo runs the plain build")
-  local out, ok = H.run(("cd %s && COLUMNS=120 timeout 300 make -s demo BUILD=%s")
+  -- a make of its own: not the flags of a make that may have started us (-w)
+  local out, ok = H.run(("cd %s && COLUMNS=120 timeout 300 env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS "
+    .. "make -s --no-print-directory demo BUILD=%s")
     :format(q(H.root), q(BUILD)))
   lu.assertTrue(ok, out)
   lu.assertStrMatches(out, "^DESTINATION.*")

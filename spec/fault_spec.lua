@@ -10,9 +10,6 @@ local core = require("katamount.core")
 local SANITIZED = os.getenv("KATAMOUNT_SANITIZED") ~= nil
 local function scaled(n) return SANITIZED and math.max(1, n // 100) or n end
 
-local BUILD = os.getenv("KATAMOUNT_BUILD") or "build"
-if BUILD:sub(1, 1) ~= "/" then BUILD = H.root .. "/" .. BUILD end
-
 -- The count_files contract: a number in -1..limit, or nil, message, errno.
 local function assert_count_shape(limit, n, msg, errno)
   if n == nil then
@@ -87,15 +84,12 @@ local TestFaultPermission = {}
 
 function TestFaultPermission.tearDown() H.cleanup() end
 
--- Run `code` as nobody (uid/gid 65534) with the core on its cpath; returns
--- the printed output.
+-- Run `code` as nobody (uid/gid 65534) with a private copy of the core on
+-- its cpath; returns the printed output.
 local function as_nobody(code)
-  local lua = ("package.cpath = %q .. '/?.so;' .. package.cpath; local core = require('katamount.core'); %s")
-    :format(BUILD, code)
-  -- H.sh drops LD_PRELOAD; an ASan-built core needs the runtime preloaded
-  local pre = os.getenv("LD_PRELOAD")
-  local env = pre and ("env LD_PRELOAD=%s ASAN_OPTIONS=detect_leaks=0 "):format(H.q(pre)) or ""
-  return H.sh(env .. "setpriv --reuid=65534 --regid=65534 --clear-groups lua5.4 -e " .. H.q(lua))
+  local out, ok = H.run_as_nobody("local core = require('katamount.core'); " .. code)
+  lu.assertTrue(ok, out)
+  return out
 end
 
 function TestFaultPermission.test_unreadable_dir_is_eacces()

@@ -63,21 +63,103 @@ end
 
 local tmp_dirs = {}
 
---- A fresh temporary directory, removed (with anything mounted below it
--- unmounted) by H.cleanup().
-function H.tmpdir(tag)
-  local d = H.sh("mktemp -d /tmp/katamount-spec-" .. (tag or "x") .. ".XXXXXX")
-  tmp_dirs[#tmp_dirs + 1] = d
+--- The scratch root every spec's temporary directories live in. The runner
+-- (`spec/run.lua`) makes it with H.scratch_open() before the specs run and
+-- checks and removes it with H.scratch_close() after them. Inside a private
+-- mount namespace it is a tmpfs of its own (mode 0755), so no spec depends on
+-- what `/tmp` is (its file system, its mode, what else lives there) and
+-- nothing a spec leaves reaches the host.
+H.scratch = nil
+
+--- Make the scratch root (once): a directory under $TMPDIR (or /tmp), with a
+-- fresh tmpfs on it when mounts are private.
+-- @treturn string its path
+function H.scratch_open()
+  if H.scratch then return H.scratch end
+  local base = os.getenv("TMPDIR")
+  if base == nil or base == "" or base:sub(1, 1) ~= "/" then base = "/tmp" end
+  local d = H.sh("mktemp -d " .. sh_quote(base .. "/katamount-specs.XXXXXX"))
+  if H.private_ns then
+    H.sh("mount -t tmpfs -o mode=0755,size=2g katamount-specs " .. sh_quote(d))
+  else
+    H.sh("chmod 0755 " .. sh_quote(d))
+  end
+  H.scratch = d
   return d
 end
 
---- Unmount everything below `dir` (deepest first) and remove it.
+-- Mount points at or below `dir`, deepest first, from this process's own
+-- mount table (the core parses and unescapes it: spaces, tabs, newlines).
+local function mounts_below(dir)
+  local core = require("katamount.core")
+  local found, seen = {}, {}
+  local t <close> = core.mounts()
+  if t == nil then return found end
+  for e in t:entries() do
+    local m = e.mount_point
+    if (m == dir or m:sub(1, #dir + 1) == dir .. "/") and not seen[m] then
+      seen[m] = true
+      found[#found + 1] = m
+    end
+  end
+  table.sort(found, function(a, b) return #a > #b end)
+  return found
+end
+H.mounts_below = mounts_below
+
+--- Unmount everything at or below `dir` (deepest first, each as often as it
+-- is stacked) and remove it.
 function H.rm_rf(dir)
   if H.private_ns then
-    H.run("findmnt -rn -o TARGET | grep -F " .. sh_quote(dir) ..
-      " | sort -r | while read -r m; do umount -l \"$(printf '%b' \"$m\")\"; done")
+    for _ = 1, 16 do
+      local list = mounts_below(dir)
+      if #list == 0 then break end
+      for _, m in ipairs(list) do H.run("umount -l " .. sh_quote(m)) end
+    end
   end
   H.run("rm -rf " .. sh_quote(dir))
+end
+
+--- What the specs left behind in the scratch root: entries and mounts below
+-- it (the scratch tmpfs itself excepted). Empty when all is clean.
+-- @treturn {string,...} one line per leftover
+function H.litter()
+  local left = {}
+  if H.scratch == nil then return left end
+  local core = require("katamount.core")
+  for _, name in ipairs(core.list_dir(H.scratch) or {}) do
+    left[#left + 1] = "file " .. H.scratch .. "/" .. name
+  end
+  for _, m in ipairs(mounts_below(H.scratch)) do
+    if m ~= H.scratch then left[#left + 1] = "mount " .. m end
+  end
+  -- loop devices still attached to an image of ours
+  for _, dev in ipairs(core.list_dir("/sys/block") or {}) do
+    local f = dev:match("^loop%d+$") and io.open("/sys/block/" .. dev .. "/loop/backing_file")
+    if f then
+      local backing = f:read("l") or ""
+      f:close()
+      if backing:sub(1, #H.scratch + 1) == H.scratch .. "/" then
+        left[#left + 1] = "loop device /dev/" .. dev .. " on " .. backing
+      end
+    end
+  end
+  return left
+end
+
+--- Remove the scratch root (after H.litter() was read).
+function H.scratch_close()
+  if H.scratch == nil then return end
+  H.rm_rf(H.scratch)
+  H.scratch = nil
+end
+
+--- A fresh temporary directory (mode 0700) in the scratch root, removed
+-- (with anything mounted below it unmounted) by H.cleanup().
+function H.tmpdir(tag)
+  local d = H.sh("mktemp -d " .. sh_quote(H.scratch_open() .. "/" .. (tag or "x") .. ".XXXXXX"))
+  tmp_dirs[#tmp_dirs + 1] = d
+  return d
 end
 
 function H.cleanup()
@@ -107,6 +189,23 @@ function H.mount_tmpfs(dir, opts)
   H.mkdir(dir)
   H.sh("mount -t tmpfs " .. (opts and ("-o " .. sh_quote(opts) .. " ") or "") .. "tmpfs " .. sh_quote(dir))
   return dir
+end
+
+--- A directory on a disk file system, whatever `/tmp` is: a small ext4
+-- image in the scratch root, loop-mounted in this mount namespace (gone with
+-- H.cleanup). Skips the test where loop devices or mkfs.ext4 are missing.
+-- @treturn string the mounted directory
+-- @treturn string the image file
+function H.disk_dir(tag)
+  H.need_mounts()
+  local _, have = H.run("command -v mkfs.ext4 && test -e /dev/loop-control")
+  lu.skipIf(not have, "needs mkfs.ext4 (e2fsprogs) and loop devices")
+  local d = H.tmpdir(tag or "disk")
+  local img, mnt = d .. "/disk.img", H.mkdir(d .. "/disk")
+  H.sh(("truncate -s 8M %s && mkfs.ext4 -q -F %s"):format(sh_quote(img), sh_quote(img)))
+  local out, ok = H.run("mount -o loop " .. sh_quote(img) .. " " .. sh_quote(mnt))
+  lu.skipIf(not ok, "cannot loop-mount here: " .. out)
+  return mnt, img
 end
 
 --- Bind-mount `src` on `dst` (created like `src`). Needs H.need_mounts().
@@ -141,12 +240,15 @@ function H.bind_mount(source, destination, extra)
   return { source = source, destination = destination or "/mnt", type = "bind", options = options }
 end
 
---- Number of open descriptors of this process.
+--- Number of open descriptors of this process, counted in-process (a
+-- child process would race with the pipe popen opens to it). The listing's
+-- own directory descriptor is counted every time, so counts compare.
 function H.open_fds()
-  return tonumber(H.sh("ls /proc/" .. H.pid() .. "/fd | wc -l"))
+  local core = require("katamount.core")
+  return #assert(core.list_dir("/proc/self/fd"))
 end
 
---- This process's pid (the shell's parent).
+--- This process's pid.
 function H.pid()
   local f = assert(io.open("/proc/self/stat", "r"))
   local pid = f:read("a"):match("^(%d+)")
@@ -169,5 +271,50 @@ H.E = { EPERM = 1, ENOENT = 2, EACCES = 13, EEXIST = 17, ENOTDIR = 20, EISDIR = 
 
 --- Path of the repository root (specs run from it).
 H.root = H.sh("pwd")
+
+--- The build directory holding katamount/core.so, absolute.
+H.BUILD = (function()
+  local b = os.getenv("KATAMOUNT_BUILD") or "build"
+  return b:sub(1, 1) == "/" and b or (H.root .. "/" .. b)
+end)()
+
+local private_copy
+
+--- A copy of the engine (lua/, rules/) and of the built core in the scratch
+-- root, readable by every user: what a spec runs as another user, wherever
+-- the clone sits (a 0700 home, a path with spaces, a read-only checkout).
+-- Made once per run. Returns the copy's root (`lua/`, `rules/`, `build/`).
+function H.private_copy()
+  if private_copy then return private_copy end
+  local d = H.scratch_open() .. "/engine-copy"
+  H.sh(("mkdir -p %s/build/katamount && cp -R %s %s %s/ && cp %s %s/build/katamount/ && chmod -R a+rX %s")
+    :format(sh_quote(d), sh_quote(H.root .. "/lua"), sh_quote(H.root .. "/rules"), sh_quote(d),
+      sh_quote(H.BUILD .. "/katamount/core.so"), sh_quote(d), sh_quote(d)))
+  private_copy = d
+  return d
+end
+
+--- Remove the private copy (the runner calls it before looking for litter).
+function H.private_copy_remove()
+  if private_copy then H.run("rm -rf " .. sh_quote(private_copy)) end
+  private_copy = nil
+end
+
+--- Run Lua `code` as nobody (uid/gid 65534, no groups) from `/`, with the
+-- private copy of the engine and core on its paths (`katamount` and
+-- `katamount.core` can be required). A sanitized core keeps its runtime
+-- preloaded. Returns the output (stdout and stderr), whether it succeeded.
+-- @tparam string code the Lua chunk
+-- @tparam[opt] string env extra `NAME=value ...` for env(1)
+function H.run_as_nobody(code, env)
+  local d = H.private_copy()
+  local prelude = ("package.path = %q; package.cpath = %q; ")
+    :format(d .. "/lua/?.lua;" .. d .. "/lua/?/init.lua", d .. "/build/?.so")
+  local pre = os.getenv("LD_PRELOAD")
+  local asan = pre and ("LD_PRELOAD=%s ASAN_OPTIONS=detect_leaks=0 "):format(sh_quote(pre)) or ""
+  return H.run("cd / && env -u KATAMOUNT_RULES_PATH " .. asan .. (env or "")
+    .. " timeout 60 setpriv --reuid=65534 --regid=65534 --clear-groups lua5.4 -e "
+    .. sh_quote(prelude .. code))
+end
 
 return H

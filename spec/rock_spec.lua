@@ -81,11 +81,13 @@ function TestLuarocksMake:setUp()
   self.tree = self.dir .. "/tree"
   -- a copy of the sources, so that the in-tree build leaves the checkout clean
   H.sh("tar cf - c lua rules bin " .. ROCKSPEC .. " luarocks-offline.lua | tar xf - -C " .. H.q(self.src))
-  H.sh(("cd %s && LUAROCKS_CONFIG=%s/luarocks-offline.lua luarocks --lua-version 5.4 --tree %s make %s")
-    :format(H.q(self.src), H.q(self.src), H.q(self.tree), ROCKSPEC))
-  self.env = ("LUA_PATH=%q LUA_CPATH=%q "):format(
-    self.tree .. "/share/lua/5.4/?.lua;" .. self.tree .. "/share/lua/5.4/?/init.lua;;",
-    self.tree .. "/lib/lua/5.4/?.so;;")
+  -- HOME in the scratch directory: luarocks keeps a cache there
+  H.sh(("cd %s && HOME=%s LUAROCKS_CONFIG=%s/luarocks-offline.lua luarocks --lua-version 5.4"
+    .. " --tree %s make %s")
+    :format(H.q(self.src), H.q(self.dir), H.q(self.src), H.q(self.tree), ROCKSPEC))
+  self.env = ("LUA_PATH=%s LUA_CPATH=%s "):format(
+    H.q(self.tree .. "/share/lua/5.4/?.lua;" .. self.tree .. "/share/lua/5.4/?/init.lua;;"),
+    H.q(self.tree .. "/lib/lua/5.4/?.so;;"))
 end
 
 function TestLuarocksMake.tearDown() H.cleanup() end
