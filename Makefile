@@ -24,7 +24,7 @@ CORE        = $(BUILD)/katamount/core.so
 FUZZ_SECONDS ?= 60
 
 DEBIAN_PKGS = lua5.4 liblua5.4-dev lua-unit lua-cjson lua-argparse lua-check luarocks \
-              lua-filesystem gcc make util-linux mount tar findutils
+              lua-filesystem gcc make util-linux mount tar findutils e2fsprogs
 # Run the specs inside a private mount namespace when we are root.
 NS = $(shell [ "$$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev/null && echo "unshare -m --propagation private")
 
@@ -35,34 +35,40 @@ NS = $(shell [ "$$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev
 export VALGRIND_LOG_FILTER := /unhandled amd64-linux syscall: 45[78]$$/ { skip = 4; next } \
   skip > 0 { skip--; next } { print }
 
-.PHONY: all deps test check asan valgrind lint bench fuzz fuzz-replay fuzz-deps demo install clean
+.PHONY: all deps need-root test check asan valgrind lint bench fuzz fuzz-replay fuzz-deps demo install clean
 
 all: $(CORE)
 
 # Install what a fresh Debian machine lacks (quiet and quick when all is there).
+# Installing needs root: without it, one line says what is missing.
 deps:
 	@missing=""; for p in $(DEBIAN_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
+	  [ "$$(id -u)" = 0 ] || { echo "make: missing Debian packages:$$missing (run make as root to install them)" >&2; exit 2; }; \
 	  echo "installing:$$missing"; \
-	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+# The specs, the demo and the benchmarks mount inside a private mount
+# namespace: say so in one line before installing or building anything.
+need-root:
+	@[ "$$(id -u)" = 0 ] || { echo "make $(or $(MAKECMDGOALS),all): needs root (it installs Debian packages and mounts tmpfs inside \`unshare -m\`)" >&2; exit 2; }
 
 $(CORE): $(SRC) $(HDR) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(KM_CFLAGS) $(LDFLAGS_SO) -o $@ $(SRC)
 
 # SPECS=spec/foo_spec.lua runs a subset.
-test: $(CORE)
+test: need-root $(CORE)
 	KATAMOUNT_BUILD=$(BUILD) $(NS) $(LUA) spec/run.lua $(SPECS)
 
 check: test lint
 
 ASAN_BUILD = build-asan
 ASAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-asan: deps
+asan: need-root deps
 	@mkdir -p $(ASAN_BUILD)/katamount
 	$(CC) $(ASAN_FLAGS) $(KM_CFLAGS) -Werror $(LDFLAGS_SO) -o $(ASAN_BUILD)/katamount/core.so $(SRC)
 	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
@@ -70,8 +76,8 @@ asan: deps
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	KATAMOUNT_BUILD=$(ASAN_BUILD) KATAMOUNT_SANITIZED=1 $(NS) $(LUA) spec/run.lua $(SPECS)
 
-valgrind: $(CORE)
-	@command -v valgrind >/dev/null || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; $$SUDO apt-get install -y -qq valgrind >/dev/null; }
+valgrind: need-root $(CORE)
+	@command -v valgrind >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null; }
 	rm -f $(BUILD)/valgrind.log
 	KATAMOUNT_BUILD=$(BUILD) KATAMOUNT_SANITIZED=1 $(NS) valgrind -q --error-exitcode=99 --leak-check=full \
 	  --errors-for-leak-kinds=definite --log-file=$(BUILD)/valgrind.log \
@@ -87,8 +93,7 @@ lint: deps
 # volumes, device nodes, tmpfs) inside a private mount namespace that vanishes
 # with the command: nothing is written on the host. Needs root.
 DEMO_PLAN = bin/katamount plan examples/pod/config.json --rootfs examples/pod/rootfs.json
-demo: $(CORE)
-	@[ "$$(id -u)" = 0 ] || { echo "make demo: needs root (it mounts inside a private mount namespace)" >&2; exit 2; }
+demo: need-root $(CORE)
 	@KATAMOUNT_BUILD=$(BUILD) unshare -m --propagation private \
 	  sh -c 'examples/setup.sh && $(LUA) $(DEMO_PLAN) $(DEMO_ARGS)'
 
@@ -106,8 +111,7 @@ $(BENCH_TOOLS)/mk%: bench/mk%.c
 	@mkdir -p $(BENCH_TOOLS)
 	$(CC) -O2 $(WARN) -o $@ $<
 
-bench: $(CORE) $(BENCH_BINS)
-	@[ "$$(id -u)" = 0 ] || { echo "make bench needs root (it mounts tmpfs inside unshare -m)"; exit 1; }
+bench: need-root $(CORE) $(BENCH_BINS)
 	KATAMOUNT_BUILD=$(BUILD) BENCH_TOOLS=$(BENCH_TOOLS) $(NS) $(LUA) bench/run.lua
 
 # Fuzzing (spec/fuzz/): libFuzzer targets built with clang into build-fuzz/.
@@ -117,21 +121,23 @@ bench: $(CORE) $(BENCH_BINS)
 # fixed crash as spec/fuzz/regressions/<target>/<name>). `make fuzz-replay`
 # runs every seed and every kept regression input once (CI). mountinfo inputs
 # go up to 128 KiB: lines past KM_MOUNTINFO_LINE_MAX (64 KiB) must be skipped.
-FUZZ_CC      ?= clang-14
+FUZZ_CC      ?= clang
 FUZZ_BUILD    = build-fuzz
 FUZZ_TARGETS  = fuzz_mountinfo fuzz_clean fuzz_layers
 FUZZ_CFLAGS   = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=undefined -I$(LUA_INC) -Ic -DKM_LUA_DIR='"$(CURDIR)/lua"'
-FUZZ_LIBS     = /usr/lib/x86_64-linux-gnu/liblua5.4.a -lm -ldl
+FUZZ_LIBS     = /usr/lib/$(shell $(CC) -print-multiarch)/liblua5.4.a -lm -ldl
 FUZZ_BINS     = $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
 FUZZ_ENV      = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-# clang 14 and its libFuzzer runtime, installed when missing (as valgrind is)
-fuzz-deps:
-	@command -v $(FUZZ_CC) >/dev/null && [ -n "$$(find /usr/lib/llvm-14 -name 'libclang_rt.fuzzer-x86_64.a' 2>/dev/null)" ] || { \
-	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-	    clang-14 libclang-rt-14-dev liblua5.4-dev >/dev/null; }
+# The release's own clang and its libFuzzer runtime (Debian's `clang` and
+# `libclang-rt-dev`: clang 14 on Debian 12, 19 on Debian 13), installed when a
+# one-line fuzz target does not link.
+FUZZ_PROBE = int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }
+fuzz-deps: need-root
+	@echo '$(FUZZ_PROBE)' | $(FUZZ_CC) -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    clang libclang-rt-dev liblua5.4-dev >/dev/null; }
 
 $(FUZZ_BUILD)/%: spec/fuzz/%.c $(SRC) $(HDR) | fuzz-deps
 	@mkdir -p $(FUZZ_BUILD)
