@@ -21,7 +21,8 @@
  * @tparam[opt="/sys"] string sysfs_root a fake tree for tests
  * @treturn[1] table `{name=, dm=bool}`: `name` is the basename of the entry's
  *   link target, `dm` whether `<entry>/dm` exists (a device-mapper device)
- * @treturn[2] boolean false when there is no such entry (not a block device)
+ * @treturn[2] boolean false when there is no such entry, or it does not
+ *   resolve (a dangling link: kata's isBlockDevice stats `<entry>/`)
  * @return[3] nil, message, errno
  */
 static int km_block_device(lua_State *L)
@@ -51,14 +52,29 @@ static int km_block_device(lua_State *L)
         return km_push_error(L, what, root, rootlen, ENAMETOOLONG);
     llen = (size_t)k;
 
-    n = readlink(entry, target, sizeof target);
-    if (n < 0) {
+    /* kata's isBlockDevice stats "<entry>/": the entry must resolve to a
+     * directory, so a dangling link is no block device (ENOENT), and an
+     * entry that is not a directory is an error (ENOTDIR) */
+    k = snprintf(dm, sizeof dm, "%s/", entry);
+    if (k < 0 || (size_t)k >= sizeof dm)
+        return km_push_error(L, what, entry, llen, ENAMETOOLONG);
+    if (stat(dm, &st) != 0) {
         int err = errno;
         if (err == ENOENT) {
             lua_pushboolean(L, 0);
             return 1;
         }
         return km_push_error(L, what, entry, llen, err);
+    }
+
+    n = readlink(entry, target, sizeof target);
+    if (n < 0) {
+        int err = errno;
+        if (err != EINVAL)
+            return km_push_error(L, what, entry, llen, err);
+        /* a directory, not a link (a fake tree): named by its own name */
+        n = (ssize_t)(llen - rootlen);
+        memcpy(target, entry + rootlen, (size_t)n);
     }
     if ((size_t)n >= sizeof target)
         return km_push_error(L, what, entry, llen, ENAMETOOLONG);

@@ -51,10 +51,19 @@ function TestCoreBlockDevice:test_missing_entry_is_false()
   lu.assertIsFalse(core.block_device(8, 1, self.dir .. "/does-not-exist"))
 end
 
-function TestCoreBlockDevice:test_dangling_entry_has_a_name_and_no_dm()
+-- kata-containers src/runtime/virtcontainers/mount.go, isBlockDevice: HEAD
+-- stats "/sys/dev/block/M:m/" (a trailing slash), so the entry must resolve
+-- to a directory; the seed only looked for the link.
+function TestCoreBlockDevice:test_dangling_entry_is_no_block_device()
   local root = fake_sysfs(self.dir .. "/sys")
   H.symlink("../../devices/virtual/block/gone0", root .. "/dev/block/9:9")
+  lu.assertIsFalse(core.block_device(9, 9, root))
+  -- the same link once its target exists
+  H.mkdir(root .. "/devices/virtual/block/gone0")
   lu.assertEquals(core.block_device(9, 9, root), { name = "gone0", dm = false })
+  -- an entry that is a directory rather than a link is a block device too
+  H.mkdir(root .. "/dev/block/9:8/dm")
+  lu.assertEquals(core.block_device(9, 8, root), { name = "9:8", dm = true })
 end
 
 function TestCoreBlockDevice:test_dm_is_a_file_still_counts()
@@ -68,10 +77,10 @@ end
 
 function TestCoreBlockDevice:test_error_returns()
   local root = fake_sysfs(self.dir .. "/sys")
-  -- an entry that is not a symlink: readlink says EINVAL
+  -- an entry that is a regular file: "<entry>/" says ENOTDIR
   H.write(root .. "/dev/block/9:2", "")
   local ok, msg, errno = core.block_device(9, 2, root)
-  H.assert_error("block_device '" .. root .. "/dev/block/9:2'", ok, msg, errno, E.EINVAL)
+  H.assert_error("block_device '" .. root .. "/dev/block/9:2'", ok, msg, errno, E.ENOTDIR)
   -- dev/block is a file: ENOTDIR
   local bad = H.mkdir(self.dir .. "/bad/dev")
   H.write(bad .. "/block", "")
@@ -82,11 +91,17 @@ function TestCoreBlockDevice:test_error_returns()
   H.symlink("dev", loop .. "/dev")
   ok, msg, errno = core.block_device(8, 1, loop)
   H.assert_error("block_device", ok, msg, errno, E.ELOOP)
-  -- the entry's target has a regular file on its way to dm: ENOTDIR from stat
+  -- the entry's target has a regular file on its way: ENOTDIR from stat
   H.write(root .. "/devices/plain", "")
   H.symlink("../../devices/plain/x", root .. "/dev/block/9:3")
   ok, msg, errno = core.block_device(9, 3, root)
-  H.assert_error("block_device '" .. root .. "/dev/block/9:3/dm'", ok, msg, errno, E.ENOTDIR)
+  H.assert_error("block_device '" .. root .. "/dev/block/9:3'", ok, msg, errno, E.ENOTDIR)
+  -- the entry resolves, its dm is a symlink loop: ELOOP from the stat of dm
+  H.mkdir(root .. "/devices/virtual/block/looped0")
+  H.symlink("dm", root .. "/devices/virtual/block/looped0/dm")
+  H.symlink("../../devices/virtual/block/looped0", root .. "/dev/block/9:4")
+  ok, msg, errno = core.block_device(9, 4, root)
+  H.assert_error("block_device '" .. root .. "/dev/block/9:4/dm'", ok, msg, errno, E.ELOOP)
   -- the root itself: NUL byte, too long (alone, or once the entry is added)
   ok, msg, errno = core.block_device(8, 1, "/sys\0/x")
   H.assert_error("block_device '/sys\\0/x'", ok, msg, errno, E.EINVAL)
