@@ -1,9 +1,13 @@
 -- 40-block.lua -- block devices hot-plugged into the guest (decision table
 -- row 5).
 --
--- A bind mount whose source is a block device node, or a regular file with
--- the option params.block_device_file_option, is hot-plugged as a disk,
--- unless the runtime disables block devices (disable_block_device_use).
+-- A bind mount whose source is a block device node, or a mount of any type
+-- whose source is a regular file with the option
+-- params.block_device_file_option (a tardev "tar" volume, an "ext4" image),
+-- is hot-plugged as a disk, unless the runtime disables block devices
+-- (disable_block_device_use). This follows kata's createBlockDevices
+-- (src/runtime/virtcontainers/container.go): only "bind" mounts and mounts
+-- marked as block files are looked at.
 --
 -- Tune: params.sysfs_root, where the host's sysfs is mounted (a test may
 -- point it at a fake tree).
@@ -32,13 +36,16 @@ rule {
     if ctx.disable_block_device_use then
       return false, "block devices are disabled (disable_block_device_use)"
     end
-    if not is_bind_mount(m.type, m.options) then return false, "not a bind mount" end
+    local block_file = has_option(m.options, params.block_device_file_option)
+    if not block_file and not is_bind_mount(m.type, m.options) then
+      return false, "not a bind mount, nor marked " .. params.block_device_file_option
+    end
     local st = m:stat()
     if not st then return false, "the source cannot be stat'ed" end
     if st.type == "block" then
       return true, ("the source is a block device node (%d:%d)"):format(st.rdev_major, st.rdev_minor)
     end
-    if st.type == "file" and has_option(m.options, params.block_device_file_option) then
+    if st.type == "file" and block_file then
       return true, "a regular file marked " .. params.block_device_file_option
     end
     return false, "neither a block device node nor a file marked as one"
