@@ -28,8 +28,9 @@ end
 
 function TestMountsIndex.test_crafted_points_index_at_the_cost_of_ordinary_ones()
   local d = H.tmpdir("index")
-  local crafted = assert(core.mounts(C.mountinfo(d .. "/crafted", N, C.crafted)))
-  local ordinary = assert(core.mounts(C.mountinfo(d .. "/ordinary", N, C.ordinary)))
+  -- <close>: each table keeps its file open until then (for t:changed())
+  local crafted <close> = assert(core.mounts(C.mountinfo(d .. "/crafted", N, C.crafted)))
+  local ordinary <close> = assert(core.mounts(C.mountinfo(d .. "/ordinary", N, C.ordinary)))
   lu.assertEquals(#crafted, N)
   lu.assertEquals(#ordinary, N)
   local cp, clong = crafted:_index_cost()
@@ -59,7 +60,7 @@ function TestMountsIndex.test_each_table_has_its_own_key()
   local f = C.mountinfo(d .. "/small", 200, C.ordinary)
   local seen = {}
   for _ = 1, 64 do
-    local t = assert(core.mounts(f))
+    local t <close> = assert(core.mounts(f))
     local p = t:_index_cost()
     seen[p] = true
   end
