@@ -167,6 +167,16 @@ do
   end
   count_ns.tree = case("nested tree, depth 5, 5 files", { core.count_files, d, 8 },
     { base.count_files, d, 8 }, { floor.count, d, 8 })
+  -- 300,000 empty directories: directories do not count toward the limit,
+  -- the work budget (KM_COUNT_WORK_PER_LIMIT per unit of limit + 1) stops
+  -- the walk; the Go original (and the plain-Lua baseline) walk them all
+  local ed = R .. "/count/empty-dirs"
+  sh("mkdir -p " .. q(ed))
+  local t0 = T.now()
+  sh(("%s/mkfiles %s %d e dirs"):format(q(tools), q(ed), quick and 30000 or 300000))
+  count_ns.empty = case(("%s empty directories"):format(quick and "30k" or "300k"),
+    { core.count_files, ed, 8 }, { base.count_files, ed, 8 })
+  count_ns.empty.setup = T.now() - t0
   local cm = pod.configmap(R .. "/count/configmap", 3)
   count_ns.cm = case("configmap, 3 keys (..data)", { core.count_files, cm, 8 }, { base.count_files, cm, 8 },
     { floor.count, cm, 8 })

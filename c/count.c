@@ -1,5 +1,6 @@
 /*
- * count.c -- count_files: how many files a tree holds, up to a limit.
+ * count.c -- count_files: how many files a tree holds, up to a limit, with
+ * the work bounded as well as the count.
  *
  * Lua functions: count_files.
  *
@@ -11,6 +12,13 @@
  * back, checked by device and inode), and every resource owned by a
  * userdata whose __gc releases it, so that no Lua error can leak a
  * descriptor or a block.
+ *
+ * Directories do not count toward the limit, so a tree of empty
+ * directories would cost its whole size to count. The walk therefore also
+ * counts its work -- each directory opened and each entry read is one unit
+ * -- and stops at KM_COUNT_WORK_PER_LIMIT units per unit of (limit + 1),
+ * answering -1 ("too big to watch"). This differs on purpose from the Go
+ * original, which walks every directory whatever the limit.
  */
 #include "katamount.h"
 
@@ -52,6 +60,7 @@ struct km_count {
     size_t bufcap;
     char *path;         /* the path of the current directory, for messages */
     size_t path_len, path_cap;
+    lua_Integer work;   /* directories opened + entries read, so far */
 };
 
 static void count_release(struct km_count *w)
@@ -93,6 +102,14 @@ static struct km_count *count_new(lua_State *L)
 /* The message of a tree nested deeper than KM_COUNT_DEPTH_MAX (a format
  * for km_push_error_limit). */
 static const char km_count_depth_fmt[] = "directories nested deeper than KM_COUNT_DEPTH_MAX (%I)";
+
+/* The most work units a count with this limit may spend. */
+static lua_Integer work_budget(lua_Integer limit)
+{
+    if (limit >= LUA_MAXINTEGER / KM_COUNT_WORK_PER_LIMIT - 1)
+        return LUA_MAXINTEGER;
+    return (limit + 1) * KM_COUNT_WORK_PER_LIMIT;
+}
 
 /* Set the path to its first `len` bytes plus "/name" (or just name). */
 static int path_join(struct km_count *w, size_t len, const char *name)
@@ -220,7 +237,7 @@ static int walk_count(struct km_count *w, const char *top, size_t toplen,
                       lua_Integer limit, lua_Integer *out, size_t *errlen,
                       const char **msg)
 {
-    lua_Integer count = 0;
+    lua_Integer count = 0, budget = work_budget(limit);
     size_t bpos = 0, bend = 0, recsz = KM_COUNT_RECSZ_FIRST;
     int fd, err;
 
@@ -242,6 +259,7 @@ static int walk_count(struct km_count *w, const char *top, size_t toplen,
         return ENOMEM;                      /* w->fd still closes it */
     w->fd = -1;
     w->lo = 1;
+    w->work = 1;
 
     while (w->depth > 0) {
         struct km_frame *f = &w->frames[w->depth - 1];
@@ -305,6 +323,10 @@ static int walk_count(struct km_count *w, const char *top, size_t toplen,
         bpos += d->d_reclen;
         if (km_is_dot(d->d_name))
             continue;
+        if (++w->work > budget) {
+            *out = -1;                      /* too big to watch */
+            return 0;
+        }
         type = d->d_type;
         if (type == DT_UNKNOWN) {
             struct stat est;
@@ -361,6 +383,10 @@ static int walk_count(struct km_count *w, const char *top, size_t toplen,
         if (push_frame(w, cfd) != 0) {
             close(cfd);
             return ENOMEM;
+        }
+        if (++w->work > budget) {
+            *out = -1;
+            return 0;
         }
         bpos = bend = 0;
     }

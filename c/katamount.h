@@ -36,6 +36,9 @@
 #define KM_MOUNTS_MAX (1024 * 1024)
 /* Deepest directory nesting count_files descends into. */
 #define KM_COUNT_DEPTH_MAX 4096
+/* Work units (a directory opened, an entry read) count_files may spend per
+ * unit of (limit + 1); past them it answers -1, as past the limit. */
+#define KM_COUNT_WORK_PER_LIMIT 64
 /* Most directory descriptors count_files keeps open at once. */
 #define KM_COUNT_OPEN_FDS_MAX 32
 /* Most path components device_for_path walks. */
