@@ -5,6 +5,8 @@
 -- as provided, for a machine without a rocks server; `make install` does it).
 rockspec_format = "3.0"
 package = "katamount"
+-- "scm-1": a build from the checkout. A release rock is named after the
+-- core's KM_VERSION (c/katamount.h), as "<KM_VERSION>-1" (spec/rock_spec.lua).
 version = "scm-1"
 source = {
   url = "git+file:///katamount",
