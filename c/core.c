@@ -1,7 +1,14 @@
 /*
  * core.c -- assembles the module `katamount.core`: each concern's
  * functions, the mount-table metatable and the version.
- *
+ */
+
+/***
+ * The C core of katamount: the system work the rules need (stat, paths,
+ * the mount table, bounded directory counting, sysfs). Environmental
+ * failures return `nil, message, errno` (the message names the path and
+ * quotes any limit from its KM_* macro); wrong argument types raise.
+ * `_VERSION` is `KM_VERSION` (c/katamount.h).
  * @module katamount.core
  */
 #include "katamount.h"

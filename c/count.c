@@ -20,6 +20,7 @@
  * answering -1 ("too big to watch"). This differs on purpose from the Go
  * original, which walks every directory whatever the limit.
  */
+/*** @submodule katamount.core */
 #include "katamount.h"
 
 #include <dirent.h>
@@ -394,10 +395,21 @@ static int walk_count(struct km_count *w, const char *top, size_t toplen,
     return 0;
 }
 
-/*** count_files(path, limit) -> 0..limit, or -1 once the count passes
- * limit; nil, message, errno on failure.
- * A non-directory counts 1; a directory counts every entry below it, a
- * sub-directory counting what it holds; symlinks count 1, never followed. */
+/***
+ * How many files a path holds, up to a limit. A non-directory counts 1; a
+ * directory counts every entry below it, a sub-directory counting what it
+ * holds (not itself); symlinks count 1, never followed. The work is bounded
+ * too: past KM_COUNT_WORK_PER_LIMIT x (limit + 1) directories opened and
+ * entries read the answer is -1, as past the limit (unlike the Go
+ * original, which walks every directory).
+ * @function count_files
+ * @tparam string path
+ * @tparam integer limit not negative
+ * @treturn[1] integer 0..limit, or -1 ("too big to watch") past the limit
+ *   or the work budget
+ * @return[2] nil, message, errno (ELOOP past KM_COUNT_DEPTH_MAX levels,
+ *   ESTALE for a directory moved during the count)
+ */
 static int km_count_files(lua_State *L)
 {
     size_t len, errlen = 0;

@@ -4,6 +4,7 @@
  *
  * Lua functions: list_dir.
  */
+/*** @submodule katamount.core */
 #include "katamount.h"
 
 #include <fcntl.h>
@@ -102,8 +103,13 @@ static int list_read(struct km_list *w)
     }
 }
 
-/*** list_dir(path) -> sorted array of the names in the directory (without
- * "." and ".."), or nil, message, errno. */
+/***
+ * The names in a directory, sorted (bytewise), without "." and "..".
+ * @function list_dir
+ * @tparam string path symlinks followed
+ * @treturn[1] {string,...}
+ * @return[2] nil, message, errno (E2BIG past KM_LIST_DIR_MAX entries)
+ */
 static int km_list_dir(lua_State *L)
 {
     size_t len, i;

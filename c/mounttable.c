@@ -7,6 +7,7 @@
  * Table object (metatable "katamount.mounts"): t:lookup(mount_point),
  * t:entries(), t:changed(), #t, tostring(t), __close, __gc.
  */
+/*** @submodule katamount.core */
 #include "katamount.h"
 
 #include <fcntl.h>
@@ -353,9 +354,16 @@ static struct km_mounts *check_mounts(lua_State *L)
     return luaL_checkudata(L, 1, KM_MOUNTS_MT);
 }
 
-/*** t:lookup(mount_point) -> entry table, or nil when nothing is mounted
- * there (the last of stacked mounts wins); nil, message, errno for a key
- * holding a NUL byte. */
+/***
+ * The entry mounted on a mount point (of stacked mounts, the last: the
+ * visible one). O(1): the table's index, keyed per table.
+ * @function mounts_table:lookup
+ * @tparam string mount_point as the table spells it ("/a/b", not "/a/b/")
+ * @treturn[1] table the entry (as for mount_entry), the same table for
+ *   every call on this object
+ * @treturn[2] nil when nothing is mounted there
+ * @return[3] nil, message, errno (EINVAL) for a key holding a NUL byte
+ */
 static int km_lookup(lua_State *L)
 {
     struct km_mounts *m = check_mounts(L);
@@ -385,7 +393,11 @@ static int km_entries_iter(lua_State *L)
     return 1;
 }
 
-/*** t:entries() -> iterator over every entry in file order. */
+/***
+ * Every entry, in the order of the file.
+ * @function mounts_table:entries
+ * @treturn function an iterator: `for e in t:entries() do ... end`
+ */
 static int km_entries(lua_State *L)
 {
     check_mounts(L);
@@ -395,8 +407,14 @@ static int km_entries(lua_State *L)
     return 1;
 }
 
-/*** t:changed() -> true once the mount table changed since it was read
- * (and from then on); false for a file that is not a /proc mount table. */
+/***
+ * Whether the mount table changed since the object read it (poll(2) on the
+ * /proc file); once true, always true.
+ * @function mounts_table:changed
+ * @treturn[1] boolean false for a file that is not a /proc mount table, or
+ *   after the object was closed
+ * @return[2] nil, message, errno when poll fails
+ */
 static int km_changed(lua_State *L)
 {
     struct km_mounts *m = check_mounts(L);
@@ -424,10 +442,14 @@ static int km_changed(lua_State *L)
     return 1;
 }
 
-/* t:_index_cost() -> slots probed building the index, the longest probe
- * run: a deterministic measure of the index's cost for the specs and the
- * benchmarks (about 1.x per entry for any table; n^2/2 for colliding keys
- * under an unkeyed hash). Not part of the API. */
+/***
+ * The cost of building the table's index, for the specs and the
+ * benchmarks (not for rules): a deterministic measure, about 1.2 slots per
+ * entry for any table (colliding keys under an unkeyed hash cost n^2/2).
+ * @function mounts_table:_index_cost
+ * @treturn integer slots probed while building the index
+ * @treturn integer the longest probe run among them
+ */
 static int km_index_cost(lua_State *L)
 {
     struct km_mounts *m = check_mounts(L);
@@ -436,6 +458,11 @@ static int km_index_cost(lua_State *L)
     return 2;
 }
 
+/***
+ * The number of entries: `#t`.
+ * @function mounts_table:__len
+ * @treturn integer
+ */
 static int km_mounts_len(lua_State *L)
 {
     struct km_mounts *m = check_mounts(L);
@@ -443,6 +470,11 @@ static int km_mounts_len(lua_State *L)
     return 1;
 }
 
+/***
+ * `tostring(t)`: "katamount.mounts (N entries from <file>): <address>".
+ * @function mounts_table:__tostring
+ * @treturn string
+ */
 static int km_mounts_tostring(lua_State *L)
 {
     struct km_mounts *m = check_mounts(L);
@@ -452,7 +484,11 @@ static int km_mounts_tostring(lua_State *L)
     return 1;
 }
 
-/* __close: the descriptor goes; the entries stay readable. */
+/***
+ * `__close` (a `local t <close>` going out of scope): closes the table's
+ * file; the entries stay readable, t:changed() answers what it knew.
+ * @function mounts_table:__close
+ */
 static int km_mounts_close(lua_State *L)
 {
     struct km_mounts *m = check_mounts(L);
@@ -494,8 +530,19 @@ void km_mounts_open(lua_State *L)
     lua_pop(L, 1);
 }
 
-/*** mounts([mountinfo_path]) -> table object, or nil, message, errno.
- * Reads /proc/self/mountinfo (or the given file) once. */
+/***
+ * The mount table, read once into an object: `t:lookup(mount_point)`,
+ * `t:entries()`, `t:changed()`, `#t` (the number of entries),
+ * `tostring(t)`; `__close` closes its file (the entries stay readable),
+ * `__gc` frees it. Lines that are malformed, longer than
+ * KM_MOUNTINFO_LINE_MAX or hold a NUL byte are skipped.
+ * @function mounts
+ * @tparam[opt="/proc/self/mountinfo"] string mountinfo_path a mount table file
+ * @treturn[1] mounts_table the table object
+ * @return[2] nil, message, errno: the file's own errors; EFBIG past
+ *   KM_MOUNTINFO_BYTES_MAX bytes, E2BIG past KM_MOUNTS_MAX entries, EINVAL
+ *   for a file that is not a regular file
+ */
 static int km_mounts(lua_State *L)
 {
     struct km_mounts *m;

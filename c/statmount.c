@@ -5,6 +5,7 @@
  *
  * Lua functions: mount_entry, statmount_supported, is_mount_point.
  */
+/*** @submodule katamount.core */
 #include "katamount.h"
 #include "kernel_uapi.h"
 
@@ -276,10 +277,18 @@ static int entry_from_statmount(lua_State *L, uint64_t id)
     return 1;
 }
 
-/*** mount_entry(mount_point [, mountinfo_path]) -> entry table, or
- * nil, "mount_entry '<path>': not a mount point", EINVAL, or another
- * failure with its own errno. Without mountinfo_path: statx + statmount
- * where the kernel has them, else /proc/self/mountinfo. */
+/***
+ * The entry of a mount point: statx + statmount(2) where the kernel has
+ * them (Linux 6.8+), else /proc/self/mountinfo; with `mountinfo_path`, that
+ * file's table.
+ * @function mount_entry
+ * @tparam string mount_point
+ * @tparam[opt] string mountinfo_path a mount table file to look it up in
+ * @treturn[1] table `{id=, parent=, major=, minor=, root=, mount_point=,
+ *   options={...}, fstype=, source=, super_options={...}, optional={...}}`
+ * @return[2] nil, "mount_entry '<path>': not a mount point", EINVAL
+ * @return[3] nil, message, errno for any other failure
+ */
 static int km_mount_entry(lua_State *L)
 {
     size_t len, ilen;
@@ -318,10 +327,14 @@ static int km_mount_entry(lua_State *L)
                             sizeof KM_MOUNTINFO_DEFAULT - 1);
 }
 
-/*** statmount_supported() -> boolean: whether mount_entry answers a path
- * with statx + statmount(2) here (kernel, seccomp filters and all), so that
- * a caller knows whether a lookup by path reads the mount table. Probes "/"
- * once per call: call it once and keep the answer. */
+/***
+ * Whether mount_entry answers a path with statx + statmount(2) here
+ * (kernel, seccomp filters and all), so that a caller knows whether a
+ * lookup by path reads the mount table. Probes "/" each call: call it once
+ * and keep the answer.
+ * @function statmount_supported
+ * @treturn boolean
+ */
 static int km_statmount_supported(lua_State *L)
 {
     struct statx sx;
@@ -334,8 +347,14 @@ static int km_statmount_supported(lua_State *L)
     return 1;
 }
 
-/*** is_mount_point(path) -> boolean, or nil, message, errno.
- * statx STATX_ATTR_MOUNT_ROOT where the kernel has it, else the table. */
+/***
+ * Whether a path is a mount point: statx STATX_ATTR_MOUNT_ROOT where the
+ * kernel has it, else the mount table.
+ * @function is_mount_point
+ * @tparam string path
+ * @treturn[1] boolean
+ * @return[2] nil, message, errno
+ */
 static int km_is_mount_point(lua_State *L)
 {
     size_t len;
