@@ -44,6 +44,7 @@ build = {
         "c/errors.c",
         "c/listdir.c",
         "c/mountentry.c",
+        "c/mountindex.c",
         "c/mountinfo.c",
         "c/mounttable.c",
         "c/path.c",

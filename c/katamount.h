@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/sysmacros.h>
 
@@ -142,6 +143,28 @@ void km_push_entry(lua_State *L, const struct km_ent *e);
 /* Append the `sep`-separated items of s[0..n) (empty items dropped), each
  * unescaped, to the array at the top of the stack. */
 void km_append_items(lua_State *L, const char *s, size_t n, char sep);
+
+/* -------------------------------------------------------- mountindex.c */
+
+/* An index of entries by mount point. */
+struct km_index {
+    uint32_t *slots;        /* entry index + 1, 0 empty (KM_MOUNTS_MAX fits) */
+    size_t mask;            /* slots - 1 (a power of two) */
+    uint64_t key[2];        /* the SipHash key, drawn per index */
+    size_t probes;          /* slots probed while building (t:_index_cost) */
+    size_t longest;         /* the longest probe run among them */
+};
+
+/* Index ents[0..n) by mount point (a later entry on the same mount point
+ * replaces the earlier one) under a fresh key. 0, or ENOMEM. */
+int km_index_build(struct km_index *ix, const struct km_ent *ents, size_t n);
+
+/* The index in ents of the last entry mounted on key[0..len), or -1. */
+long km_index_find(const struct km_index *ix, const struct km_ent *ents,
+                   const char *key, size_t len);
+
+/* Free the index's slots (idempotent). */
+void km_index_free(struct km_index *ix);
 
 /* -------------------------------------------------------- mounttable.c */
 

@@ -1,7 +1,7 @@
 /*
  * mounttable.c -- the mount table object: reads a mountinfo file once,
- * parses it (mountinfo.c), indexes the entries by mount point in a hash
- * table keyed per table, and answers t:lookup, t:entries, t:changed.
+ * parses it (mountinfo.c), indexes the entries by mount point
+ * (mountindex.c), and answers t:lookup, t:entries, t:changed.
  *
  * Lua functions: mounts.
  * Table object (metatable "katamount.mounts"): t:lookup(mount_point),
@@ -16,9 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/random.h>
 #include <sys/statfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #define KM_MOUNTS_MT "katamount.mounts"
@@ -36,11 +34,7 @@ struct km_mounts {
     char *text;             /* the file's bytes, parsed in place */
     struct km_ent *ents;    /* entries in file order */
     size_t n;
-    uint32_t *index;        /* open addressing: entry index + 1, 0 empty */
-    size_t index_mask;
-    uint64_t key[2];        /* the index's SipHash key, drawn per table */
-    size_t probes;          /* slots probed building the index (t:_index_cost) */
-    size_t longest;         /* the longest probe run among them */
+    struct km_index index;  /* by mount point (mountindex.c) */
 };
 
 /* Close the descriptor and free the memory (idempotent). */
@@ -52,150 +46,10 @@ void km_mounts_release(struct km_mounts *m)
     }
     free(m->text);
     free(m->ents);
-    free(m->index);
+    km_index_free(&m->index);
     m->text = NULL;
     m->ents = NULL;
-    m->index = NULL;
     m->n = 0;
-    m->index_mask = 0;
-}
-
-/* ------------------------------------------------------------ the index */
-
-/*
- * The index is keyed per table: SipHash-1-3 under a 128-bit key drawn from
- * getrandom(2) when the table is read. Mount points come from whoever can
- * mount (a pod's volumes, a crafted mountinfo file); with a fixed hash they
- * could be chosen to collide and make indexing quadratic (spec/
- * core_mounts_index_spec.lua builds such a table for the FNV-1a hash used
- * before). Without getrandom (ENOSYS, or no entropy yet) the key mixes the
- * clock, the object's address and the pid: weaker, never fixed.
- */
-
-#define KM_ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define KM_SIPROUND(v0, v1, v2, v3)                                     \
-    do {                                                                \
-        v0 += v1; v1 = KM_ROTL(v1, 13); v1 ^= v0; v0 = KM_ROTL(v0, 32); \
-        v2 += v3; v3 = KM_ROTL(v3, 16); v3 ^= v2;                       \
-        v0 += v3; v3 = KM_ROTL(v3, 21); v3 ^= v0;                       \
-        v2 += v1; v1 = KM_ROTL(v1, 17); v1 ^= v2; v2 = KM_ROTL(v2, 32); \
-    } while (0)
-
-/* SipHash-1-3 of s[0..n) under the key k[0], k[1]. */
-static uint64_t siphash13(const uint64_t k[2], const char *s, size_t n)
-{
-    uint64_t v0 = k[0] ^ 0x736f6d6570736575ULL, v1 = k[1] ^ 0x646f72616e646f6dULL;
-    uint64_t v2 = k[0] ^ 0x6c7967656e657261ULL, v3 = k[1] ^ 0x7465646279746573ULL;
-    uint64_t b = (uint64_t)n << 56, m;
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i, left = n & 7;
-    for (i = 0; i + 8 <= n; i += 8) {
-        memcpy(&m, p + i, 8);           /* little-endian hosts (Linux x86, arm64) */
-        v3 ^= m;
-        KM_SIPROUND(v0, v1, v2, v3);
-        v0 ^= m;
-    }
-    while (left > 0) {
-        left--;
-        b |= (uint64_t)p[i + left] << (8 * left);
-    }
-    v3 ^= b;
-    KM_SIPROUND(v0, v1, v2, v3);
-    v0 ^= b;
-    v2 ^= 0xff;
-    KM_SIPROUND(v0, v1, v2, v3);
-    KM_SIPROUND(v0, v1, v2, v3);
-    KM_SIPROUND(v0, v1, v2, v3);
-    return v0 ^ v1 ^ v2 ^ v3;
-}
-
-/* splitmix64: spreads a weak seed over 64 bits. */
-static uint64_t mix64(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-
-/* A fresh key for the table's index. */
-static void index_key(struct km_mounts *m)
-{
-    struct timespec ts;
-    size_t got = 0;
-    while (got < sizeof m->key) {
-        ssize_t r = getrandom((char *)m->key + got, sizeof m->key - got, GRND_NONBLOCK);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    if (got == sizeof m->key)
-        return;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    m->key[0] ^= mix64((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    m->key[1] ^= mix64(((uint64_t)(uintptr_t)m << 16) ^ (uint64_t)getpid() ^
-                       ((uint64_t)ts.tv_nsec << 32));
-}
-
-static size_t index_slot(const struct km_mounts *m, const char *key, size_t len)
-{
-    return (size_t)siphash13(m->key, key, len) & m->index_mask;
-}
-
-/* The index of the last entry mounted on key, or -1. */
-static long mounts_find(const struct km_mounts *m, const char *key, size_t len)
-{
-    size_t slot;
-    if (m->index == NULL)
-        return -1;
-    slot = index_slot(m, key, len);
-    for (;;) {
-        uint32_t v = m->index[slot];
-        const struct km_ent *e;
-        if (v == 0)
-            return -1;
-        e = &m->ents[v - 1];
-        if (e->len[KM_F_MNT] == len && memcmp(e->str[KM_F_MNT], key, len) == 0)
-            return (long)(v - 1);
-        slot = (slot + 1) & m->index_mask;
-    }
-}
-
-/* Build the hash index over the entries; a later entry on the same mount
- * point replaces the earlier one. Counts the slots it probes (m->probes,
- * m->longest). 0, or an errno. */
-static int mounts_index(struct km_mounts *m)
-{
-    size_t cap = 8, i;
-    while (cap < 2 * m->n)
-        cap *= 2;
-    m->index = calloc(cap, sizeof *m->index);
-    if (m->index == NULL)
-        return ENOMEM;
-    m->index_mask = cap - 1;
-    index_key(m);
-    for (i = 0; i < m->n; i++) {
-        const struct km_ent *e = &m->ents[i];
-        size_t slot = index_slot(m, e->str[KM_F_MNT], e->len[KM_F_MNT]), run = 1;
-        for (;;) {
-            uint32_t v = m->index[slot];
-            if (v == 0 || (m->ents[v - 1].len[KM_F_MNT] == e->len[KM_F_MNT] &&
-                           memcmp(m->ents[v - 1].str[KM_F_MNT], e->str[KM_F_MNT],
-                                  e->len[KM_F_MNT]) == 0)) {
-                m->index[slot] = (uint32_t)(i + 1);
-                break;
-            }
-            slot = (slot + 1) & m->index_mask;
-            run++;
-        }
-        m->probes += run;
-        if (run > m->longest)
-            m->longest = run;
-    }
-    return 0;
 }
 
 /* Read the whole file into m->text (NUL-terminated); *len its size.
@@ -319,7 +173,7 @@ int km_mounts_load(lua_State *L, const char *what, const char *path,
     if (err == 0)
         err = mounts_parse(m, len);
     if (err == 0)
-        err = mounts_index(m);
+        err = km_index_build(&m->index, m->ents, m->n);
     if (err != 0) {
         km_mounts_release(m);
         if (err == EFBIG)
@@ -372,7 +226,7 @@ static int km_lookup(lua_State *L)
     long i;
     if (memchr(key, '\0', len) != NULL)
         return km_push_path_error(L, "lookup", 2);
-    i = mounts_find(m, key, len);
+    i = km_index_find(&m->index, m->ents, key, len);
     if (i < 0) {
         lua_pushnil(L);
         return 1;
@@ -453,8 +307,8 @@ static int km_changed(lua_State *L)
 static int km_index_cost(lua_State *L)
 {
     struct km_mounts *m = check_mounts(L);
-    lua_pushinteger(L, (lua_Integer)m->probes);
-    lua_pushinteger(L, (lua_Integer)m->longest);
+    lua_pushinteger(L, (lua_Integer)m->index.probes);
+    lua_pushinteger(L, (lua_Integer)m->index.longest);
     return 2;
 }
 
@@ -563,11 +417,11 @@ static int km_mounts(lua_State *L)
 const struct km_ent *km_mounts_find_path(const struct km_mounts *m,
                                          const char *path, size_t len)
 {
-    long i = mounts_find(m, path, len);
+    long i = km_index_find(&m->index, m->ents, path, len);
     while (i < 0 && len > 1 && path[len - 1] == '/') {
         while (len > 1 && path[len - 1] == '/')
             len--;
-        i = mounts_find(m, path, len);
+        i = km_index_find(&m->index, m->ents, path, len);
     }
     return i < 0 ? NULL : &m->ents[i];
 }
