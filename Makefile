@@ -8,6 +8,7 @@
 #   make lint       luacheck over lua/, rules/, bin/, spec/, bench/
 #   make bench      the benchmarks (root, inside `unshare -m`)
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS; make fuzz-replay replays the corpus
+#   make doc        the HTML API documentation (core and engine, LDoc) in build/doc
 #   make install    luarocks make (offline, over the Debian packages)
 
 LUA        ?= lua5.4
@@ -35,7 +36,7 @@ NS = $(shell [ "$$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev
 export VALGRIND_LOG_FILTER := /unhandled amd64-linux syscall: 45[78]$$/ { skip = 4; next } \
   skip > 0 { skip--; next } { print }
 
-.PHONY: all deps need-root test check asan valgrind lint bench fuzz fuzz-replay fuzz-deps demo install clean
+.PHONY: all deps need-root test check asan valgrind lint bench fuzz fuzz-replay fuzz-deps demo doc install clean
 
 all: $(CORE)
 
@@ -167,6 +168,17 @@ fuzz-replay: $(FUZZ_BINS)
 	    xargs -0 -r env $(FUZZ_ENV) $(FUZZ_BUILD)/$$t -timeout=10 -rss_limit_mb=2048 2>$(FUZZ_BUILD)/$$t.replay.log \
 	    || { tail -n 40 $(FUZZ_BUILD)/$$t.replay.log; exit 1; }; \
 	done
+
+# The API documentation (config.ld: the LDoc blocks of c/*.c and
+# lua/katamount/*.lua) in build/doc/index.html; fails on any LDoc warning.
+doc:
+	@command -v ldoc >/dev/null || { \
+	  [ "$$(id -u)" = 0 ] || { echo "make doc: lua-ldoc is missing (run make doc as root to install it)" >&2; exit 2; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lua-ldoc >/dev/null; }
+	@rm -rf $(BUILD)/doc
+	@out=$$(ldoc -d $(BUILD)/doc . 2>&1 | grep -v '^reading configuration\|^output written'); \
+	  [ -z "$$out" ] && [ -f $(BUILD)/doc/index.html ] || { echo "$$out" >&2; exit 1; }
+	@echo "API documentation: $(BUILD)/doc/index.html"
 
 install: deps
 	LUAROCKS_CONFIG=$(CURDIR)/luarocks-offline.lua luarocks --lua-version 5.4 make katamount-scm-1.rockspec

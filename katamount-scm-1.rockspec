@@ -5,6 +5,8 @@
 -- as provided, for a machine without a rocks server; `make install` does it).
 rockspec_format = "3.0"
 package = "katamount"
+-- "scm-1": a build from the checkout. A release rock is named after the
+-- core's KM_VERSION (c/katamount.h), as "<KM_VERSION>-1" (spec/rock_spec.lua).
 version = "scm-1"
 source = {
   url = "git+file:///katamount",
@@ -38,9 +40,16 @@ build = {
         "c/core.c",
         "c/count.c",
         "c/dest.c",
-        "c/mounts.c",
+        "c/dirents.c",
+        "c/errors.c",
+        "c/listdir.c",
+        "c/mountentry.c",
+        "c/mountindex.c",
+        "c/mountinfo.c",
+        "c/mounttable.c",
         "c/path.c",
         "c/stat.c",
+        "c/statmount.c",
         "c/sysfs.c",
       },
       incdirs = { "c" },

@@ -10,7 +10,7 @@
 -- BENCH_QUICK=1 (skip the 1,000,000-entry directory and the 10,000 mounts).
 local build = os.getenv("KATAMOUNT_BUILD") or "build"
 local tools = os.getenv("BENCH_TOOLS") or "build-bench-tools"
-package.path = "lua/?.lua;lua/?/init.lua;bench/?.lua;" .. package.path
+package.path = "lua/?.lua;lua/?/init.lua;bench/?.lua;spec/?.lua;" .. package.path
 package.cpath = build .. "/?.so;" .. tools .. "/?.so;" .. package.cpath
 
 local T = require("timing")
@@ -167,6 +167,16 @@ do
   end
   count_ns.tree = case("nested tree, depth 5, 5 files", { core.count_files, d, 8 },
     { base.count_files, d, 8 }, { floor.count, d, 8 })
+  -- 300,000 empty directories: directories do not count toward the limit,
+  -- the work budget (KM_COUNT_WORK_PER_LIMIT per unit of limit + 1) stops
+  -- the walk; the Go original (and the plain-Lua baseline) walk them all
+  local ed = R .. "/count/empty-dirs"
+  sh("mkdir -p " .. q(ed))
+  local t0 = T.now()
+  sh(("%s/mkfiles %s %d e dirs"):format(q(tools), q(ed), quick and 30000 or 300000))
+  count_ns.empty = case(("%s empty directories"):format(quick and "30k" or "300k"),
+    { core.count_files, ed, 8 }, { base.count_files, ed, 8 })
+  count_ns.empty.setup = T.now() - t0
   local cm = pod.configmap(R .. "/count/configmap", 3)
   count_ns.cm = case("configmap, 3 keys (..data)", { core.count_files, cm, 8 }, { base.count_files, cm, 8 },
     { floor.count, cm, 8 })
@@ -224,6 +234,39 @@ for _, size in ipairs(tables) do
   L.reread = case("mounts(), the whole table read", { core.mounts }, { base.read_mountinfo },
     { floor.reread })
   lookups[size] = L
+end
+
+-- 3b. the mount table's index against mount points crafted to collide under
+-- the unkeyed hash it used before (spec/collide.lua): reading a mountinfo
+-- file of 80,000 of them costs what 80,000 ordinary ones cost.
+local index_rows = {}
+if type(core.mounts) == "function" then
+  local collide = require("collide")
+  local NIDX = 80000
+  section(("mount table index, %d mount points read from a file"):format(NIDX))
+  -- each read builds 80,000 entries: timed one at a time after a full
+  -- collection, alternating the two files, the best of 7 kept
+  local files, best = {}, {}
+  for _, kind in ipairs({ "ordinary", "crafted" }) do
+    files[kind] = collide.mountinfo(R .. "/index-" .. kind, NIDX, collide[kind])
+  end
+  for _ = 1, 7 do
+    for _, kind in ipairs({ "ordinary", "crafted" }) do
+      collectgarbage("collect")
+      local t0 = T.now()
+      local t = core.mounts(files[kind])
+      local ns = T.now() - t0
+      if t and (not best[kind] or ns < best[kind]) then best[kind] = ns end
+    end
+  end
+  for _, kind in ipairs({ "ordinary", "crafted" }) do
+    local t = core.mounts(files[kind])
+    local probes, longest = t:_index_cost()
+    index_rows[kind] = row({ name = ("mounts(file), %s mount points"):format(kind), km = best[kind],
+      probes = probes,
+      result = ("%d probes (%.2f/entry), longest run %d"):format(probes, probes / NIDX, longest) })
+  end
+  collectgarbage("collect")
 end
 
 -- 4. realpath of a bind source (what eval_mount_path does for each bind mount)
@@ -383,6 +426,13 @@ do
     rr and ("%.2fx"):format(rr) or "n/a"))
   line(per_rule and per_rule < 1000, ("Lua-side rule evaluation under 1 µs per rule per mount: %s"):format(
     per_rule and fmt(per_rule) or "n/a"))
+end
+do
+  local o, c = index_rows.ordinary, index_rows.crafted
+  local rr = o and c and o.probes and c.probes / o.probes
+  line(rr and rr <= 1.5, ("mount table index: crafted colliding mount points probe %s the slots of"
+    .. " ordinary ones (%s / %s; read in %s / %s)"):format(rr and ("%.2fx"):format(rr) or "n/a",
+    c and c.probes or "?", o and o.probes or "?", fmt(c and c.km), fmt(o and o.km)))
 end
 local core_ns = breakdown.core and breakdown.core.km
 if core_ns and plan_row.km and plan_row.floor then

@@ -1,17 +1,26 @@
 /*
- * count.c -- bounded directory counting and directory listing.
+ * count.c -- count_files: how many files a tree holds, up to a limit, with
+ * the work bounded as well as the count.
  *
- * Lua functions: count_files, list_dir.
+ * Lua functions: count_files.
  *
- * count_files walks a tree without recursion: an explicit stack of
- * directory frames, one getdents64 buffer shared by all of them (sized to
- * what the limit still allows, so that a directory of a million entries
- * costs what one of ten costs), at most KM_COUNT_OPEN_FDS_MAX descriptors
- * open (the shallowest ancestors are closed past that and reopened through
- * ".." on the way back, checked by device and inode), and every resource
- * owned by a userdata whose __gc releases it, so that no Lua error can
- * leak a descriptor or a block.
+ * The walk has no recursion: an explicit stack of directory frames, one
+ * getdents64 buffer shared by all of them (sized to what the limit still
+ * allows, so that a directory of a million entries costs what one of ten
+ * costs), at most KM_COUNT_OPEN_FDS_MAX descriptors open (the shallowest
+ * ancestors are closed past that and reopened through ".." on the way
+ * back, checked by device and inode), and every resource owned by a
+ * userdata whose __gc releases it, so that no Lua error can leak a
+ * descriptor or a block.
+ *
+ * Directories do not count toward the limit, so a tree of empty
+ * directories would cost its whole size to count. The walk therefore also
+ * counts its work -- each directory opened and each entry read is one unit
+ * -- and stops at KM_COUNT_WORK_PER_LIMIT units per unit of (limit + 1),
+ * answering -1 ("too big to watch"). This differs on purpose from the Go
+ * original, which walks every directory whatever the limit.
  */
+/*** @submodule katamount.core */
 #include "katamount.h"
 
 #include <dirent.h>
@@ -20,26 +29,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#define KM_WALK_MT "katamount.count.walk"
+#define KM_COUNT_MT "katamount.count"
 /* Smallest getdents64 buffer: room for one entry of the longest name. */
 #define KM_COUNT_BUF_MIN 512
 /* The bytes a directory entry takes in a getdents64 buffer, at first guess
  * (the header and a short name); the guess grows with the names seen. */
 #define KM_COUNT_RECSZ_FIRST 32
 #define KM_COUNT_RECSZ_MAX 280
-
-/* A getdents64 record (struct linux_dirent64). */
-struct km_dirent64 {
-    uint64_t d_ino;
-    int64_t d_off;
-    unsigned short d_reclen;
-    unsigned char d_type;
-    char d_name[1];
-};
-#define KM_DIRENT_NAME_OFF offsetof(struct km_dirent64, d_name)
 
 /* One directory of the walk. */
 struct km_frame {
@@ -52,25 +50,21 @@ struct km_frame {
     size_t path_len;    /* its path is w->path[0..path_len) */
 };
 
-/* The state of one count_files or list_dir call (a userdata). */
-struct km_walk {
+/* The state of one count_files call (a userdata). */
+struct km_count {
     struct km_frame *frames;
     size_t depth, frames_cap;
     size_t lo;          /* shallowest open frame above frame 0 (depth if none) */
     int open_fds;
+    int fd;             /* the top directory until its frame owns it */
     char *buf;          /* the getdents64 buffer */
     size_t bufcap;
     char *path;         /* the path of the current directory, for messages */
     size_t path_len, path_cap;
-    int fd;             /* list_dir's descriptor */
-    char *names;        /* list_dir: the names, NUL-terminated, end to end */
-    size_t names_len, names_cap;
-    size_t *offs;       /* list_dir: where each name starts */
-    size_t noffs, offs_cap;
-    const char **sorted;
+    lua_Integer work;   /* directories opened + entries read, so far */
 };
 
-static void walk_release(struct km_walk *w)
+static void count_release(struct km_count *w)
 {
     size_t i;
     for (i = 0; i < w->depth; i++) {
@@ -82,80 +76,48 @@ static void walk_release(struct km_walk *w)
     free(w->frames);
     free(w->buf);
     free(w->path);
-    free(w->names);
-    free(w->offs);
-    free(w->sorted);
     memset(w, 0, sizeof *w);
     w->fd = -1;
 }
 
-static int km_walk_gc(lua_State *L)
+static int km_count_gc(lua_State *L)
 {
-    walk_release(luaL_checkudata(L, 1, KM_WALK_MT));
+    count_release(luaL_checkudata(L, 1, KM_COUNT_MT));
     return 0;
 }
 
-/* A fresh walk state on the stack, released by __gc if anything raises. */
-static struct km_walk *walk_new(lua_State *L)
+/* A fresh count state on the stack, released by __gc if anything raises. */
+static struct km_count *count_new(lua_State *L)
 {
-    struct km_walk *w = lua_newuserdatauv(L, sizeof *w, 0);
+    struct km_count *w = lua_newuserdatauv(L, sizeof *w, 0);
     memset(w, 0, sizeof *w);
     w->fd = -1;
-    if (luaL_newmetatable(L, KM_WALK_MT)) {
-        lua_pushcfunction(L, km_walk_gc);
+    if (luaL_newmetatable(L, KM_COUNT_MT)) {
+        lua_pushcfunction(L, km_count_gc);
         lua_setfield(L, -2, "__gc");
     }
     lua_setmetatable(L, -2);
     return w;
 }
 
-/* The block p of *cap elements of `size` bytes, grown to hold `need`:
- * returns it (maybe moved), or NULL when out of memory (p stays valid). */
-static void *grow(void *p, size_t *cap, size_t need, size_t size)
-{
-    size_t ncap = *cap ? *cap : 16;
-    void *np;
-    if (need <= *cap)
-        return p;
-    while (ncap < need)
-        ncap *= 2;
-    np = realloc(p, ncap * size);
-    if (np != NULL)
-        *cap = ncap;
-    return np;
-}
+/* The message of a tree nested deeper than KM_COUNT_DEPTH_MAX (a format
+ * for km_push_error_limit). */
+static const char km_count_depth_fmt[] = "directories nested deeper than KM_COUNT_DEPTH_MAX (%I)";
 
-static long getdents(int fd, char *buf, size_t size)
+/* The most work units a count with this limit may spend. */
+static lua_Integer work_budget(lua_Integer limit)
 {
-    long n;
-    do
-        n = syscall(SYS_getdents64, fd, buf, size);
-    while (n < 0 && errno == EINTR);
-    return n;
-}
-
-/* The record at buf[pos..end), checked; NULL when malformed. */
-static const struct km_dirent64 *record(const char *buf, size_t pos, size_t end)
-{
-    const struct km_dirent64 *d = (const struct km_dirent64 *)(const void *)(buf + pos);
-    if (end - pos < KM_DIRENT_NAME_OFF + 1 || d->d_reclen < KM_DIRENT_NAME_OFF + 1 ||
-        d->d_reclen > end - pos ||
-        memchr(d->d_name, '\0', d->d_reclen - KM_DIRENT_NAME_OFF) == NULL)
-        return NULL;
-    return d;
-}
-
-static int is_dot(const char *name)
-{
-    return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+    if (limit >= LUA_MAXINTEGER / KM_COUNT_WORK_PER_LIMIT - 1)
+        return LUA_MAXINTEGER;
+    return (limit + 1) * KM_COUNT_WORK_PER_LIMIT;
 }
 
 /* Set the path to its first `len` bytes plus "/name" (or just name). */
-static int path_join(struct km_walk *w, size_t len, const char *name)
+static int path_join(struct km_count *w, size_t len, const char *name)
 {
     size_t nl = strlen(name);
     int slash = len > 0 && w->path[len - 1] != '/';
-    char *np = grow(w->path, &w->path_cap, len + (size_t)slash + nl + 1, 1);
+    char *np = km_grow(w->path, &w->path_cap, len + (size_t)slash + nl + 1, 1);
     if (np == NULL)
         return ENOMEM;
     w->path = np;
@@ -167,9 +129,9 @@ static int path_join(struct km_walk *w, size_t len, const char *name)
 }
 
 /* Push a frame for the open directory fd (its path is w->path). */
-static int push_frame(struct km_walk *w, int fd)
+static int push_frame(struct km_count *w, int fd)
 {
-    struct km_frame *f = grow(w->frames, &w->frames_cap, w->depth + 1, sizeof *f);
+    struct km_frame *f = km_grow(w->frames, &w->frames_cap, w->depth + 1, sizeof *f);
     if (f == NULL)
         return ENOMEM;
     w->frames = f;
@@ -187,7 +149,7 @@ static int push_frame(struct km_walk *w, int fd)
 
 /* Close the shallowest open ancestor (never frame 0 nor the current one),
  * noting its identity for the check when it is reopened. 0 or an errno. */
-static int shed_descriptor(struct km_walk *w)
+static int shed_descriptor(struct km_count *w)
 {
     if (w->lo >= 1 && w->lo + 1 < w->depth && w->frames[w->lo].fd >= 0) {
         struct stat st;
@@ -205,7 +167,7 @@ static int shed_descriptor(struct km_walk *w)
 
 /* Pop the current frame; reopen its parent through ".." when it had been
  * closed. 0, or an errno (*msg set for a parent that moved). */
-static int pop_frame(struct km_walk *w, const char **msg)
+static int pop_frame(struct km_count *w, const char **msg)
 {
     struct km_frame *c = &w->frames[w->depth - 1];
     if (w->depth >= 2) {
@@ -272,11 +234,11 @@ static int read_errno(int fd, int err)
  * -1), or an errno with *errlen (the failing path is w->path[0..*errlen))
  * and maybe *msg (a message in place of strerror).
  */
-static int walk_count(struct km_walk *w, const char *top, size_t toplen,
+static int walk_count(struct km_count *w, const char *top, size_t toplen,
                       lua_Integer limit, lua_Integer *out, size_t *errlen,
                       const char **msg)
 {
-    lua_Integer count = 0;
+    lua_Integer count = 0, budget = work_budget(limit);
     size_t bpos = 0, bend = 0, recsz = KM_COUNT_RECSZ_FIRST;
     int fd, err;
 
@@ -298,6 +260,7 @@ static int walk_count(struct km_walk *w, const char *top, size_t toplen,
         return ENOMEM;                      /* w->fd still closes it */
     w->fd = -1;
     w->lo = 1;
+    w->work = 1;
 
     while (w->depth > 0) {
         struct km_frame *f = &w->frames[w->depth - 1];
@@ -327,7 +290,7 @@ static int walk_count(struct km_walk *w, const char *top, size_t toplen,
                 }
                 f->need_seek = 0;
             }
-            n = getdents(f->fd, w->buf, want);
+            n = km_getdents(f->fd, w->buf, want);
             if (n < 0) {
                 *errlen = f->path_len;
                 return read_errno(f->fd, errno);
@@ -345,7 +308,7 @@ static int walk_count(struct km_walk *w, const char *top, size_t toplen,
             bend = (size_t)n;
             /* long names: ask for more bytes per entry next time */
             for (p = 0; p < bend; nrec++) {
-                d = record(w->buf, p, bend);
+                d = km_dirent_at(w->buf, p, bend);
                 if (d == NULL)
                     break;
                 p += d->d_reclen;
@@ -353,14 +316,18 @@ static int walk_count(struct km_walk *w, const char *top, size_t toplen,
             if (nrec > 0 && bend / nrec > recsz)
                 recsz = bend / nrec > KM_COUNT_RECSZ_MAX ? KM_COUNT_RECSZ_MAX : bend / nrec;
         }
-        d = record(w->buf, bpos, bend);
+        d = km_dirent_at(w->buf, bpos, bend);
         if (d == NULL) {
             *errlen = f->path_len;
             return EIO;
         }
         bpos += d->d_reclen;
-        if (is_dot(d->d_name))
+        if (km_is_dot(d->d_name))
             continue;
+        if (++w->work > budget) {
+            *out = -1;                      /* too big to watch */
+            return 0;
+        }
         type = d->d_type;
         if (type == DT_UNKNOWN) {
             struct stat est;
@@ -383,7 +350,7 @@ static int walk_count(struct km_walk *w, const char *top, size_t toplen,
         }
         /* a sub-directory: count what it holds */
         if (w->depth >= KM_COUNT_DEPTH_MAX) {
-            *msg = "directories nested deeper than KM_COUNT_DEPTH_MAX (4096)";
+            *msg = km_count_depth_fmt;
             *errlen = toplen;
             return ELOOP;
         }
@@ -418,16 +385,31 @@ static int walk_count(struct km_walk *w, const char *top, size_t toplen,
             close(cfd);
             return ENOMEM;
         }
+        if (++w->work > budget) {
+            *out = -1;
+            return 0;
+        }
         bpos = bend = 0;
     }
     *out = count;
     return 0;
 }
 
-/*** count_files(path, limit) -> 0..limit, or -1 once the count passes
- * limit; nil, message, errno on failure.
- * A non-directory counts 1; a directory counts every entry below it, a
- * sub-directory counting what it holds; symlinks count 1, never followed. */
+/***
+ * How many files a path holds, up to a limit. A non-directory counts 1; a
+ * directory counts every entry below it, a sub-directory counting what it
+ * holds (not itself); symlinks count 1, never followed. The work is bounded
+ * too: past KM_COUNT_WORK_PER_LIMIT x (limit + 1) directories opened and
+ * entries read the answer is -1, as past the limit (unlike the Go
+ * original, which walks every directory).
+ * @function count_files
+ * @tparam string path
+ * @tparam integer limit not negative
+ * @treturn[1] integer 0..limit, or -1 ("too big to watch") past the limit
+ *   or the work budget
+ * @return[2] nil, message, errno (ELOOP past KM_COUNT_DEPTH_MAX levels,
+ *   ESTALE for a directory moved during the count)
+ */
 static int km_count_files(lua_State *L)
 {
     size_t len, errlen = 0;
@@ -435,7 +417,7 @@ static int km_count_files(lua_State *L)
     const char *msg = NULL;
     lua_Integer limit, count = 0;
     struct stat st;
-    struct km_walk *w;
+    struct km_count *w;
     int err;
 
     if (path == NULL) {
@@ -444,13 +426,13 @@ static int km_count_files(lua_State *L)
     }
     limit = luaL_checkinteger(L, 2);
     luaL_argcheck(L, limit >= 0, 2, "limit must not be negative");
-    w = walk_new(L);
+    w = count_new(L);
     /* open first, stat only when it is not a directory: one syscall less
      * on the common path (symlinks followed, as stat does) */
     w->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (w->fd < 0) {
         err = errno;
-        walk_release(w);
+        count_release(w);
         if (err == ENOTDIR) {
             if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) {
                 lua_pushinteger(L, 1 > limit ? -1 : 1);
@@ -461,113 +443,22 @@ static int km_count_files(lua_State *L)
     }
     err = walk_count(w, path, len, limit, &count, &errlen, &msg);
     if (err != 0) {
-        if (msg != NULL)
+        if (msg == km_count_depth_fmt)
+            km_push_error_limit(L, "count_files", w->path, errlen, msg,
+                                (lua_Integer)KM_COUNT_DEPTH_MAX, err);
+        else if (msg != NULL)
             km_push_error_msg(L, "count_files", w->path, errlen, msg, err);
         else
             km_push_error(L, "count_files", w->path, errlen, err);
-        walk_release(w);
+        count_release(w);
         return 3;
     }
-    walk_release(w);
+    count_release(w);
     lua_pushinteger(L, count);
-    return 1;
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Read every name of w->fd into w->names; 0 or an errno. */
-static int list_read(struct km_walk *w)
-{
-    w->bufcap = KM_COUNT_BUF_MAX;
-    w->buf = malloc(w->bufcap);
-    if (w->buf == NULL)
-        return ENOMEM;
-    for (;;) {
-        size_t pos = 0;
-        long n = getdents(w->fd, w->buf, w->bufcap);
-        if (n < 0)
-            return errno;
-        if (n == 0)
-            return 0;
-        while (pos < (size_t)n) {
-            const struct km_dirent64 *d = record(w->buf, pos, (size_t)n);
-            size_t nl, *offs;
-            char *names;
-            if (d == NULL)
-                return EIO;
-            pos += d->d_reclen;
-            if (is_dot(d->d_name))
-                continue;
-            if (w->noffs == KM_LIST_DIR_MAX)
-                return E2BIG;
-            nl = strlen(d->d_name) + 1;
-            names = grow(w->names, &w->names_cap, w->names_len + nl, 1);
-            if (names == NULL)
-                return ENOMEM;
-            w->names = names;
-            offs = grow(w->offs, &w->offs_cap, w->noffs + 1, sizeof *offs);
-            if (offs == NULL)
-                return ENOMEM;
-            w->offs = offs;
-            memcpy(w->names + w->names_len, d->d_name, nl);
-            w->offs[w->noffs++] = w->names_len;
-            w->names_len += nl;
-        }
-    }
-}
-
-/*** list_dir(path) -> sorted array of the names in the directory (without
- * "." and ".."), or nil, message, errno. */
-static int km_list_dir(lua_State *L)
-{
-    size_t len, i;
-    const char *path = km_check_path(L, 1, &len);
-    struct km_walk *w;
-    int err;
-
-    if (path == NULL)
-        return km_push_path_error(L, "list_dir", 1);
-    w = walk_new(L);
-    w->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (w->fd < 0) {
-        err = errno;
-        return km_push_error(L, "list_dir", path, len, err);
-    }
-    err = list_read(w);
-    close(w->fd);
-    w->fd = -1;
-    if (err == E2BIG) {
-        walk_release(w);
-        return km_push_error_msg(L, "list_dir", path, len,
-                                 "more than KM_LIST_DIR_MAX (1048576) entries", err);
-    }
-    if (err == 0 && w->noffs > 0) {
-        w->sorted = malloc(w->noffs * sizeof *w->sorted);
-        if (w->sorted == NULL)
-            err = ENOMEM;
-    }
-    if (err != 0) {
-        walk_release(w);
-        return km_push_error(L, "list_dir", path, len, err);
-    }
-    for (i = 0; i < w->noffs; i++)
-        w->sorted[i] = w->names + w->offs[i];
-    if (w->noffs > 1)
-        qsort(w->sorted, w->noffs, sizeof *w->sorted, name_cmp);
-    lua_createtable(L, w->noffs > INT_MAX ? INT_MAX : (int)w->noffs, 0);
-    for (i = 0; i < w->noffs; i++) {
-        lua_pushstring(L, w->sorted[i]);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
-    walk_release(w);
     return 1;
 }
 
 const luaL_Reg km_count_funcs[] = {
     {"count_files", km_count_files},
-    {"list_dir", km_list_dir},
     {NULL, NULL}
 };

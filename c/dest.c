@@ -4,6 +4,7 @@
  *
  * Lua functions: ensure_destination.
  */
+/*** @submodule katamount.core */
 #include "katamount.h"
 
 #include <fcntl.h>

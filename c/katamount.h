@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/sysmacros.h>
 
@@ -36,6 +37,9 @@
 #define KM_MOUNTS_MAX (1024 * 1024)
 /* Deepest directory nesting count_files descends into. */
 #define KM_COUNT_DEPTH_MAX 4096
+/* Work units (a directory opened, an entry read) count_files may spend per
+ * unit of (limit + 1); past them it answers -1, as past the limit. */
+#define KM_COUNT_WORK_PER_LIMIT 64
 /* Most directory descriptors count_files keeps open at once. */
 #define KM_COUNT_OPEN_FDS_MAX 32
 /* Most path components device_for_path walks. */
@@ -49,6 +53,8 @@
 /* Most entries list_dir returns. */
 #define KM_LIST_DIR_MAX (1024 * 1024)
 
+/* ------------------------------------------------------------ errors.c */
+
 /*
  * Push the failure triple `nil, "<what> '<path>': <strerror(err)>", err` and
  * return 3, so that a Lua function can `return km_push_error(...)`.
@@ -60,6 +66,11 @@ int km_push_error(lua_State *L, const char *what, const char *path, size_t len,
 /* Same, with a fixed message in place of strerror. */
 int km_push_error_msg(lua_State *L, const char *what, const char *path,
                       size_t len, const char *msg, int err);
+
+/* Same, the message formatted (lua_pushfstring) from `fmt` and the limit
+ * it quotes: `fmt` names the KM_* macro, `%I` shows its value. */
+int km_push_error_limit(lua_State *L, const char *what, const char *path,
+                        size_t len, const char *fmt, lua_Integer limit, int err);
 
 /*
  * Check that argument `arg` is a string usable as a path: raises an argument
@@ -82,11 +93,11 @@ int km_push_path_error(lua_State *L, const char *what, int arg);
  * `out` is NUL-terminated. */
 size_t km_clean_path(const char *path, size_t len, char *out, size_t outcap);
 
-/* mounts.c: decode the kernel's octal escapes (\040 and friends) of
+/* mountinfo.c: decode the kernel's octal escapes (\040 and friends) of
  * s[0..len) in place; returns the decoded length. */
 size_t km_unescape(char *s, size_t len);
 
-/* mounts.c: one parsed /proc/self/mountinfo line. The strings point into the
+/* mountinfo.c: one parsed /proc/self/mountinfo line. The strings point into the
  * line, which the parser modifies in place (fields split and unescaped). */
 struct km_mountinfo {
     long long id;
@@ -102,7 +113,7 @@ struct km_mountinfo {
     char *super_options;    /* comma-separated super-block options */
 };
 
-/* mounts.c: parse one line of line[0..len) (no newline) in place;
+/* mountinfo.c: parse one line of line[0..len) (no newline) in place;
  * 0 on success, -1 when the line is malformed. Never writes outside
  * line[0..len). root, mount_point, fstype and source are unescaped;
  * options and super_options keep their escapes, so that an escaped comma
@@ -110,16 +121,120 @@ struct km_mountinfo {
  * km_unescape leaves \000 as is: a decoded field never holds a NUL. */
 int km_parse_mountinfo_line(char *line, size_t len, struct km_mountinfo *out);
 
+/* -------------------------------------------------------- mountentry.c */
+
+/* The fields of one mount entry, as strings. */
+enum { KM_F_ROOT, KM_F_MNT, KM_F_OPTS, KM_F_OPTIONAL, KM_F_FSTYPE,
+       KM_F_SOURCE, KM_F_SUPER, KM_F_N };
+
+/* One entry: strings point into a table's text (or into a statmount
+ * answer), with their lengths; options, super_options and optional keep
+ * their escapes (decoded item by item when the table is built). */
+struct km_ent {
+    long long id, parent;
+    unsigned int major, minor;
+    const char *str[KM_F_N];
+    size_t len[KM_F_N];
+};
+
+/* Push the entry table of e. */
+void km_push_entry(lua_State *L, const struct km_ent *e);
+
+/* Append the `sep`-separated items of s[0..n) (empty items dropped), each
+ * unescaped, to the array at the top of the stack. */
+void km_append_items(lua_State *L, const char *s, size_t n, char sep);
+
+/* -------------------------------------------------------- mountindex.c */
+
+/* An index of entries by mount point. */
+struct km_index {
+    uint32_t *slots;        /* entry index + 1, 0 empty (KM_MOUNTS_MAX fits) */
+    size_t mask;            /* slots - 1 (a power of two) */
+    uint64_t key[2];        /* the SipHash key, drawn per index */
+    size_t probes;          /* slots probed while building (t:_index_cost) */
+    size_t longest;         /* the longest probe run among them */
+};
+
+/* Index ents[0..n) by mount point (a later entry on the same mount point
+ * replaces the earlier one) under a fresh key. 0, or ENOMEM. */
+int km_index_build(struct km_index *ix, const struct km_ent *ents, size_t n);
+
+/* The index in ents of the last entry mounted on key[0..len), or -1. */
+long km_index_find(const struct km_index *ix, const struct km_ent *ents,
+                   const char *key, size_t len);
+
+/* Free the index's slots (idempotent). */
+void km_index_free(struct km_index *ix);
+
+/* -------------------------------------------------------- mounttable.c */
+
+/* The mount table the core reads when no file is given. */
+#define KM_MOUNTINFO_DEFAULT "/proc/self/mountinfo"
+
+struct km_mounts;
+
+/*
+ * Read the mount table file `path` into a new table object, pushed on the
+ * stack; returns 0 with *out set. On failure pushes
+ * `nil, "<what> '<path>': ...", errno` and returns 3 (the object, emptied,
+ * stays below them).
+ */
+int km_mounts_load(lua_State *L, const char *what, const char *path,
+                   size_t plen, struct km_mounts **out);
+
+/* Close the table's descriptor and free its memory (idempotent; the
+ * object itself is Lua's). */
+void km_mounts_release(struct km_mounts *m);
+
+/* The entry mounted last on path[0..len) ("/a/b/" finds "/a/b"), or NULL. */
+const struct km_ent *km_mounts_find_path(const struct km_mounts *m,
+                                         const char *path, size_t len);
+
+/* The entry of mountinfo id `id` (the last one listed), or NULL. */
+const struct km_ent *km_mounts_find_id(const struct km_mounts *m, long long id);
+
+/* Registers the metatable of mount-table objects. */
+void km_mounts_open(lua_State *L);
+
+/* ----------------------------------------------------------- dirents.c */
+
+/* A getdents64 record (struct linux_dirent64). */
+struct km_dirent64 {
+    unsigned long long d_ino;
+    long long d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    char d_name[1];
+};
+#define KM_DIRENT_NAME_OFF offsetof(struct km_dirent64, d_name)
+
+/* getdents64 of fd into buf[0..size), retried on EINTR: bytes read, 0 at
+ * the end, -1 with errno set. */
+long km_getdents(int fd, char *buf, size_t size);
+
+/* The record at buf[pos..end), checked (length, NUL-terminated name);
+ * NULL when malformed. */
+const struct km_dirent64 *km_dirent_at(const char *buf, size_t pos, size_t end);
+
+/* Whether name is "." or "..". */
+int km_is_dot(const char *name);
+
+/* The block p of *cap elements of `size` bytes, grown (doubling, from 16)
+ * to hold `need`: returns it (maybe moved), or NULL when out of memory (p
+ * stays valid, *cap unchanged). */
+void *km_grow(void *p, size_t *cap, size_t need, size_t size);
+
+/* ------------------------------------------------------------- core.c */
+
 /* Each concern's functions, assembled by core.c. */
 extern const luaL_Reg km_stat_funcs[];
 extern const luaL_Reg km_path_funcs[];
 extern const luaL_Reg km_mounts_funcs[];
+extern const luaL_Reg km_statmount_funcs[];
 extern const luaL_Reg km_count_funcs[];
+extern const luaL_Reg km_list_dir_funcs[];
 extern const luaL_Reg km_sysfs_funcs[];
 extern const luaL_Reg km_dest_funcs[];
-
-/* Registers the metatable of mount-table objects (mounts.c). */
-void km_mounts_open(lua_State *L);
 
 int luaopen_katamount_core(lua_State *L);
 

@@ -4,6 +4,7 @@
  *
  * Lua functions: clean, realpath, device_for_path.
  */
+/*** @submodule katamount.core */
 #include "katamount.h"
 
 #include <fcntl.h>

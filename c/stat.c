@@ -4,6 +4,7 @@
  *
  * Lua functions: stat, lstat, major, minor, fs_type.
  */
+/*** @submodule katamount.core */
 #include "katamount.h"
 
 #include <stdint.h>

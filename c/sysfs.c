@@ -3,6 +3,7 @@
  *
  * Lua functions: block_device.
  */
+/*** @submodule katamount.core */
 #include "katamount.h"
 
 #include <stdio.h>

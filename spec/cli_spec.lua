@@ -397,7 +397,7 @@ end
 function TestCliUsage.test_version()
   local r = km("--version")
   lu.assertEquals(r.code, 0)
-  lu.assertStrMatches(r.out, "^katamount %S+\n$")
+  lu.assertEquals(r.out, "katamount " .. require("katamount.core")._VERSION .. "\n")
 end
 
 function TestCliUsage.test_bad_usage_exits_2_with_one_line()

@@ -2,7 +2,8 @@
 -- the Go original's cases, its defects fixed (a sub-directory over the limit
 -- makes the answer -1: upstream issue 9780; errors are error returns),
 -- symlinks counted once and never followed, a Kubernetes configmap layout,
--- large directories, a tree deeper than the descriptor bound, and errors.
+-- large directories, a tree deeper than the descriptor bound, the work
+-- budget (many empty directories are -1, unlike the Go original), and errors.
 local lu = require("luaunit")
 local H = require("helpers")
 local core = require("katamount.core")
@@ -189,15 +190,19 @@ function TestCountFiles.test_wider_tree_below_the_fd_bound_is_walked_again()
 end
 
 function TestCountFiles.test_depth_bound_is_an_error_naming_it()
+  -- a limit whose work budget (KM_COUNT_WORK_PER_LIMIT per unit) lets the
+  -- walk reach the depth bound
+  local BIG_LIMIT = 1000000
   local d = H.tmpdir("cnt")
   chain(d, DEPTH_MAX + 2)
-  local ok, msg, err = core.count_files(d, 10)
+  local ok, msg, err = core.count_files(d, BIG_LIMIT)
   H.assert_error("KM_COUNT_DEPTH_MAX (4096)", ok, msg, err, H.E.ELOOP)
   lu.assertStrContains(msg, "count_files '" .. d .. "'")
   -- just within the bound is fine
   local e = H.tmpdir("cnt")
   chain(e, DEPTH_MAX - 1)
-  lu.assertEquals(core.count_files(e, 10), 0)
+  lu.assertEquals(core.count_files(e, BIG_LIMIT), 0)
+  lu.assertEquals(core.count_files(e, 10), -1, "past the work budget of limit 10")
   -- a file at the bottom, reached one relative chdir at a time (its whole
   -- path is longer than PATH_MAX)
   local here = assert(lfs.currentdir())
@@ -208,8 +213,48 @@ function TestCountFiles.test_depth_bound_is_an_error_naming_it()
   end)
   assert(lfs.chdir(here))
   lu.assertTrue(made)
-  lu.assertEquals(core.count_files(e, 10), 1)
+  lu.assertEquals(core.count_files(e, BIG_LIMIT), 1)
   lu.assertEquals(core.count_files(e, 0), -1)
+end
+
+-- The work is bounded as well as the count: directories do not count
+-- toward the limit, but each directory opened and each entry read is a
+-- unit of work, and past KM_COUNT_WORK_PER_LIMIT * (limit + 1) units the
+-- answer is -1 ("too big to watch"). The Go original walks every directory
+-- and would answer 0 for these trees: a deliberate difference.
+local WORK_PER_LIMIT = 64  -- KM_COUNT_WORK_PER_LIMIT
+
+function TestCountFiles.test_work_budget_exact_boundary()
+  -- the top directory is 1 unit, each empty sub-directory 2 (its entry,
+  -- its open): with limit 8 the budget is 64 * 9 = 576 units
+  local budget = WORK_PER_LIMIT * 9
+  local fits = (budget - 1) // 2
+  local d = H.tmpdir("cnt")
+  H.sh(("cd %s && seq -f e%%g 1 %d | xargs mkdir"):format(H.q(d), fits))
+  lu.assertEquals(core.count_files(d, 8), 0, ("%d empty directories: %d units"):format(fits, 1 + 2 * fits))
+  H.mkdir(d .. "/one-more")
+  lu.assertEquals(core.count_files(d, 8), -1, "one unit past the budget")
+  -- the budget grows with the limit
+  lu.assertEquals(core.count_files(d, 9), 0)
+  -- files still count toward the limit, not just the work
+  H.write(d .. "/e1/f", "")
+  lu.assertEquals(core.count_files(d, 9), 1)
+end
+
+function TestCountFiles.test_many_empty_directories_are_too_big_to_watch()
+  -- 20,000 empty directories (300,000 in make bench): -1 with limit 8,
+  -- after about 288 of them; the count with a limit to match walks them all
+  local n = SANITIZED and 2000 or 20000
+  local d = H.tmpdir("cnt")
+  H.sh(("cd %s && seq -f e%%g 1 %d | xargs mkdir"):format(H.q(d), n))
+  lu.assertEquals(core.count_files(d, 8), -1)
+  lu.assertEquals(core.count_files(d, 0), -1)
+  lu.assertEquals(core.count_files(d, n), 0, "a budget of 64 * (n + 1) units covers them")
+  -- nested: a chain of 400 empty directories, one file at the bottom
+  local e = H.tmpdir("cnt")
+  H.write(chain(e, 400) .. "/f", "")
+  lu.assertEquals(core.count_files(e, 8), -1)
+  lu.assertEquals(core.count_files(e, 1000), 1)
 end
 
 function TestCountFiles.test_mount_point_inside_the_tree()

@@ -72,6 +72,21 @@ function TestRockspec.test_lists_every_lua_module_rule_and_script()
   lu.assertEquals(r.build.install.bin.katamount, "bin/katamount")
 end
 
+-- One version: KM_VERSION in c/katamount.h is core._VERSION, katamount._VERSION
+-- and what `katamount --version` prints; the rockspec is "scm-N" (a build
+-- from the checkout, no release number) or "<KM_VERSION>-N".
+function TestRockspec.test_one_version()
+  local core = require("katamount.core")
+  local header = H.read("c/katamount.h"):match('#define KM_VERSION "([^"]+)"')
+  lu.assertNotNil(header, "KM_VERSION in c/katamount.h")
+  lu.assertEquals(core._VERSION, header)
+  lu.assertEquals(require("katamount")._VERSION, header)
+  local v = load_rockspec().version
+  lu.assertTrue(v:match("^scm%-%d+$") ~= nil or v == header .. v:match("%-%d+$"),
+    ("rockspec version %s is neither scm-N nor %s-N"):format(v, header))
+  lu.assertEquals(ROCKSPEC, "katamount-" .. v .. ".rockspec")
+end
+
 local TestLuarocksMake = {}
 
 function TestLuarocksMake:setUp()
@@ -111,7 +126,7 @@ end
 
 function TestLuarocksMake:test_installed_command_runs()
   local out = H.sh("cd / && " .. self.tree .. "/bin/katamount --version")
-  lu.assertStrMatches(out, "katamount %S+.*")
+  lu.assertEquals(out, "katamount " .. require("katamount.core")._VERSION)
   local classified = H.sh("cd / && " .. self.tree .. "/bin/katamount classify --json " ..
     "--source proc --destination /proc --type proc")
   lu.assertStrContains(classified, '"class"')

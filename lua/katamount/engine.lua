@@ -217,6 +217,7 @@ end
 
 --- Resolve a mount source and make its destination exist (the seed's
 -- evalMountPath): `abs_source, destination`.
+-- @function Engine:eval_mount_path
 -- @tparam string source
 -- @tparam string destination
 -- @treturn[1] string the source with symlinks resolved
@@ -240,6 +241,7 @@ function Engine.eval_mount_path(_, source, destination)
 end
 
 --- The layer mounts of a kata overlay root filesystem.
+-- @function Engine:layers
 -- @tparam {string,...} rootfs_options
 -- @treturn[1] {table,...} `{source=, type=, options=, mount_point=, option=}` each
 -- @return[2] nil, message naming the bad option

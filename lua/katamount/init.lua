@@ -25,7 +25,9 @@ M.new = engine.new
 --- The default engine behind the module's functions.
 M.engine = default
 
-M._VERSION = "0.1.0"
+--- The version: the C core's (`KM_VERSION` in c/katamount.h), the one source
+-- of the module's, the command's and the rock's release number.
+M._VERSION = require("katamount.core")._VERSION
 
 local function bind(name)
   return function(...) return default[name](default, ...) end
