@@ -40,6 +40,8 @@ build = {
         "c/dest.c",
         "c/mounts.c",
         "c/path.c",
+        "c/rulelib.c",
+        "c/rulestate.c",
         "c/stat.c",
         "c/sysfs.c",
       },
