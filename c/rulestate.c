@@ -209,10 +209,14 @@ static int km_rt_stop(lua_State *L)
     return 0;
 }
 
-/* runtime.restart(): a new decision (or file) gets a deadline of its own. */
+/* runtime.restart(): a new decision (or file) gets a deadline of its own,
+ * and forgets what stopped the one before. */
 static int km_rt_restart(lua_State *L)
 {
-    km_rs_restart(km_rs_of(L));
+    struct km_rule_state *rs = km_rs_of(L);
+    rs->refused = 0;
+    rs->tripped = KM_TRIP_NONE;
+    km_rs_restart(rs);
     return 0;
 }
 
