@@ -111,10 +111,10 @@ local function settings(ctx)
   return c
 end
 
--- A job for the rule state: the checked fields (only what crosses).
+-- A job for the rule state: the checked fields (source, destination,
+-- type, options: only what crosses).
 local function job(f, scope)
-  return { fields = { source = f.source, destination = f.destination, type = f.type,
-    options = f.options }, scope = scope }
+  return { fields = f, scope = scope }
 end
 
 --- Decide one OCI mount.

@@ -36,23 +36,30 @@ safe_math.randomseed = nil          -- the state's RNG: not the rules' to reseed
 --- Deepest table nesting `freeze` and `plain` copy.
 M.DEPTH_MAX = 32
 
--- Frozen views: proxy -> the table it shows.
-local inner_of = setmetatable({}, { __mode = "k" })
+-- Frozen views: a proxy whose metatable's __newindex is ro_write shows
+-- its metatable's __index (found with debug.getmetatable: no weak table).
+local debug_getmetatable = debug.getmetatable
 
 local function ro_write() error("facts are read-only", 2) end
-local function ro_len(t) return #inner_of[t] end
-local function ro_next(t, k) return next(inner_of[t], k) end
+
+-- The table a frozen view shows, or nil when `t` is none.
+local function inner_of(t)
+  local mt = debug_getmetatable(t)
+  if mt ~= nil and rawget(mt, "__newindex") == ro_write then return rawget(mt, "__index") end
+  return nil
+end
+
+local function ro_len(t) return #inner_of(t) end
+local function ro_next(t, k) return next(inner_of(t), k) end
 local function ro_pairs(t) return ro_next, t, nil end
 
 local function freeze_at(v, depth)
-  if type(v) ~= "table" or inner_of[v] ~= nil then return v end
+  if type(v) ~= "table" or inner_of(v) ~= nil then return v end
   if depth > M.DEPTH_MAX then error("facts nested deeper than " .. M.DEPTH_MAX, 0) end
   local inner = {}
   for k, x in next, v do inner[k] = freeze_at(x, depth + 1) end
-  local p = setmetatable({}, { __index = inner, __newindex = ro_write, __len = ro_len,
+  return setmetatable({}, { __index = inner, __newindex = ro_write, __len = ro_len,
     __pairs = ro_pairs, __metatable = false })
-  inner_of[p] = inner
-  return p
 end
 
 --- A read-only view of `v` (a copy, nested tables frozen too): writing
@@ -66,7 +73,7 @@ local function plain_at(v, depth)
   if t == "function" or t == "userdata" or t == "thread" then return nil end
   if t ~= "table" then return v end
   if depth > M.DEPTH_MAX then return nil end
-  local src = inner_of[v] or v
+  local src = inner_of(v) or v
   local out = {}
   for k, x in next, src do
     local tk = type(k)
@@ -83,66 +90,75 @@ function M.plain(v) return plain_at(v, 0) end
 
 -- next/rawget/rawlen that see through frozen views.
 local function safe_next(t, k)
-  local i = inner_of[t]
+  local i = inner_of(t)
   if i ~= nil then return next(i, k) end
   return next(t, k)
 end
 local function safe_rawget(t, k)
-  local i = inner_of[t]
+  local i = inner_of(t)
   if i ~= nil then return rawget(i, k) end
   return rawget(t, k)
 end
 local function safe_rawlen(t)
-  local i = inner_of[t]
+  local i = inner_of(t)
   if i ~= nil then return rawlen(i) end
   return rawlen(t)
 end
 
 -- Overlays: reads fall through to a base table, writes stay on the
--- overlay, which is cleared before the next rule runs.
-local base_of = setmetatable({}, { __mode = "k" })
-local overlays, n_overlays, dirty = {}, 0, false
+-- overlay, which is cleared before the next rule runs. A decision's
+-- overlays are made once and re-pointed at each decision's tables (no
+-- allocation per decision).
+local overlays, overlay_mt, index_of, n_used, dirty = {}, {}, {}, 0, false
+
+local function base_of(t) return overlay_mt[index_of[t]].__index end
 
 local function ov_write(t, k, v)
   rawset(t, k, v)
   dirty = true
 end
 local function ov_len(t)
-  local n = #base_of[t]
+  local n = #base_of(t)
   while t[n + 1] ~= nil do n = n + 1 end
   return n
 end
 local function ov_pairs(t)
   local merged = {}
-  for k, v in next, base_of[t] do merged[k] = v end
+  for k, v in next, base_of(t) do merged[k] = v end
   for k, v in next, t do merged[k] = v end
   return next, merged, nil
 end
 
---- An overlay of `base` for the running decision.
--- @tparam table base
--- @treturn table
-function M.overlay(base)
-  local p = setmetatable({}, { __index = base, __newindex = ov_write, __len = ov_len,
-    __pairs = ov_pairs, __metatable = false })
-  base_of[p] = base
-  n_overlays = n_overlays + 1
-  overlays[n_overlays] = p
-  return p
-end
-
 local function clear_overlays()
-  for i = 1, n_overlays do
+  for i = 1, #overlays do
     local p = overlays[i]
     for k in next, p do rawset(p, k, nil) end
   end
   dirty = false
 end
 
---- A decision begins: the overlays of the last one are forgotten.
+--- An overlay of `base` for the running decision (at most a few per
+-- decision: they are reused by the next one).
+-- @tparam table base
+-- @treturn table
+function M.overlay(base)
+  n_used = n_used + 1
+  local p = overlays[n_used]
+  if p == nil then
+    local mt = { __index = base, __newindex = ov_write, __len = ov_len, __pairs = ov_pairs,
+      __metatable = false }
+    p = setmetatable({}, mt)
+    overlays[n_used], overlay_mt[n_used], index_of[p] = p, mt, n_used
+  else
+    overlay_mt[n_used].__index = base
+  end
+  return p
+end
+
+--- A decision begins: the overlays of the last one are cleared and free.
 function M.begin()
-  for i = 1, n_overlays do overlays[i] = nil end
-  n_overlays, dirty = 0, false
+  if dirty then clear_overlays() end
+  n_used = 0
 end
 
 --- The message of a failed protected call: what stopped the rule (memory,
