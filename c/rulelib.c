@@ -864,7 +864,7 @@ static void km_set(lua_State *L, const char *name, lua_CFunction f)
 void km_rulelib_open(lua_State *L)
 {
     static const char *const charged_string[] = {
-        "byte", "char", "format", "len", "lower", "pack", "packsize", "reverse",
+        "byte", "char", "format", "lower", "pack", "packsize", "reverse",
         "sub", "unpack", "upper", NULL,
     };
     static const char *const charged_utf8[] = {

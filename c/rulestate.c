@@ -68,11 +68,14 @@ struct km_rule_state {
     lua_Integer budget, spent;
     int tick;
     int counting;           /* rule code runs: charge it, stop it */
+    int armed;              /* the count hook is set (only while rules run:
+                             * a hook slows every instruction of the state) */
     int tripped;            /* KM_TRIP_*: what stopped the running rule */
     int late;               /* the deadline passed */
     int late_plan;          /* ... and it was the plan's */
     int track_lines;
     int line;               /* last line run in a rule file (loading) */
+    lua_Integer unclocked;  /* units charged since the clock was last read */
     double deadline_s, plan_deadline_s;
     int64_t deadline_ns, plan_ns;   /* absolute CLOCK_MONOTONIC; 0: none */
 };
@@ -148,7 +151,13 @@ void km_rule_charge(lua_State *L, lua_Integer units)
         rs->spent = rs->budget;
     else
         rs->spent += units;
-    km_rs_clock(rs);
+    /* the clock is read once per tick's worth of charges, as the hook does */
+    if (units < 0 || units >= rs->tick - rs->unclocked) {
+        rs->unclocked = 0;
+        km_rs_clock(rs);
+    } else {
+        rs->unclocked += units;
+    }
     km_rs_stop(L, rs);
 }
 
@@ -170,8 +179,20 @@ static void km_rs_hook(lua_State *L, lua_Debug *ar)
 
 static void km_rs_set_hook(struct km_rule_state *rs)
 {
-    lua_sethook(rs->L, km_rs_hook,
-                LUA_MASKCOUNT | (rs->track_lines ? LUA_MASKLINE : 0), rs->tick);
+    if (rs->track_lines)
+        lua_sethook(rs->L, km_rs_hook, LUA_MASKCOUNT | LUA_MASKLINE, rs->tick);
+    else if (rs->armed)
+        lua_sethook(rs->L, km_rs_hook, LUA_MASKCOUNT, rs->tick);
+    else
+        lua_sethook(rs->L, NULL, 0, 0);
+}
+
+static void km_rs_arm(struct km_rule_state *rs, int on)
+{
+    if (rs->armed != on) {
+        rs->armed = on;
+        km_rs_set_hook(rs);
+    }
 }
 
 /* The call's deadline from now, or the plan's when that comes first. */
@@ -198,6 +219,7 @@ static int km_rt_start(lua_State *L)
     rs->spent = 0;
     rs->tripped = KM_TRIP_NONE;
     rs->counting = 1;
+    km_rs_arm(rs, 1);
     km_rs_stop(L, rs);
     return 0;
 }
@@ -205,7 +227,9 @@ static int km_rt_start(lua_State *L)
 /* runtime.stop(): the engine's own code runs again. */
 static int km_rt_stop(lua_State *L)
 {
-    km_rs_of(L)->counting = 0;
+    struct km_rule_state *rs = km_rs_of(L);
+    rs->counting = 0;
+    km_rs_arm(rs, 0);
     return 0;
 }
 
@@ -599,6 +623,7 @@ static void km_rs_begin(struct km_rule_state *rs)
 static void km_rs_end(struct km_rule_state *rs)
 {
     rs->counting = 0;
+    km_rs_arm(rs, 0);
     rs->deadline_ns = 0;
     rs->late = 0;
 }
@@ -882,7 +907,6 @@ static int km_rule_state(lua_State *L)
         lua_remove(L, -n - 1);
         return n;
     }
-    km_rs_set_hook(rs);
     return 1;
 }
 
