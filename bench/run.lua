@@ -292,8 +292,11 @@ if km and type(km.new) == "function" and type(core.stat) == "function" then
     local replay, calls = {}, 0
     for key, c in pairs(spy:_spied()) do
       local name, rest = key:match("^(%S+) (.*)$")
-      local args = {}
-      for a in (rest or ""):gmatch("%S+") do args[#args + 1] = tonumber(a) or a end
+      local args = { n = 0 }
+      for a in (rest or ""):gmatch("%S+") do
+        args.n = args.n + 1
+        if a ~= "nil" then args[args.n] = tonumber(a) or a end
+      end
       if name and core[name] then
         replay[#replay + 1] = { core[name], args, c }
         calls = calls + c
@@ -304,7 +307,7 @@ if km and type(km.new) == "function" and type(core.stat) == "function" then
       for _, m in ipairs(replay) do
         for _ = 1, m[3] do
           local t0 = T.now()
-          m[1](table.unpack(m[2]))
+          m[1](table.unpack(m[2], 1, m[2].n))
           spent = spent + (T.now() - t0)
         end
       end

@@ -59,10 +59,8 @@ local spied = {}
 local function spy_core(real)
   local c = {}
   for k, v in pairs(real) do c[k] = v end
-  for _, name in ipairs({ "stat", "lstat", "realpath", "count_files", "block_device", "mounts",
-    "mount_entry" }) do
-    local f = real[name]
-    if f then
+  for name, f in pairs(real) do
+    if type(f) == "function" then
       c[name] = function(a, ...)
         local rest = pack(...)
         local parts = {}
