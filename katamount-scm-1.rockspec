@@ -48,6 +48,8 @@ build = {
         "c/mountinfo.c",
         "c/mounttable.c",
         "c/path.c",
+        "c/rulelib.c",
+        "c/rulestate.c",
         "c/stat.c",
         "c/statmount.c",
         "c/sysfs.c",
@@ -60,6 +62,7 @@ build = {
     ["katamount"] = "lua/katamount/init.lua",
     ["katamount.layers"] = "lua/katamount/layers.lua",
     ["katamount.loader"] = "lua/katamount/loader.lua",
+    ["katamount.ruleset"] = "lua/katamount/ruleset.lua",
     ["katamount.sandbox"] = "lua/katamount/sandbox.lua",
   },
   install = {

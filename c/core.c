@@ -16,6 +16,7 @@
 static const luaL_Reg *const km_concerns[] = {
     km_stat_funcs, km_path_funcs, km_mounts_funcs, km_statmount_funcs,
     km_count_funcs, km_list_dir_funcs, km_sysfs_funcs, km_dest_funcs,
+    km_rulestate_funcs,
 };
 
 int luaopen_katamount_core(lua_State *L)
@@ -26,6 +27,7 @@ int luaopen_katamount_core(lua_State *L)
     for (i = 0; i < sizeof km_concerns / sizeof km_concerns[0]; i++)
         luaL_setfuncs(L, km_concerns[i], 0);
     km_mounts_open(L);
+    km_rulestate_open(L);
     lua_pushliteral(L, KM_VERSION);
     lua_setfield(L, -2, "_VERSION");
     return 1;

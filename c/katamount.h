@@ -236,6 +236,21 @@ extern const luaL_Reg km_list_dir_funcs[];
 extern const luaL_Reg km_sysfs_funcs[];
 extern const luaL_Reg km_dest_funcs[];
 
+/* rulestate.c: a Lua state of its own per engine (new{memory=, deadline=}). */
+extern const luaL_Reg km_rulestate_funcs[];
+void km_rulestate_open(lua_State *L);
+
+/* rulestate.c: charge `units` instructions to the rule running in rule
+ * state L (nothing outside rule code); raises past its budget or deadline. */
+void km_rule_charge(lua_State *L, lua_Integer units);
+/* A library call in a rule state is charged one instruction per this many
+ * bytes it reads or writes. */
+#define KM_RULE_BYTES_PER_STEP 16
+
+/* rulelib.c: the bounded string, table, utf8 and math libraries of a rule
+ * state (opened inside it). */
+void km_rulelib_open(lua_State *L);
+
 int luaopen_katamount_core(lua_State *L);
 
 #endif /* KATAMOUNT_H */

@@ -427,23 +427,27 @@ function P.test_plan_reads_the_mount_table_at_most_once()
     local v = H.mount_tmpfs(d .. "/volumes/kubernetes.io~empty-dir/t" .. i)
     spec.mounts[#spec.mounts + 1] = bind(v, "/t" .. i)
   end
-  local real, reads = core.mounts, 0
-  core.mounts = function(...) reads = reads + 1 return real(...) end
-  local ok, err = pcall(function()
-    local e = assert(katamount.new({ rules_path = {}, mountinfo = "/proc/self/mountinfo" }))
-    lu.assertEquals(e.helpers.mount_lookup, "table")
-    local p, errs = e:plan(spec)
-    lu.assertEquals(errs, {})
-    lu.assertEquals(p.mounts[#p.mounts].class, "ephemeral")
-    lu.assertEquals(reads, 1)
-    e:plan(spec)
-    lu.assertEquals(reads, 1)           -- nothing changed: not read again
-    H.mount_tmpfs(d .. "/volumes/kubernetes.io~empty-dir/late")
-    e:plan(spec)
-    lu.assertEquals(reads, 2)           -- changed: read once more
-  end)
-  core.mounts = real
-  assert(ok, err)
+  -- the rules run in the engine's rule state: its core calls are counted there
+  local e = assert(katamount.new({ rules_path = {}, mountinfo = "/proc/self/mountinfo", _spy = true }))
+  local reads = 0
+  local function count()
+    for key, c in pairs(e:_spied()) do
+      if key:sub(1, 7) == "mounts " then reads = reads + c end
+    end
+  end
+  lu.assertEquals(e.helpers.mount_lookup, "table")
+  local p, errs = e:plan(spec)
+  count()
+  lu.assertEquals(errs, {})
+  lu.assertEquals(p.mounts[#p.mounts].class, "ephemeral")
+  lu.assertEquals(reads, 1)
+  e:plan(spec)
+  count()
+  lu.assertEquals(reads, 1)           -- nothing changed: not read again
+  H.mount_tmpfs(d .. "/volumes/kubernetes.io~empty-dir/late")
+  e:plan(spec)
+  count()
+  lu.assertEquals(reads, 2)           -- changed: read once more
 end
 
 -- An engine without a mountinfo file asks the kernel per path (statmount):
@@ -462,75 +466,72 @@ function P.test_plan_asks_statmount_once_per_path()
   end
   local late = H.mkdir(d .. "/volumes/kubernetes.io~empty-dir/late")
   spec.mounts[#spec.mounts + 1] = bind(late, "/late")
-  local real_mounts, real_entry, reads, asked = core.mounts, core.mount_entry, 0, {}
-  core.mounts = function(...) reads = reads + 1 return real_mounts(...) end
-  core.mount_entry = function(path, ...)
-    asked[path] = (asked[path] or 0) + 1
-    return real_entry(path, ...)
-  end
-  local ok, err = pcall(function()
-    local p, errs = e:plan(spec)
-    lu.assertEquals(errs, {})
-    lu.assertEquals(p.mounts[#p.mounts - 1].class, "ephemeral")
-    lu.assertEquals(p.mounts[#p.mounts].class, "local")
-    lu.assertEquals(reads, 0)
-    local n = 0
-    for path, c in pairs(asked) do
-      n = n + 1
-      lu.assertEquals(c, 1, path)
+  -- the rules run in the engine's rule state: its core calls are counted there
+  e = assert(katamount.new({ rules_path = {}, _spy = true }))
+  local reads, asked
+  local function count()
+    reads, asked = 0, {}
+    for key, c in pairs(e:_spied()) do
+      if key:sub(1, 7) == "mounts " then reads = reads + c end
+      local path = key:match("^mount_entry (.-) $")
+      if path then asked[path] = (asked[path] or 0) + c end
     end
-    lu.assertEquals(n, 8)               -- the pod's own emptyDir, t1..t6 and late
-    H.mount_tmpfs(late)
-    asked = {}
-    p = e:plan(spec)
-    lu.assertEquals(p.mounts[#p.mounts].class, "ephemeral")   -- fresh, no re-read
-    lu.assertEquals(asked[late], 1)
-    lu.assertEquals(reads, 0)
-  end)
-  core.mounts, core.mount_entry = real_mounts, real_entry
-  assert(ok, err)
+  end
+  local p, errs = e:plan(spec)
+  count()
+  lu.assertEquals(errs, {})
+  lu.assertEquals(p.mounts[#p.mounts - 1].class, "ephemeral")
+  lu.assertEquals(p.mounts[#p.mounts].class, "local")
+  lu.assertEquals(reads, 0)
+  local n = 0
+  for path, c in pairs(asked) do
+    n = n + 1
+    lu.assertEquals(c, 1, path)
+  end
+  lu.assertEquals(n, 8)               -- the pod's own emptyDir, t1..t6 and late
+  H.mount_tmpfs(late)
+  p = e:plan(spec)
+  count()
+  lu.assertEquals(p.mounts[#p.mounts].class, "ephemeral")   -- fresh, no re-read
+  lu.assertEquals(asked[late], 1)
+  lu.assertEquals(reads, 0)
 end
 
 -- Facts are memoised: within one decision each path is stat'ed at most once.
 function P.test_facts_are_memoised_per_decision()
   local d = H.tmpdir("p")
-  local counts = {}
-  local wrapped = {}
-  for _, name in ipairs({ "stat", "lstat", "realpath", "count_files", "block_device" }) do
-    wrapped[name] = core[name]
-    core[name] = function(a, ...)
-      local key = name .. " " .. tostring(a) .. " " .. table.concat({ ... }, " ")
-      counts[key] = (counts[key] or 0) + 1
-      return wrapped[name](a, ...)
+  -- the rules run in the engine's rule state: its core calls are counted there
+  local e = assert(katamount.new({ rules_path = {}, _spy = true }))
+  local WATCHED = { stat = true, lstat = true, realpath = true, count_files = true, block_device = true }
+  local counts
+  local function spied()
+    counts = {}
+    for key, c in pairs(e:_spied()) do
+      if WATCHED[key:match("^(%S+)")] then counts[key] = c end
     end
   end
-  local ok, err = pcall(function()
-    local e = assert(katamount.new({ rules_path = {} }))
-    local function at_most_once(what)
-      local n = 0
-      for key, c in pairs(counts) do
-        n = n + 1
-        lu.assertEquals(c, 1, what .. ": " .. key .. " asked " .. c .. " times")
-      end
-      lu.assertTrue(n > 0, what)
-      counts = {}
+  local function at_most_once(what)
+    spied()
+    local n = 0
+    for key, c in pairs(counts) do
+      n = n + 1
+      lu.assertEquals(c, 1, what .. ": " .. key .. " asked " .. c .. " times")
     end
-    local cm = H.fill(d .. "/kubernetes.io~configmap/cfg", 2)
-    counts = {}
-    lu.assertEquals(e:classify(bind(cm)).class, "watchable")
-    at_most_once("watchable")
-    lu.assertEquals(e:classify(bind("/dev/katamount-missing")).class, "host-device")
-    at_most_once("missing /dev path")
-    lu.assertEquals(e:classify(bind(d .. "/x")).class, "shared")   -- every rule tried
-    at_most_once("shared")
-    -- one plan shares its facts: /dev/null is stat'ed once for both mounts
-    local p = e:plan({ root = { path = "/dev/loop0" }, mounts = { bind("/dev/null"), bind("/dev/null") } })
-    lu.assertEquals(p.mounts[2].class, "host-device")
-    lu.assertEquals(counts["stat /dev/null "], 1)
-    at_most_once("plan")
-  end)
-  for name, f in pairs(wrapped) do core[name] = f end
-  assert(ok, err)
+    lu.assertTrue(n > 0, what)
+  end
+  local cm = H.fill(d .. "/kubernetes.io~configmap/cfg", 2)
+  e:_spied()
+  lu.assertEquals(e:classify(bind(cm)).class, "watchable")
+  at_most_once("watchable")
+  lu.assertEquals(e:classify(bind("/dev/katamount-missing")).class, "host-device")
+  at_most_once("missing /dev path")
+  lu.assertEquals(e:classify(bind(d .. "/x")).class, "shared")   -- every rule tried
+  at_most_once("shared")
+  -- one plan shares its facts: /dev/null is stat'ed once for both mounts
+  local p = e:plan({ root = { path = "/dev/loop0" }, mounts = { bind("/dev/null"), bind("/dev/null") } })
+  lu.assertEquals(p.mounts[2].class, "host-device")
+  at_most_once("plan")
+  lu.assertEquals(counts["stat /dev/null "], 1)
 end
 
 T.TestFacts = { tearDown = H.cleanup }

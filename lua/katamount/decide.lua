@@ -7,62 +7,17 @@
 -- that raises or runs away fails that one decision, naming the rule and
 -- where it is defined.
 -- @module katamount.decide
-local sandbox = require("katamount.sandbox")
 local layers = require("katamount.layers")
 
 local M = {}
 
 local type, error, pairs, ipairs, tostring = type, error, pairs, ipairs, tostring
-local setmetatable, getmetatable, rawget, rawlen = setmetatable, getmetatable, rawget, rawlen
+local getmetatable = getmetatable
 local format = string.format
-local sandbox_first, sandbox_session, sandbox_disarm = sandbox.first, sandbox.session, sandbox.disarm
-local concat, unpack = table.concat, table.unpack
+local unpack = table.unpack
 
 --- The option that marks an OCI mount as a layer of a kata overlay rootfs.
 M.IS_LAYER = "io.katacontainers.fs-opt.is-layer"
-
--- The reason(s) a rule gave, as a fresh list of strings (never touching
--- metamethods of what sandboxed code returned).
-local function reasons_of(why, matched, r)
-  local t = type(why)
-  if t == "string" then return { why } end
-  if t == "table" then
-    local out = {}
-    for i = 1, rawlen(why) do
-      local v = rawget(why, i)
-      if type(v) == "string" then out[#out + 1] = v end
-    end
-    if #out > 0 then return out end
-  end
-  if matched then return { r.why or ("rule '" .. r.name .. "' matched") } end
-  return { "no match" }
-end
-
---- Evaluate rules in order against one mount object, then disarm the
--- budget hook: what the engine does with the answer (reasons, messages, the
--- decision) runs without the count hook's cost.
--- @treturn[1] table the matched rule
--- @treturn[1] table its reasons
--- @treturn[1] ?table the trace (when explaining)
--- @return[2] nil, message, trace
-local function evaluate(rules, m, ctx, explain, budget)
-  local trace, on_result = nil, nil
-  if explain then
-    trace = {}
-    on_result = function(r, matched, why)
-      trace[#trace + 1] = { name = r.name, order = r.order, matched = not not matched,
-        why = concat(reasons_of(why, matched, r), "; "), file = r.file, line = r.line }
-    end
-  end
-  local ok, r, why = sandbox_first(budget, rules, m, ctx, on_result)
-  -- the hook is armed again by the next mount's first rule
-  sandbox_disarm()
-  if not ok then
-    return nil, format("rule '%s' (%s:%d): %s", r.name, r.file, r.line, why), trace
-  end
-  if r == nil then return nil, "no rule matched", trace end
-  return r, reasons_of(why, true, r), trace
-end
 
 -- A list copied at once (a table constructor sizes it: no regrowth); past
 -- 32 entries, one by one (unpack would put them all on the stack).
@@ -132,10 +87,10 @@ function M.fields(mount)
 end
 
 -- The decision: the mount's fields (`f`, from `shaped`) with what the rule
--- decided, filled in place.
-local function decision(r, reasons, f, trace)
-  f.class, f.action, f.rule, f.reasons = r.class, r.action, r.name, reasons
-  if trace then f.trace = trace end
+-- decided (`res`, out of the rule state), filled in place.
+local function decision(res, f)
+  f.class, f.action, f.rule, f.reasons = res.class, res.action, res.rule, res.reasons
+  if res.trace then f.trace = res.trace end
   return f
 end
 
@@ -146,48 +101,20 @@ local function failed(f, message, trace)
   return d
 end
 
--- ctx as rules see it: the caller's settings over the rules' params.
-local function settings(rs, ctx)
+-- ctx as it crosses into the rule state: the caller's settings (a shallow
+-- copy; the rule state puts them over the rules' params).
+local function settings(ctx)
   local c = {}
   if ctx ~= nil then
     for k, v in pairs(ctx) do c[k] = v end
   end
-  return setmetatable(c, rs.ctx_mt)
+  return c
 end
 
--- Decide one mount of `scope` ("mount" or "rootfs") from checked fields.
--- `f` stays the engine's; rules get a copy they may scribble on.
-local function decide(engine, rs, f, scope, extra, c, explain)
-  local m = engine.helpers.mount({ source = f.source, destination = f.destination, type = f.type,
-    options = copy_options(f.options), scope = scope })
-  if extra then
-    for k, v in pairs(extra) do m[k] = v end
-  end
-  local rules = scope == "rootfs" and rs.rootfs_rules or rs.mount_rules
-  local r, reasons, trace = evaluate(rules, m, c, explain, engine.budget)
-  if not r then return nil, reasons, trace end
-  return decision(r, reasons, f, trace)
-end
-
-local function memo_done(state, ok, ...)
-  state.memo = nil
-  if not ok then error((...), 0) end
-  return ...
-end
-
--- Run fn under one memo (facts shared by the whole call) in a session.
-local function with_memo(engine, fn, ...)
-  local state = engine.state
-  if state.memo ~= nil then return sandbox_session(fn, ...) end
-  state.memo = {}
-  return memo_done(state, pcall(sandbox_session, fn, ...))
-end
-M.with_memo = with_memo
-
-local function classify(engine, rs, f, c, explain)
-  local d, err = decide(engine, rs, f, "mount", nil, c, explain)
-  if not d then return nil, err end
-  return d
+-- A job for the rule state: the checked fields (source, destination,
+-- type, options: only what crosses).
+local function job(f, scope)
+  return { fields = f, scope = scope }
 end
 
 --- Decide one OCI mount.
@@ -205,8 +132,11 @@ function M.classify(engine, mount, ctx)
   end
   local f, err = M.fields(mount)
   if not f then return nil, err end
-  local rs = engine.ruleset
-  return with_memo(engine, classify, engine, rs, f, settings(rs, ctx), ctx and ctx.explain)
+  local res, cerr = engine.rstate:call("classify", job(f, "mount"), settings(ctx),
+    ctx and ctx.explain or false)
+  if not res then return nil, cerr end
+  if res.error then return nil, res.error end
+  return decision(res, f)
 end
 
 -- The root filesystem as the runtime received it.
@@ -226,16 +156,27 @@ local function root_fields(spec, ctx)
   return shaped(path, "/", "", {})
 end
 
-local function plan(engine, rs, spec, ctx, c, explain)
+-- The plan's slots in output order, each either failed already (`d`) or
+-- waiting for job `j` of the rule state; the rule state decides every job
+-- in one call, and the slots are filled from its answers.
+local function plan(engine, spec, ctx)
   local out = { mounts = {}, layers = {} }
   local errors = {}
+  local slots, jobs = {}, {}
+  local function add(slot, j)
+    if j then
+      jobs[#jobs + 1] = j
+      slot.j = #jobs
+    end
+    slots[#slots + 1] = slot
+  end
   local mounts = spec.mounts
   if mounts ~= nil and type(mounts) ~= "table" then
     errors[#errors + 1] = "spec.mounts must be a list, got " .. type(mounts)
     mounts = nil
   end
   for i, mount in ipairs(mounts or {}) do
-    local f, err, d, trace
+    local f, err
     if type(mount) ~= "table" then
       err = "mount must be a table, got " .. type(mount)
       f = { source = "", destination = "", type = "", options = {} }
@@ -243,55 +184,73 @@ local function plan(engine, rs, spec, ctx, c, explain)
       f, err = M.fields(mount)
       if not f then f = { source = "", destination = "", type = "", options = {} } end
     end
-    if not err then
-      d, err, trace = decide(engine, rs, f, "mount", nil, c, explain)
+    if err then
+      add({ kind = "mount", i = i, f = f, err = err })
+    else
+      add({ kind = "mount", i = i, f = f }, job(f, "mount"))
     end
-    if not d then
-      d = failed(f, err, trace)
-      errors[#errors + 1] = format("mount %d (%s): %s", i, tostring(f.destination), err)
-    end
-    out.mounts[i] = d
   end
 
   local root, mounted = root_fields(spec, ctx)
+  if root then
+    -- Each io.katacontainers.fs-opt.layer= option of the root is a layer,
+    -- decided as a mount marked with the is-layer option.
+    for _, o in ipairs(root.options) do
+      if o:sub(1, #layers.PREFIX) == layers.PREFIX then
+        local layer, lerr = layers.parse(o)
+        if layer then
+          local lopts = copy_options(layer.options)
+          lopts[#lopts + 1] = M.IS_LAYER
+          local f = shaped(layer.source, layer.mount_point, layer.type, lopts)
+          local j = job(f, "mount")
+          j.layer, j.layer_info = true, layer
+          add({ kind = "layer", f = f, option = o, layer = layer }, j)
+        else
+          add({ kind = "layer", f = { source = "", destination = "", type = "" }, option = o, err = lerr })
+        end
+      end
+    end
+    local j = job(root, "rootfs")
+    j.mounted = mounted
+    add({ kind = "rootfs", f = root }, j)
+  end
+
+  local results, cerr = nil, nil
+  if #jobs > 0 then
+    local st = engine.rstate
+    st:plan_begin()
+    results, cerr = st:call("plan", jobs, settings(ctx), ctx and ctx.explain or false)
+    st:plan_end()
+  end
+  for _, slot in ipairs(slots) do
+    local res = slot.j and (results and results[slot.j] or { error = cerr }) or nil
+    local d
+    if slot.err then
+      d = failed(slot.f, slot.err)
+    elseif res.error then
+      d = failed(slot.f, res.error, res.trace)
+    else
+      d = decision(res, slot.f)
+      if slot.kind == "layer" then d.mount_point = slot.layer.mount_point end
+    end
+    if slot.kind == "mount" then
+      if d.error then
+        errors[#errors + 1] = format("mount %d (%s): %s", slot.i, tostring(slot.f.destination), d.error)
+      end
+      out.mounts[slot.i] = d
+    elseif slot.kind == "layer" then
+      d.option = slot.option
+      if d.error then errors[#errors + 1] = "layer: " .. d.error end
+      out.layers[#out.layers + 1] = d
+    else
+      if d.error then errors[#errors + 1] = "rootfs: " .. d.error end
+      out.rootfs = d
+    end
+  end
   if not root then
     out.rootfs = { error = mounted, source = "", destination = "/", type = "", options = {} }
     errors[#errors + 1] = "rootfs: " .. mounted
-    return out, errors
   end
-  -- Each io.katacontainers.fs-opt.layer= option of the root is a layer,
-  -- decided as a mount marked with the is-layer option.
-  local good = {}
-  for _, o in ipairs(root.options) do
-    if o:sub(1, #layers.PREFIX) == layers.PREFIX then
-      local layer, lerr = layers.parse(o)
-      local d, trace
-      if layer then
-        local lopts = copy_options(layer.options)
-        lopts[#lopts + 1] = M.IS_LAYER
-        local f = shaped(layer.source, layer.mount_point, layer.type, lopts)
-        d, lerr, trace = decide(engine, rs, f, "mount", { layer = true }, c, explain)
-        if d then
-          d.mount_point = layer.mount_point
-          good[#good + 1] = layer
-        else
-          d = failed(f, lerr, trace)
-        end
-      else
-        d = failed({ source = "", destination = "", type = "" }, lerr)
-      end
-      d.option = o
-      if d.error then errors[#errors + 1] = "layer: " .. d.error end
-      out.layers[#out.layers + 1] = d
-    end
-  end
-  local d, rerr, trace = decide(engine, rs, root, "rootfs", { layers = good, mounted = mounted }, c,
-    explain)
-  if not d then
-    d = failed(root, rerr, trace)
-    errors[#errors + 1] = "rootfs: " .. rerr
-  end
-  out.rootfs = d
   return out, errors
 end
 
@@ -309,8 +268,7 @@ function M.plan(engine, spec, ctx)
   if ctx ~= nil and type(ctx) ~= "table" then
     error("bad argument #2 to 'plan' (table expected, got " .. type(ctx) .. ")", 2)
   end
-  local rs = engine.ruleset
-  return with_memo(engine, plan, engine, rs, spec, ctx, settings(rs, ctx), ctx and ctx.explain)
+  return plan(engine, spec, ctx)
 end
 
 return M

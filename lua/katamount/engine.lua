@@ -5,7 +5,6 @@
 -- wraps a default engine as plain functions.
 -- @module katamount.engine
 local core = require("katamount.core")
-local sandbox = require("katamount.sandbox")
 local loader = require("katamount.loader")
 local facts = require("katamount.facts")
 local layers = require("katamount.layers")
@@ -13,10 +12,65 @@ local decide = require("katamount.decide")
 
 local M = {}
 
-local type, error, ipairs, tostring, setmetatable, rawget, next =
-  type, error, ipairs, tostring, setmetatable, rawget, next
+local type, error, ipairs, tostring, setmetatable, rawget =
+  type, error, ipairs, tostring, setmetatable, rawget
 local format, find, sub = string.format, string.find, string.sub
-local pack, unpack = table.pack, table.unpack
+local io_open = io.open
+
+--- Instructions allowed per rule call (and per rule file load) by default.
+M.DEFAULT_BUDGET = 1000000
+--- Bytes a rule state may hold by default (64 MiB; `new{memory=}`).
+M.DEFAULT_MEMORY = 64 * 1024 * 1024
+--- Seconds one decision (or predicate call, or rule file load) may run by
+-- default (`new{deadline=}`).
+M.DEFAULT_DEADLINE = 2
+--- Seconds one plan may run by default (`new{plan_deadline=}`).
+M.DEFAULT_PLAN_DEADLINE = 10
+
+-- The engine's code that runs inside each rule state, in load order.
+local INSIDE = { "facts", "sandbox", "ruleset" }
+local inside_texts = nil
+
+-- The texts of the modules of INSIDE, read once from beside this file.
+local function inside()
+  if inside_texts ~= nil then return inside_texts end
+  local src = debug.getinfo(1, "S").source
+  local dir = sub(src, 1, 1) == "@" and sub(src, 2):match("^(.*)/[^/]*$") or "."
+  local texts = {}
+  for i, name in ipairs(INSIDE) do
+    local path = dir .. "/" .. name .. ".lua"
+    local f, err = io_open(path, "rb")
+    if not f then return nil, "engine module " .. tostring(err) end
+    local text = f:read("a")
+    f:close()
+    if text == nil then return nil, "engine module '" .. path .. "': cannot read" end
+    texts[i] = { "katamount." .. name, text }
+  end
+  inside_texts = texts
+  return texts
+end
+
+-- A fresh rule state with the engine's own code loaded and configured.
+local function new_state(self)
+  local texts, terr = inside()
+  if not texts then return nil, terr end
+  local st, err = core.rule_state({ memory = self.memory, budget = self.budget,
+    deadline = self.deadline, plan_deadline = self.plan_deadline })
+  if not st then return nil, err end
+  for _, t in ipairs(texts) do
+    local ok, lerr = st:load(t[1], t[2])
+    if not ok then
+      st:close()
+      return nil, lerr
+    end
+  end
+  local lookup, cerr = st:call("configure", { mountinfo = self.mountinfo, _spy = self._spy })
+  if not lookup then
+    st:close()
+    return nil, cerr
+  end
+  return st
+end
 
 --- The predicates every engine offers as methods (defined in rule files).
 M.PREDICATES = {
@@ -87,6 +141,11 @@ end
 --   `rules_path`: directories of operator rules (a list, or a `:`-separated
 --   string) loaded after the bundled ones; it replaces `KATAMOUNT_RULES_PATH`.
 --   `budget`: instructions allowed per rule call (default 1,000,000).
+--   `memory`: bytes the engine's rule state may hold (default 64 MiB, at
+--   least 2 MiB): a rule that needs more fails its decision with "memory
+--   limit", a rule file that does fails the load.
+--   `deadline`: seconds one decision, predicate call or rule file load may
+--   run (default 2); `plan_deadline`: seconds one plan may run (default 10).
 --   `mountinfo`: a mount table file to read mount entries from (read once,
 --   re-read only when it changed); without it each path is asked of the
 --   kernel (statmount), or `/proc/self/mountinfo` is read where statmount
@@ -103,9 +162,19 @@ function M.new(opts)
   if path == nil then path = os.getenv("KATAMOUNT_RULES_PATH") end
   local dirs, err = split_path(path)
   if not dirs then return nil, err end
-  local budget = opts.budget or sandbox.DEFAULT_BUDGET
+  local budget = opts.budget or M.DEFAULT_BUDGET
   if math.type(budget) ~= "integer" or budget < 1 then
     return nil, "budget must be a positive integer, got " .. tostring(budget)
+  end
+  local memory = opts.memory or M.DEFAULT_MEMORY
+  if math.type(memory) ~= "integer" or memory < 2 * 1024 * 1024 then
+    return nil, "memory must be an integer of at least 2 MiB (2097152), got " .. tostring(memory)
+  end
+  for _, k in ipairs({ "deadline", "plan_deadline" }) do
+    local v = opts[k]
+    if v ~= nil and (type(v) ~= "number" or v ~= v or v <= 0 or v > 86400) then
+      return nil, k .. " must be a number of seconds in (0, 86400], got " .. tostring(v)
+    end
   end
   if opts.mountinfo ~= nil and type(opts.mountinfo) ~= "string" then
     return nil, "mountinfo must be a string, got " .. type(opts.mountinfo)
@@ -119,7 +188,10 @@ function M.new(opts)
   end
   local state = { memo = nil, mtab = nil }
   local self = setmetatable({
-    dirs = dirs, bundled = bundled, budget = budget, state = state, euid = loader.euid(),
+    dirs = dirs, bundled = bundled, budget = budget, memory = memory,
+    deadline = opts.deadline or M.DEFAULT_DEADLINE,
+    plan_deadline = opts.plan_deadline or M.DEFAULT_PLAN_DEADLINE,
+    mountinfo = opts.mountinfo, _spy = opts._spy == true, state = state, euid = loader.euid(),
     helpers = facts.new(state, core, opts.mountinfo),
   }, Engine_mt)
   local ok, rerr = self:reload()
@@ -127,15 +199,31 @@ function M.new(opts)
   return self
 end
 
---- Read the rules again. Builds a whole new rule set and swaps it in only
--- when every file loaded; otherwise the engine keeps the rules it had.
+--- Read the rules again. Builds a whole new rule set in a new rule state
+-- and swaps it in only when every file loaded; otherwise the engine keeps
+-- the rules (and the state) it had.
 -- @treturn[1] boolean true
 -- @return[2] nil, message (`<file>:<line>: <message>` for a broken file)
 function Engine:reload()
+  local st, serr = new_state(self)
+  if not st then return nil, serr end
   local rs, err = loader.load({ dirs = self.dirs, bundled = self.bundled, euid = self.euid,
-    budget = self.budget, helpers = self.helpers })
-  if not rs then return nil, err end
-  self.ruleset = rs
+    compile = function(path, text)
+      local ok, cerr = st:call("load_file", path, text)
+      if ok then return true end
+      cerr = tostring(cerr)
+      if sub(cerr, 1, #path + 1) ~= path .. ":" then cerr = path .. ": " .. cerr end
+      return nil, cerr
+    end,
+    finish = function() return st:call("finish") end,
+  })
+  if not rs then
+    st:close()
+    return nil, err
+  end
+  local old = self.rstate
+  self.rstate, self.ruleset = st, rs
+  if old ~= nil then old:close() end
   return true
 end
 
@@ -143,48 +231,48 @@ end
 -- @treturn {table,...} `{name=, order=, scope=, class=, action=, file=, line=}` each
 function Engine:rules()
   local out = {}
-  for _, list in ipairs({ self.ruleset.mount_rules, self.ruleset.rootfs_rules }) do
-    for _, r in ipairs(list) do
-      out[#out + 1] = { name = r.name, order = r.order, scope = r.scope, class = r.class,
-        action = r.action, file = r.file, line = r.line, why = r.why }
-    end
+  for i, r in ipairs(self.ruleset.rules) do
+    out[i] = { name = r.name, order = r.order, scope = r.scope, class = r.class,
+      action = r.action, file = r.file, line = r.line, why = r.why }
   end
   return out
 end
 
---- The params the rules set (a copy).
--- @treturn table
+--- The params the rules set (plain copies out of the rule state: no
+-- function, metatable or metamethod of a rule reaches the caller).
+-- @treturn[1] table
+-- @return[2] nil, message
 function Engine:params()
-  local out = {}
-  -- next, not pairs: a __pairs a rule set on params must not run here
-  for k, v in next, self.ruleset.params do out[k] = v end
-  return out
+  return self.rstate:call("params")
 end
 
 --- Where each param was last set: `{name = "file:line"}` (a copy).
 -- @treturn table
 function Engine:param_sources()
-  local out = {}
-  for k, v in next, self.ruleset.param_where do out[k] = v end
-  return out
+  return self.rstate:call("param_sources")
 end
 
-local function call_predicate(self, name, fn, info, ...)
-  local r = pack(sandbox.call(self.budget, info.chunk, fn, ...))
-  if not r[1] then
-    return nil, format("predicate '%s' (%s:%d): %s", name, info.file, info.line, r[2])
-  end
-  return unpack(r, 2, r.n)
+local function answered(ok, ...)
+  if ok then return ... end
+  return nil, (...)
 end
 
---- Call the predicate `name` of the rule set, under the budget.
+--- Call the predicate `name` of the rule set in the rule state, under the
+-- budget; its answers come back as plain copies.
 -- @tparam string name
 -- @return what the predicate returns, or nil, message when it raised or is not defined
 function Engine:call(name, ...)
-  local rs = self.ruleset
-  local fn = rs.predicates[name]
-  if fn == nil then return nil, "predicate '" .. tostring(name) .. "' is not defined" end
-  return decide.with_memo(self, call_predicate, self, name, fn, rs.predicate_info[name], ...)
+  if self.ruleset.predicates[name] == nil then
+    return nil, "predicate '" .. tostring(name) .. "' is not defined"
+  end
+  return answered(self.rstate:call("call", name, ...))
+end
+
+--- Counts of the core calls rules made since the last call, by
+-- `"name arg ..."` (an engine made with `_spy = true`; tests).
+-- @treturn table
+function Engine:_spied()
+  return self.rstate:call("spied")
 end
 
 --- The device holding `path` and its mount point; host devices (under

@@ -47,10 +47,13 @@ local PURE = { "clean", "major", "minor", "mounts", "_VERSION" }
 --   read `/proc/self/mountinfo`
 -- @tparam ?boolean per_path nil: decide with `statmount_usable()`; false:
 --   always the table (tests)
+-- @tparam ?function freeze makes a table fact read-only before it is
+--   remembered (inside a rule state: one rule cannot change what the next
+--   one sees); nil: facts are kept as the core returned them
 -- @treturn table helpers: `core` (the sandbox's read-only, memoised core),
 --   `mount_entry`, `device_for_path`, `count_files`, `mount_table`, `mount`,
 --   `mount_lookup` (`"statmount"` or `"table"`)
-function M.new(state, core, mountinfo, per_path)
+function M.new(state, core, mountinfo, per_path, freeze)
   local H = {}
   if per_path == nil then per_path = M.statmount_usable(core) end
   per_path = per_path and mountinfo == nil and core.mount_entry ~= nil
@@ -60,6 +63,7 @@ function M.new(state, core, mountinfo, per_path)
   -- (made at the first failure): a fact already known is found with two
   -- lookups, and a decision makes one table per fact asked, not three.
   local function remember(memo, name, fname, key, v, msg, errno)
+    if freeze ~= nil and type(v) == "table" then v = freeze(v) end
     if v == nil then
       local fails = memo[fname]
       if fails == nil then

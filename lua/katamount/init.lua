@@ -17,7 +17,8 @@ if not default then error(err, 0) end
 
 --- Make an engine (see `katamount.engine.new`).
 -- @function new
--- @tparam[opt] table opts `rules_path`, `budget`, `mountinfo`, `bundled`
+-- @tparam[opt] table opts `rules_path`, `budget`, `memory`, `deadline`,
+--   `plan_deadline`, `mountinfo`, `bundled`
 -- @treturn[1] table the engine
 -- @return[2] nil, message
 M.new = engine.new

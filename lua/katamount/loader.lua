@@ -15,16 +15,11 @@
 -- still work).
 -- @module katamount.loader
 local core = require("katamount.core")
-local sandbox = require("katamount.sandbox")
 
 local M = {}
 
-local type, error, pairs, ipairs, tostring, tonumber = type, error, pairs, ipairs, tostring, tonumber
-local setmetatable, next = setmetatable, next
-local load = load
-local math_type = math.type
-local format, sub, find = string.format, string.sub, string.find
-local sort = table.sort
+local ipairs, tostring, tonumber = ipairs, tostring, tonumber
+local format, sub = string.format, string.sub
 local debug_getinfo = debug.getinfo
 local io_open = io.open
 
@@ -123,81 +118,9 @@ function M.files(dirs, euid, bundled)
   return out
 end
 
-local function where()
-  -- level 1: this function, 2: predicate()/rule(), 3: the rule file
-  local info = debug_getinfo(3, "Sl")
-  if info == nil then return "?", 0 end
-  local file = sub(info.source, 1, 1) == "@" and sub(info.source, 2) or info.short_src
-  return file, info.currentline
-end
-
-local SCOPES = { mount = true, rootfs = true }
-
--- The rule API bound to one rule set under construction.
-local function api(rs)
-  local function predicate(name, fn)
-    if not rs.loading then error("predicate: rules are defined only while their file loads", 2) end
-    if type(name) ~= "string" or not find(name, "^[%a_][%w_]*$") then
-      error("predicate: the name must be an identifier, got " .. tostring(name), 2)
-    end
-    if type(fn) ~= "function" then
-      error("predicate '" .. name .. "': expects a function, got " .. type(fn), 2)
-    end
-    local file, line = where()
-    rs.predicates[name] = fn
-    rs.predicate_info[name] = { file = file, line = line, chunk = "@" .. file }
-  end
-
-  local function rule(spec)
-    if not rs.loading then error("rule: rules are defined only while their file loads", 2) end
-    if type(spec) ~= "table" then
-      error("rule: expects a table { name = ..., order = ..., when = ..., class = ..., action = ... }", 2)
-    end
-    local name = spec.name
-    if type(name) ~= "string" or name == "" then
-      error("rule: name must be a non-empty string, got " .. tostring(name), 2)
-    end
-    if spec.disabled == true then
-      rs.rules[name] = nil
-      return
-    end
-    local order, scope, when = spec.order, spec.scope or "mount", spec.when
-    if math_type(order) == nil or order ~= order then
-      error("rule '" .. name .. "': order must be a number", 2)
-    end
-    if type(scope) ~= "string" or not SCOPES[scope] then
-      error("rule '" .. name .. "': scope must be \"mount\" or \"rootfs\", got " .. tostring(scope), 2)
-    end
-    if type(when) ~= "function" then
-      error("rule '" .. name .. "': when must be a function", 2)
-    end
-    for _, field in ipairs({ "class", "action" }) do
-      local v = spec[field]
-      if type(v) ~= "string" or v == "" then
-        error("rule '" .. name .. "': " .. field .. " must be a non-empty string", 2)
-      end
-    end
-    if spec.why ~= nil and type(spec.why) ~= "string" then
-      error("rule '" .. name .. "': why must be a string", 2)
-    end
-    local file, line = where()
-    rs.rules[name] = {
-      name = name, order = order, scope = scope, when = when, class = spec.class,
-      action = spec.action, why = spec.why, file = file, line = line, chunk = "@" .. file,
-    }
-  end
-
-  return predicate, rule
-end
-
-local function by_order(a, b)
-  if a.order ~= b.order then return a.order < b.order end
-  return a.name < b.name
-end
-
-local function load_all(files, opts, rs)
-  local predicate, rule = api(rs)
-  rs.loading = true
+-- Each file read and handed to `opts.compile(path, text)`, which compiles
+-- and runs it inside the engine's rule state; then `opts.finish()`.
+local function load_all(files, opts)
   for _, f in ipairs(files) do
     local st, err = core.stat(f.path)
     if not st then return nil, "rules file '" .. f.path .. "': " .. tostring(err) end
@@ -211,56 +134,23 @@ local function load_all(files, opts, rs)
     local src = fh:read("a")
     fh:close()
     if src == nil then return nil, "rules file '" .. f.path .. "': cannot read" end
-    local env = sandbox.env({
-      params = rs.params_view, predicate = predicate, rule = rule, core = opts.helpers.core,
-      mount_entry = opts.helpers.mount_entry, device_for_path = opts.helpers.device_for_path,
-      count_files = opts.helpers.count_files,
-    }, rs.predicates)
-    local chunk, lerr = load(src, "@" .. f.path, "t", env)
-    if not chunk then return nil, sandbox.full_positions(lerr, f.path) end
-    local cok, cerr = sandbox.call(opts.budget, "@" .. f.path, chunk)
-    if not cok then return nil, cerr end
-    rs.files[#rs.files + 1] = f.path
+    local ok, cerr = opts.compile(f.path, src)
+    if not ok then return nil, cerr end
   end
-  rs.loading = false
-  for _, r in pairs(rs.rules) do
-    local list = r.scope == "rootfs" and rs.rootfs_rules or rs.mount_rules
-    list[#list + 1] = r
-  end
-  sort(rs.mount_rules, by_order)
-  sort(rs.rootfs_rules, by_order)
-  return rs
+  return opts.finish()
 end
 
 --- Build a whole rule set from directories.
--- @tparam table opts `dirs` (bundled first), `euid`, `budget`, `helpers`
---   (from `katamount.facts`), `bundled` (the bundled directory, not checked)
--- @treturn[1] table the rule set `{params=, predicates=, predicate_info=,
---   rules=, mount_rules=, rootfs_rules=, files=}`
+-- @tparam table opts `dirs` (bundled first), `euid`, `bundled` (the bundled
+--   directory, not checked), `compile(path, text)` (compiles and runs one
+--   file in the engine's rule state: `true` or `nil, "file:line: ..."`),
+--   `finish()` (what the rule set is, once every file ran)
+-- @return what `finish` returns
 -- @return[2] nil, message (`file:line: ...` for a broken file)
 function M.load(opts)
   local files, err = M.files(opts.dirs, opts.euid, opts.bundled)
   if not files then return nil, err end
-  local rs = { params = {}, predicates = {}, predicate_info = {}, rules = {},
-    mount_rules = {}, rootfs_rules = {}, files = {} }
-  -- ctx as rules see it: the caller's settings over these params
-  rs.ctx_mt = { __index = rs.params, __metatable = false }
-  -- what rule files see as `params`: reads go to rs.params, and each
-  -- assignment records its file:line (`katamount rules` shows where a
-  -- param was set)
-  rs.param_where = {}
-  rs.params_view = setmetatable({}, {
-    __index = rs.params,
-    __newindex = function(_, k, v)
-      local file, line = where()
-      rs.param_where[k] = file .. ":" .. line
-      rs.params[k] = v
-    end,
-    __pairs = function() return next, rs.params, nil end,
-    __len = function() return #rs.params end,
-    __metatable = false,
-  })
-  return sandbox.session(load_all, files, opts, rs)
+  return load_all(files, opts)
 end
 
 return M

@@ -1,0 +1,301 @@
+-- engine_isolation_spec.lua -- each engine's rules run in a Lua state of
+-- their own (c/rulestate.c): every attack of issue 9 against the engine,
+-- tried as a rule file would, ends with the host alive, a clear message
+-- naming the limit, and the engine going on. Times are never asserted
+-- tightly: a bound of seconds is checked against 10 s, the evidence is the
+-- message naming the limit.
+local lu = require("luaunit")
+local H = require("helpers")
+local katamount = require("katamount")
+
+local T = {}
+
+local BUILD = os.getenv("KATAMOUNT_BUILD") or "build"
+local SANITIZED = os.getenv("KATAMOUNT_SANITIZED") ~= nil
+local ASAN = SANITIZED and
+  ("ASAN_OPTIONS=" .. H.q((os.getenv("ASAN_OPTIONS") or "") .. ":detect_leaks=0") .. " ") or ""
+
+local bind = H.bind_mount
+
+local function rules_dir(files) return H.rules_dir(files, "iso") end
+
+-- A rule (order -1, tried first) whose `when` runs `body` for the mount
+-- with destination `/attack`, and answers false for every other.
+local function attack_rule(body)
+  return ([[
+rule { name = "attack", order = -1, class = "x", action = "y",
+  when = function(m)
+    if m.destination ~= "/attack" then return false end
+    %s
+    return true
+  end }
+]]):format(body)
+end
+
+-- The engine with the attack, its decision of /attack (must fail), the
+-- seconds it took, and a check that the engine goes on.
+local function attack(body, opts)
+  local d = rules_dir({ ["50-attack.lua"] = attack_rule(body) })
+  opts = opts or {}
+  opts.rules_path = { d }
+  local e = assert(katamount.new(opts))
+  local t0 = os.time()
+  local none, err = e:classify(bind("/tmp", "/attack"))
+  local took = os.time() - t0
+  lu.assertNil(none, body)
+  lu.assertStrContains(err, "rule 'attack' (" .. d .. "/50-attack.lua:1): ")
+  lu.assertEquals(e:classify(bind("/tmp", "/next")).class, "shared", body)
+  lu.assertEquals(e:classify(bind("/proc", "/proc")).class, "system", body)
+  return err, took, e
+end
+
+T.TestCrash = { tearDown = H.cleanup }
+
+-- Debian's Lua 5.4.4 crashes when a gmatch iterator is called again after
+-- "pattern too complex": the rule state's matcher is the core's own.
+function T.TestCrash.test_gmatch_again_after_pattern_too_complex()
+  local body = [[
+    local it = ("a"):rep(400):gmatch(("a?"):rep(300))
+    local ok1, e1 = pcall(it)
+    local ok2, e2 = pcall(it)
+    local ok3 = pcall(it)
+    error(tostring(ok1) .. tostring(ok2) .. tostring(ok3) .. " " .. e1 .. " | " .. e2)
+  ]]
+  local err = attack(body)
+  lu.assertStrContains(err, "falsefalsefalse")
+  lu.assertStrContains(err, "pattern too complex (deeper than KM_PATTERN_DEPTH_MAX = 200)")
+  -- at load time too
+  local d = rules_dir({ ["50-load.lua"] = "local it = ('a'):rep(400):gmatch(('a?'):rep(300))\n"
+    .. "pcall(it)\npcall(it)\nparams.survived = true\n" })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  lu.assertTrue(e:params().survived)
+end
+
+T.TestTime = { tearDown = H.cleanup }
+
+-- One long C call is charged before it runs, or step by step.
+function T.TestTime.test_long_single_c_calls_are_stopped_by_the_budget()
+  for _, body in ipairs({
+    [[local _ = ("a"):rep(5000):find(("a*"):rep(6) .. "b")]],
+    [[local _ = ("a"):rep(5000):match(("a-"):rep(6) .. "b")]],
+    [[for _ in ("a"):rep(5000):gmatch(("a*"):rep(6) .. "b") do end]],
+    [[local _ = ("a"):rep(5000):gsub(("a*"):rep(6) .. "b", "")]],
+    [[table.move({}, 1, 1 << 40, 2)]],
+    [[local t = setmetatable({}, { __index = tostring, __len = function() return 1 << 40 end })
+      local _ = table.concat(t)]],
+    [[table.insert(setmetatable({}, { __len = function() return 1 << 40 end }), 1, "x")]],
+    [[local _ = ("x"):rep(1 << 20):rep(1, ""):upper():lower():reverse()
+      for _ = 1, 300000 do local _ = ("y"):rep(1 << 20):upper() end]],
+  }) do
+    local err, took = attack(body)
+    lu.assertStrContains(err, "instruction budget exceeded (1000000 instructions)")
+    lu.assertTrue(took < 10, body)
+  end
+end
+
+-- Many cheap calls, each far below the budget, stopped by the deadline.
+function T.TestTime.test_many_cheap_calls_are_stopped_by_the_deadline()
+  local err, took = attack([[
+    local s = ("x"):rep(1 << 20)
+    for _ = 1, 300000 do local _ = s:len() .. s:sub(1, 1) end
+    while true do local _ = s:byte(1) end
+  ]], { budget = 1 << 60, deadline = 0.5 })
+  lu.assertStrContains(err, "deadline exceeded (0.5 s)")
+  lu.assertTrue(took < 10)
+end
+
+-- 1,000 rules each just under their budget: the decision's deadline stops
+-- them, and a plan's deadline stops the plan.
+function T.TestTime.test_many_rules_under_their_budget_are_stopped_by_the_deadline()
+  local d = rules_dir({ ["50-many.lua"] = [[
+    for i = 1, 1000 do
+      rule { name = "busy-" .. i, order = -2000 + i, class = "x", action = "y",
+        when = function(m)
+          if m.destination == "/next" then return false end
+          local x = 0
+          for j = 1, 400000 do x = x + j end
+          return false
+        end }
+    end
+  ]] })
+  local e = assert(katamount.new({ rules_path = { d }, deadline = 0.5, plan_deadline = 1.5 }))
+  local t0 = os.time()
+  local none, err = e:classify(bind("/tmp", "/a"))
+  lu.assertNil(none)
+  lu.assertStrContains(err, "deadline exceeded (0.5 s)")
+  lu.assertStrContains(err, "rule 'busy-")
+  local spec = { root = { path = "/tmp" }, mounts = {} }
+  for i = 1, 8 do spec.mounts[i] = bind("/tmp", "/m" .. i) end
+  local p, errs = e:plan(spec)
+  lu.assertEquals(#errs, 9)
+  lu.assertStrContains(errs[8], "plan deadline exceeded (1.5 s)")
+  lu.assertNil(p.mounts[8].class)
+  lu.assertTrue(os.time() - t0 < 10)
+  lu.assertEquals(e:classify(bind("/tmp", "/next")).class, "shared")
+end
+
+T.TestMemory = { tearDown = H.cleanup }
+
+function T.TestMemory.test_memory_growth_fails_the_decision()
+  local opts = { budget = 1 << 40, memory = 16 * 1024 * 1024 }
+  for _, body in ipairs({
+    [[local s = "x" while true do s = s .. s end]],
+    [[local _ = string.pack("c2000000000", "x")]],
+    [[local s = ("x"):rep(1 << 20) local _ = s:gsub(".", ("y"):rep(100))]],
+    [[local t = {} for i = 1, 1 << 30 do t[i] = i end]],
+    [[local t = {} local s = ("x"):rep(1 << 20) for i = 1, 1 << 30 do t[i] = s .. i end]],
+    [[local ok = pcall(function() local s = "x" while true do s = s .. s end end)
+      error("caught: " .. tostring(ok))]],
+  }) do
+    local err = attack(body, opts)
+    lu.assertStrContains(err, "memory limit (16777216 bytes) reached")
+  end
+  -- string.rep's own bound, a numeric string coerced before the check
+  local err = attack([[local _ = string.rep("x", "1073741824")]], opts)
+  lu.assertStrContains(err, "string.rep: result longer than 1048576 bytes")
+end
+
+-- A load that hits the limit fails the load, naming file:line; the engine
+-- keeps the rules it had.
+function T.TestMemory.test_memory_growth_fails_the_load()
+  local d = rules_dir({ ["50-ok.lua"] = "params.version = 1\n" })
+  local e = assert(katamount.new({ rules_path = { d }, memory = 16 * 1024 * 1024 }))
+  H.write(d .. "/60-grow.lua", "params.version = 2\nlocal s = 'x'\nwhile true do\n  s = s .. s\nend\n")
+  local ok, err = e:reload()
+  lu.assertNil(ok)
+  lu.assertStrContains(err, d .. "/60-grow.lua:4: memory limit (16777216 bytes) reached")
+  lu.assertEquals(e:params().version, 1)
+  lu.assertEquals(e:classify(bind("/tmp")).class, "shared")
+  local none, nerr = katamount.new({ rules_path = { d }, memory = 16 * 1024 * 1024 })
+  lu.assertNil(none)
+  lu.assertStrContains(nerr, d .. "/60-grow.lua:4: memory limit")
+end
+
+T.TestBoundary = { tearDown = H.cleanup }
+
+local EVIL = [[
+local spin = function() while true do end end
+local evil = { __index = spin, __newindex = spin, __len = spin, __pairs = spin, __tostring = spin,
+  __concat = spin, __eq = spin, __lt = spin, __le = spin, __call = spin, __name = "evil" }
+params.evil = setmetatable({ "a" }, evil)
+params.fn = spin
+params.nested = { inner = setmetatable({ x = 1 }, evil) }
+predicate("is_evil", function() return setmetatable({ "b" }, evil), spin end)
+rule { name = "evil", order = -1, class = "x", action = "y",
+  when = function(m)
+    if m.destination == "/evil" then return setmetatable({}, evil), setmetatable({ "c" }, evil) end
+    return false
+  end }
+]]
+
+-- Metamethods of what rules hand back never run in the host: values come
+-- out as plain copies (no metatable, no function).
+function T.TestBoundary.test_metamethods_of_results_and_params_never_run_in_the_host()
+  local d = rules_dir({ ["50-evil.lua"] = EVIL })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  local p = e:params()
+  lu.assertEquals(p.evil, { "a" })
+  lu.assertNil(getmetatable(p.evil))
+  lu.assertNil(p.fn)
+  lu.assertEquals(p.nested, { inner = { x = 1 } })
+  local v, f = e:is_evil()
+  lu.assertEquals(v, { "b" })
+  lu.assertNil(getmetatable(v))
+  lu.assertNil(f)
+  local got = assert(e:classify(bind("/tmp", "/evil"), { explain = true }))
+  lu.assertEquals({ got.class, got.reasons }, { "x", { "c" } })
+  local p1 = e:plan({ root = { path = "/tmp" }, mounts = { bind("/tmp", "/evil") } })
+  lu.assertEquals(p1.mounts[1].class, "x")
+  -- what the host hands in crosses as plain data too
+  local none, err = e:is_evil(function() end)
+  lu.assertNil(none)
+  lu.assertStrContains(err, "rule boundary: a function does not cross")
+  none, err = e:is_evil(setmetatable({}, { __index = function() error("ran") end }))
+  lu.assertNil(none)
+  lu.assertStrContains(err, "rule boundary: a table with a metatable does not cross")
+  local deep = {}
+  local t = deep
+  for _ = 1, 40 do t[1] = {} t = t[1] end
+  none, err = e:is_evil(deep)
+  lu.assertNil(none)
+  lu.assertStrContains(err, "KM_BOUNDARY_DEPTH_MAX (32)")
+end
+
+-- The command with such rules: `rules`, `plan` and `classify` end (run
+-- under `timeout`).
+function T.TestBoundary.test_the_command_does_not_hang_on_metamethods()
+  local d = rules_dir({ ["50-evil.lua"] = EVIL })
+  local cfg = H.tmpdir("isocfg") .. "/config.json"
+  H.write(cfg, '{"root":{"path":"/tmp"},"mounts":[{"source":"/tmp","destination":"/evil",'
+    .. '"type":"bind","options":["rbind"]}]}')
+  for _, args in ipairs({
+    "rules --rules " .. H.q(d),
+    "rules --json --rules " .. H.q(d),
+    "plan " .. H.q(cfg) .. " --json --explain --rules " .. H.q(d),
+    "classify --source /tmp --destination /evil --type bind --rules " .. H.q(d),
+  }) do
+    local out, ok = H.run(("cd %s && env -u KATAMOUNT_RULES_PATH KATAMOUNT_BUILD=%s %s"
+      .. "timeout 60 lua5.4 bin/katamount %s 2>&1; echo \"rc=$?\""):format(H.q(H.root), H.q(BUILD),
+      ASAN, args))
+    lu.assertTrue(ok, out)
+    lu.assertNotStrContains(out, "rc=124", args)
+    lu.assertNotStrContains(out, "traceback", args)
+  end
+end
+
+-- pairs(params) hands out the params view, never the engine's raw table:
+-- every write is recorded where it happened.
+function T.TestBoundary.test_pairs_of_params_does_not_expose_the_raw_table()
+  local d = rules_dir({ ["50-pairs.lua"] = [[
+    params.a = 1
+    local f, s = pairs(params)
+    params.same = rawequal(s, params)
+    s.sneaky = true
+    local n = 0
+    for k in f, s, nil do n = n + 1 end
+    params.seen = n
+  ]] })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  local p, where = e:params(), e:param_sources()
+  lu.assertTrue(p.same)
+  lu.assertTrue(p.sneaky)
+  lu.assertEquals(where.sneaky, d .. "/50-pairs.lua:4")
+  lu.assertTrue(p.seen > 3)
+end
+
+-- A rule that never matches rewrites the facts and the mount: the rules
+-- after it decide on what is true.
+function T.TestBoundary.test_a_poisoned_fact_has_no_effect_on_later_rules()
+  local d = rules_dir({ ["50-poison.lua"] = [[
+    rule { name = "poison", order = -1, class = "x", action = "y",
+      when = function(m, ctx)
+        local st = core.stat(m.source)
+        params.write1 = pcall(function() st.type = "block" end)
+        params.write2 = pcall(function() m:stat().rdev_major = 8 end)
+        params.write3 = pcall(function() m:mount_entry().fstype = "tmpfs" end)
+        params.write4 = pcall(table.insert, m:stat(), "x")
+        m.source = "/proc"
+        m.options[1] = "poisoned"
+        ctx.disable_block_device_use = "poisoned"
+        return false
+      end }
+    rule { name = "witness", order = -0.5, class = "w", action = "w",
+      when = function(m, ctx)
+        params.witness = { m.source, m.options[1], m:stat().type, core.stat(m.source).type,
+          tostring(ctx.disable_block_device_use) }
+        return false
+      end }
+  ]] })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  H.need_mounts()
+  local var = H.mount_tmpfs(H.tmpdir("iso") .. "/var")
+  local got = assert(e:classify(bind(var, "/var")))
+  lu.assertEquals(got.class, "shared")
+  local p = e:params()
+  lu.assertEquals({ p.write1, p.write2, p.write3, p.write4 }, { false, false, false, false })
+  lu.assertEquals(p.witness, { var, "rbind", "directory", "directory", "false" })
+  local plan = e:plan({ root = { path = "/tmp" }, mounts = { bind(var, "/var"), bind(var, "/v2") } })
+  lu.assertEquals({ plan.mounts[1].class, plan.mounts[2].class }, { "shared", "shared" })
+end
+
+return T
