@@ -40,6 +40,7 @@ build = {
         "c/dest.c",
         "c/mounts.c",
         "c/path.c",
+        "c/rulefiles.c",
         "c/stat.c",
         "c/sysfs.c",
       },

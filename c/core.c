@@ -67,6 +67,7 @@ int km_push_path_error(lua_State *L, const char *what, int arg)
 static const luaL_Reg *const km_concerns[] = {
     km_stat_funcs, km_path_funcs, km_mounts_funcs,
     km_count_funcs, km_sysfs_funcs, km_dest_funcs,
+    km_rulefiles_funcs,
 };
 
 int luaopen_katamount_core(lua_State *L)

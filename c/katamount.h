@@ -110,6 +110,21 @@ struct km_mountinfo {
  * km_unescape leaves \000 as is: a decoded field never holds a NUL. */
 int km_parse_mountinfo_line(char *line, size_t len, struct km_mountinfo *out);
 
+/* The text of a macro's value (KM_STR(KM_RULE_DIR_TRIES) is "5"). */
+#define KM_STR_(x) #x
+#define KM_STR(x) KM_STR_(x)
+
+/* rulefiles.c: largest rule file read_rules_dir reads by default (bytes). */
+#define KM_RULE_FILE_MAX (1024 * 1024)
+/* Most bytes of all the rule files of one directory together. */
+#define KM_RULE_DIR_BYTES_MAX (16 * 1024 * 1024)
+/* Most entries of a rules directory (rule files or not). */
+#define KM_RULE_DIR_ENTRIES_MAX 4096
+/* Most directories checked above a rules directory (up to /). */
+#define KM_RULE_DIR_DEPTH_MAX 1024
+/* Times a rules directory is read when it changed while it was read. */
+#define KM_RULE_DIR_TRIES 5
+
 /* Each concern's functions, assembled by core.c. */
 extern const luaL_Reg km_stat_funcs[];
 extern const luaL_Reg km_path_funcs[];
@@ -117,6 +132,7 @@ extern const luaL_Reg km_mounts_funcs[];
 extern const luaL_Reg km_count_funcs[];
 extern const luaL_Reg km_sysfs_funcs[];
 extern const luaL_Reg km_dest_funcs[];
+extern const luaL_Reg km_rulefiles_funcs[];
 
 /* Registers the metatable of mount-table objects (mounts.c). */
 void km_mounts_open(lua_State *L);

@@ -29,7 +29,7 @@ M.PREDICATES = {
 --- The helpers and decisions every engine offers as methods.
 M.FUNCTIONS = {
   "device_for_path", "count_files", "mount_entry", "eval_mount_path", "layers",
-  "classify", "plan", "reload", "rules", "params", "param_sources", "call",
+  "classify", "plan", "reload", "rules", "params", "param_sources", "warnings", "call",
 }
 
 local Engine = {}
@@ -129,10 +129,12 @@ end
 
 --- Read the rules again. Builds a whole new rule set and swaps it in only
 -- when every file loaded; otherwise the engine keeps the rules it had.
+-- The files left out (hidden or editor files) are in `e:warnings()`.
 -- @treturn[1] boolean true
--- @return[2] nil, message (`<file>:<line>: <message>` for a broken file)
+-- @return[2] nil, message (`<file>:<line>: <message>` for a broken file, or
+--   a refused directory or file: see `katamount.loader`)
 function Engine:reload()
-  local rs, err = loader.load({ dirs = self.dirs, bundled = self.bundled, euid = self.euid,
+  local rs, err = loader.load({ dirs = self.dirs, bundled = self.bundled,
     budget = self.budget, helpers = self.helpers })
   if not rs then return nil, err end
   self.ruleset = rs
@@ -158,6 +160,17 @@ function Engine:params()
   local out = {}
   -- next, not pairs: a __pairs a rule set on params must not run here
   for k, v in next, self.ruleset.params do out[k] = v end
+  return out
+end
+
+--- The files the loaded rule set left out, and why (a copy).
+-- @treturn {table,...} `{file=, what=, why=}` each, e.g. `what = "skipped"`,
+--   `why = "an editor lock file"`
+function Engine:warnings()
+  local out = {}
+  for i, w in ipairs(self.ruleset.warnings or {}) do
+    out[i] = { file = w.file, what = w.what, why = w.why }
+  end
   return out
 end
 

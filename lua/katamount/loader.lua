@@ -7,12 +7,22 @@
 -- bundled ones). Within the loaded files, a later definition of a param,
 -- predicate or rule replaces an earlier one.
 --
--- An operator's rules directory or file that is group- or world-writable,
--- or owned by anyone but root or the effective user, is refused: the engine
--- never runs rules that someone else could have written. The bundled rules
--- that ship beside the engine's own code are not checked: whoever can write
--- them can write the engine itself (and a checkout made with umask 002 must
--- still work).
+-- Each directory is read through descriptors (`core.read_rules_dir`): it is
+-- opened once and every file is judged (owner, mode, type, size) on the
+-- descriptor that is then read, so nothing can be swapped in between; a
+-- symbolic link, a FIFO, a device or a file larger than KM_RULE_FILE_MAX
+-- (1 MiB) is refused; hidden and editor files (`.*`, `*~`, `#*#`) are
+-- skipped with a warning; a directory that changed while it was read is
+-- read again (or the load fails), never loaded half old, half new.
+--
+-- An operator's rules directory, a directory above it (up to `/`, a sticky
+-- directory owned by root allowed), or a rule file that is group- or
+-- world-writable, or owned by anyone but root or the effective user, is
+-- refused: the engine never runs rules that someone else could have
+-- written. The bundled rules that ship beside the engine's own code are
+-- read the same way but their owner and mode are not checked: whoever can
+-- write them can write the engine itself (and a checkout made with umask
+-- 002, or under a user's home and run as root, must still work).
 -- @module katamount.loader
 local core = require("katamount.core")
 local sandbox = require("katamount.sandbox")
@@ -23,13 +33,11 @@ local type, error, pairs, ipairs, tostring, tonumber = type, error, pairs, ipair
 local setmetatable, next = setmetatable, next
 local load = load
 local math_type = math.type
-local format, sub, find = string.format, string.sub, string.find
+local sub, find = string.sub, string.find
 local sort = table.sort
 local debug_getinfo = debug.getinfo
 local io_open = io.open
-
--- mode bits: group write, other write
-local GROUP_OR_OTHER_WRITE = 18 -- 0o022
+local read_rules_dir = core.read_rules_dir
 
 --- The effective uid of this process (from /proc/self/status; 0 if unreadable).
 -- @treturn integer
@@ -74,53 +82,33 @@ function M.bundled_dir()
   return nil, "bundled rules not found (looked in " .. table.concat(tried, ", ") .. ")"
 end
 
--- Refuse what someone other than root or us could have written.
-local function check_trust(what, path, st, euid)
-  if st.uid ~= 0 and st.uid ~= euid then
-    return nil, format("%s '%s' is owned by uid %d (only root or uid %d may own rules): refused",
-      what, path, st.uid, euid)
-  end
-  if st.mode & GROUP_OR_OTHER_WRITE ~= 0 then
-    return nil, format("%s '%s' is group- or world-writable (mode %o): refused", what, path,
-      st.mode & 4095)
-  end
-  return true
-end
-
---- The rule files to load, in load order, after same-name replacement.
+--- The rule files to load, in load order, after same-name replacement,
+-- each read whole through descriptors (see `core.read_rules_dir`).
 -- @tparam {string,...} dirs the directories, bundled first
--- @tparam integer euid
--- @tparam ?string bundled the bundled rules directory (among `dirs`): it and
---   its files are not checked for owner and mode
--- @treturn[1] {{name=,path=,trusted=},...}
--- @return[2] nil, message naming the directory
-function M.files(dirs, euid, bundled)
-  local entries, index = {}, {}
+-- @tparam ?string bundled the bundled rules directory (among `dirs`): its
+--   owner and mode (and those of the directories above it) are not checked
+-- @treturn[1] {{name=,path=,text=},...}
+-- @treturn[1] {{file=,what=,why=},...} warnings: the files left out and why
+-- @return[2] nil, message naming the directory or file, errno
+function M.files(dirs, bundled)
+  local entries, index, warnings = {}, {}, {}
   for _, dir in ipairs(dirs) do
-    local st, err = core.stat(dir)
-    if not st then return nil, "rules directory '" .. dir .. "': " .. tostring(err) end
-    if st.type ~= "directory" then return nil, "rules directory '" .. dir .. "': not a directory" end
-    local trusted = bundled ~= nil and dir == bundled
-    if not trusted then
-      local ok, terr = check_trust("rules directory", dir, st, euid)
-      if not ok then return nil, terr end
-    end
-    local names, lerr = core.list_dir(dir)
-    if not names then return nil, "rules directory '" .. dir .. "': " .. tostring(lerr) end
-    for _, name in ipairs(names) do
-      if sub(name, -4) == ".lua" and sub(name, 1, 1) ~= "." then
-        if index[name] then entries[index[name]] = false end
-        entries[#entries + 1] = { name = name, path = (dir == "/" and "" or dir) .. "/" .. name,
-          trusted = trusted }
-        index[name] = #entries
-      end
+    local check = not (bundled ~= nil and dir == bundled)
+    local files, warned, errno = read_rules_dir(dir, nil, check)
+    if not files then return nil, warned, errno end
+    for _, w in ipairs(warned) do warnings[#warnings + 1] = w end
+    for _, f in ipairs(files) do
+      local name = f.name
+      if index[name] then entries[index[name]] = false end
+      entries[#entries + 1] = f
+      index[name] = #entries
     end
   end
   local out = {}
   for _, e in ipairs(entries) do
     if e then out[#out + 1] = e end
   end
-  return out
+  return out, warnings
 end
 
 local function where()
@@ -195,31 +183,25 @@ local function by_order(a, b)
   return a.name < b.name
 end
 
+-- Compile one file's text in a fresh sandbox environment and run it under
+-- the budget (it defines params, predicates and rules into `rs`).
+local function run_file(f, opts, rs, predicate, rule)
+  local env = sandbox.env({
+    params = rs.params_view, predicate = predicate, rule = rule, core = opts.helpers.core,
+    mount_entry = opts.helpers.mount_entry, device_for_path = opts.helpers.device_for_path,
+    count_files = opts.helpers.count_files,
+  }, rs.predicates)
+  local chunk, lerr = load(f.text, "@" .. f.path, "t", env)
+  if not chunk then return nil, lerr end
+  return sandbox.call(opts.budget, "@" .. f.path, chunk)
+end
+
 local function load_all(files, opts, rs)
   local predicate, rule = api(rs)
   rs.loading = true
   for _, f in ipairs(files) do
-    local st, err = core.stat(f.path)
-    if not st then return nil, "rules file '" .. f.path .. "': " .. tostring(err) end
-    if st.type ~= "file" then return nil, "rules file '" .. f.path .. "': not a regular file" end
-    if not f.trusted then
-      local ok, terr = check_trust("rules file", f.path, st, opts.euid)
-      if not ok then return nil, terr end
-    end
-    local fh, oerr = io_open(f.path, "rb")
-    if not fh then return nil, "rules file " .. tostring(oerr) end
-    local src = fh:read("a")
-    fh:close()
-    if src == nil then return nil, "rules file '" .. f.path .. "': cannot read" end
-    local env = sandbox.env({
-      params = rs.params_view, predicate = predicate, rule = rule, core = opts.helpers.core,
-      mount_entry = opts.helpers.mount_entry, device_for_path = opts.helpers.device_for_path,
-      count_files = opts.helpers.count_files,
-    }, rs.predicates)
-    local chunk, lerr = load(src, "@" .. f.path, "t", env)
-    if not chunk then return nil, lerr end
-    local cok, cerr = sandbox.call(opts.budget, "@" .. f.path, chunk)
-    if not cok then return nil, cerr end
+    local ok, err = run_file(f, opts, rs, predicate, rule)
+    if not ok then return nil, err end
     rs.files[#rs.files + 1] = f.path
   end
   rs.loading = false
@@ -233,16 +215,18 @@ local function load_all(files, opts, rs)
 end
 
 --- Build a whole rule set from directories.
--- @tparam table opts `dirs` (bundled first), `euid`, `budget`, `helpers`
---   (from `katamount.facts`), `bundled` (the bundled directory, not checked)
+-- @tparam table opts `dirs` (bundled first), `budget`, `helpers`
+--   (from `katamount.facts`), `bundled` (the bundled directory, its owner
+--   and mode not checked)
 -- @treturn[1] table the rule set `{params=, predicates=, predicate_info=,
---   rules=, mount_rules=, rootfs_rules=, files=}`
+--   rules=, mount_rules=, rootfs_rules=, files=, warnings=}` (`warnings`:
+--   `{file=, what=, why=}` for each file left out)
 -- @return[2] nil, message (`file:line: ...` for a broken file)
 function M.load(opts)
-  local files, err = M.files(opts.dirs, opts.euid, opts.bundled)
-  if not files then return nil, err end
+  local files, warnings = M.files(opts.dirs, opts.bundled)
+  if not files then return nil, warnings end
   local rs = { params = {}, predicates = {}, predicate_info = {}, rules = {},
-    mount_rules = {}, rootfs_rules = {}, files = {} }
+    mount_rules = {}, rootfs_rules = {}, files = {}, warnings = warnings }
   -- ctx as rules see it: the caller's settings over these params
   rs.ctx_mt = { __index = rs.params, __metatable = false }
   -- what rule files see as `params`: reads go to rs.params, and each
