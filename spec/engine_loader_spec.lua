@@ -14,8 +14,9 @@ local T = {}
 local q = H.q
 local BUILD = os.getenv("KATAMOUNT_BUILD") or "build"
 local SANITIZED = os.getenv("KATAMOUNT_SANITIZED") ~= nil
-local ASAN = SANITIZED and
-  ("ASAN_OPTIONS=" .. q((os.getenv("ASAN_OPTIONS") or "") .. ":detect_leaks=0") .. " ") or ""
+-- H.run drops LD_PRELOAD; a sanitized core needs its runtime preloaded
+local PRELOAD = os.getenv("LD_PRELOAD")
+local ASAN = PRELOAD and ("LD_PRELOAD=%s ASAN_OPTIONS=detect_leaks=0 "):format(q(PRELOAD)) or ""
 
 -- A directory `dir` (mode 755) holding rules.d with `files`.
 local function tree(files, tag)
@@ -291,6 +292,7 @@ function T.TestLoaderRaces.test_swapped_directory_never_mixed()
     end
   end
   stop_loops()
+  H.sh("cd " .. q(base) .. " && { [ -d rules.d ] || mv t rules.d; }")
   assert(e:reload())
   local p = e:params()
   lu.assertTrue(p.m1 == p.m2 and p.m2 == p.m3)
