@@ -267,7 +267,10 @@ static void fd_path(int fd, char *out, size_t cap)
             return;
         }
     }
-    snprintf(out, cap, "%s", "(a directory above it)");
+    if (cap > 0) {
+        out[0] = '\0';
+        strncat(out, "(a directory above it)", cap - 1);
+    }
 }
 
 /* Check the rules directory (st) and every directory above it, up to the
@@ -295,9 +298,9 @@ static int check_chain(struct km_rdir *r, const struct stat *st)
             err = errno;
             if (fd >= 0)
                 close(fd);
-            snprintf(r->msg, sizeof r->msg, "cannot check the directory above it: %s",
-                     strerror(err));
-            return err;
+            n = snprintf(r->msg, sizeof r->msg, "cannot check the directory above it: %s",
+                         strerror(err));
+            return n < 0 || (size_t)n >= sizeof r->msg ? ENAMETOOLONG : err;
         }
         if (r->upfd >= 0)
             close(r->upfd);
@@ -320,9 +323,9 @@ static int check_chain(struct km_rdir *r, const struct stat *st)
     }
     close(r->upfd);
     r->upfd = -1;
-    snprintf(r->msg, sizeof r->msg,
-             "more than KM_RULE_DIR_DEPTH_MAX (%d) directories above it", KM_RULE_DIR_DEPTH_MAX);
-    return ELOOP;
+    n = snprintf(r->msg, sizeof r->msg,
+                 "more than KM_RULE_DIR_DEPTH_MAX (%d) directories above it", KM_RULE_DIR_DEPTH_MAX);
+    return n < 0 || (size_t)n >= sizeof r->msg ? ENAMETOOLONG : ELOOP;
 }
 
 /* Why a name is skipped (hidden or an editor's file), or NULL. */

@@ -192,6 +192,22 @@ function T.TestLoaderRefuses.test_editor_files_skipped_with_warning()
   lu.assertStrContains(out, "katamount: warning: " .. d .. "/#10-a.lua#: skipped (an editor autosave file")
 end
 
+-- A file replacing one of the same name earlier in the path is loaded in
+-- its place, with a warning naming what it replaces.
+function T.TestLoaderRefuses.test_replacing_a_file_warns()
+  local _, d1 = tree({ ["50-x.lua"] = "params.x = 1\n" }, "loader-r1")
+  local _, d2 = tree({ ["50-x.lua"] = "params.x = 2\n", ["70-watchable.lua"] = "params.w = true\n" },
+    "loader-r2")
+  local e = assert(katamount.new({ rules_path = { d1, d2 } }))
+  lu.assertEquals(e:params().x, 2)
+  local bundled = assert(require("katamount.loader").bundled_dir())
+  lu.assertEquals(e:warnings(), {
+    { file = d2 .. "/50-x.lua", what = "replaces", why = "the earlier " .. d1 .. "/50-x.lua" },
+    { file = d2 .. "/70-watchable.lua", what = "replaces",
+      why = "the bundled " .. bundled .. "/70-watchable.lua" },
+  })
+end
+
 -- A 6 GB sparse rule file: new() and reload() return nil, message naming
 -- the limit (they never raise), and reload keeps the rules it had.
 function T.TestLoaderRefuses.test_huge_sparse_file()

@@ -163,9 +163,11 @@ function Engine:params()
   return out
 end
 
---- The files the loaded rule set left out, and why (a copy).
--- @treturn {table,...} `{file=, what=, why=}` each, e.g. `what = "skipped"`,
---   `why = "an editor lock file"`
+--- What the loader noticed in the loaded rule set (a copy): each file left
+-- out, and each file replacing an earlier one of the same name.
+-- @treturn {table,...} `{file=, what=, why=}` each: `what = "skipped"`,
+--   `why = "an editor lock file"`; or `what = "replaces"`, `why = "the
+--   bundled /.../rules/70-watchable.lua"`
 function Engine:warnings()
   local out = {}
   for i, w in ipairs(self.ruleset.warnings or {}) do

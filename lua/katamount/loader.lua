@@ -88,7 +88,8 @@ end
 -- @tparam ?string bundled the bundled rules directory (among `dirs`): its
 --   owner and mode (and those of the directories above it) are not checked
 -- @treturn[1] {{name=,path=,text=},...}
--- @treturn[1] {{file=,what=,why=},...} warnings: the files left out and why
+-- @treturn[1] {{file=,what=,why=},...} warnings: the files left out and
+--   why, and each file that replaces an earlier one of the same name
 -- @return[2] nil, message naming the directory or file, errno
 function M.files(dirs, bundled)
   local entries, index, warnings = {}, {}, {}
@@ -99,7 +100,13 @@ function M.files(dirs, bundled)
     for _, w in ipairs(warned) do warnings[#warnings + 1] = w end
     for _, f in ipairs(files) do
       local name = f.name
-      if index[name] then entries[index[name]] = false end
+      local earlier = index[name] and entries[index[name]]
+      if earlier then
+        entries[index[name]] = false
+        warnings[#warnings + 1] = { file = f.path, what = "replaces",
+          why = (earlier.bundled and "the bundled " or "the earlier ") .. earlier.path }
+      end
+      f.bundled = not check
       entries[#entries + 1] = f
       index[name] = #entries
     end
