@@ -40,19 +40,22 @@ end
 -- Reloads per race (fewer under the sanitizers and valgrind, much slower).
 local RELOADS = SANITIZED and 1000 or 5000
 
--- Background shell loops, killed by their pid in tearDown.
+-- Background shell loops, each in a process group of its own (setsid)
+-- that stop_loops kills whole, waiting until none of its processes is left
+-- (a `mv` outliving its shell would move things after the spec looked).
 local loops = {}
 
 local function start_loop(script, as_nobody)
   local prefix = as_nobody and "setpriv --reuid=65534 --regid=65534 --clear-groups " or ""
-  local pid = H.sh(prefix .. "sh -c " .. q(script) .. " </dev/null >/dev/null 2>&1 & echo $!")
+  local pid = H.sh("setsid " .. prefix .. "sh -c " .. q(script) .. " </dev/null >/dev/null 2>&1 & echo $!")
   loops[#loops + 1] = pid
   return pid
 end
 
 local function stop_loops()
   for i = #loops, 1, -1 do
-    H.run("kill " .. loops[i] .. " && while kill -0 " .. loops[i] .. " 2>/dev/null; do sleep 0.01; done")
+    H.run("kill -s KILL -- -" .. loops[i] .. "; while kill -s 0 -- -" .. loops[i]
+      .. " 2>/dev/null; do sleep 0.01; done")
     loops[i] = nil
   end
 end
