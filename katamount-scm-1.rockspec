@@ -50,6 +50,7 @@ build = {
         "c/path.c",
         "c/rulelib.c",
         "c/rulestate.c",
+        "c/rulefiles.c",
         "c/stat.c",
         "c/statmount.c",
         "c/sysfs.c",

@@ -224,6 +224,23 @@ int km_is_dot(const char *name);
  * stays valid, *cap unchanged). */
 void *km_grow(void *p, size_t *cap, size_t need, size_t size);
 
+/* --------------------------------------------------------- rulefiles.c */
+
+/* The text of a macro's value (KM_STR(KM_RULE_DIR_TRIES) is "5"). */
+#define KM_STR_(x) #x
+#define KM_STR(x) KM_STR_(x)
+
+/* rulefiles.c: largest rule file read_rules_dir reads by default (bytes). */
+#define KM_RULE_FILE_MAX (1024 * 1024)
+/* Most bytes of all the rule files of one directory together. */
+#define KM_RULE_DIR_BYTES_MAX (16 * 1024 * 1024)
+/* Most entries of a rules directory (rule files or not). */
+#define KM_RULE_DIR_ENTRIES_MAX 4096
+/* Most directories checked above a rules directory (up to /). */
+#define KM_RULE_DIR_DEPTH_MAX 1024
+/* Times a rules directory is read when it changed while it was read. */
+#define KM_RULE_DIR_TRIES 5
+
 /* ------------------------------------------------------------- core.c */
 
 /* Each concern's functions, assembled by core.c. */
@@ -235,6 +252,7 @@ extern const luaL_Reg km_count_funcs[];
 extern const luaL_Reg km_list_dir_funcs[];
 extern const luaL_Reg km_sysfs_funcs[];
 extern const luaL_Reg km_dest_funcs[];
+extern const luaL_Reg km_rulefiles_funcs[];
 
 /* rulestate.c: a Lua state of its own per engine (new{memory=, deadline=}). */
 extern const luaL_Reg km_rulestate_funcs[];

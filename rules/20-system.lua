@@ -44,7 +44,11 @@ end
 
 predicate("is_system_mount", function(path)
   local ps, bs = prefixes()
-  if system_prefix(core.clean(path), ps, bs) then return true end
+  -- a path no host file can have (a NUL byte, longer than PATH_MAX) fails
+  -- the decision with the core's message, which names it
+  local clean, err = core.clean(path)
+  if not clean then error(err, 0) end
+  if system_prefix(clean, ps, bs) then return true end
   -- Only an absolute source is a host path: "proc" names a file system.
   if path:sub(1, 1) == "/" then
     local real = core.realpath(path)

@@ -277,7 +277,7 @@ function T.TestReload.test_bad_options()
   lu.assertStrContains(err, "rules directory '/nonexistent/katamount-rules'")
   none, err = katamount.new({ rules_path = { "/etc/hostname" } })
   lu.assertNil(none)
-  lu.assertStrContains(err, "not a directory")
+  lu.assertStrContains(err, "rules directory '/etc/hostname': Not a directory")
   none, err = katamount.new({ budget = 0 })
   lu.assertNil(none)
   lu.assertStrContains(err, "budget")
@@ -286,7 +286,7 @@ function T.TestReload.test_bad_options()
   H.mkdir(d .. "/50-dir.lua")
   none, err = katamount.new({ rules_path = { d } })
   lu.assertNil(none)
-  lu.assertStrContains(err, "50-dir.lua': not a regular file")
+  lu.assertStrContains(err, "50-dir.lua': a directory, not a regular file: refused")
   -- other names are ignored
   os.remove(d .. "/50-dir.lua")
   H.write(d .. "/README", "x")
@@ -321,10 +321,10 @@ function T.TestTrust.test_writable_by_others_is_refused()
   local d = rules_dir({ ["50-x.lua"] = "params.x = 1\n" })
   local e = assert(katamount.new({ rules_path = { d } }))
   for _, c in ipairs({
-    { "chmod o+w " .. H.q(d .. "/50-x.lua"), "rules file '" .. d .. "/50-x.lua' is group- or world-wr" },
-    { "chmod g+w " .. H.q(d .. "/50-x.lua"), "rules file '" .. d .. "/50-x.lua' is group- or world-wr" },
-    { "chmod o+w " .. H.q(d), "rules directory '" .. d .. "' is group- or world-writable" },
-    { "chmod g+w " .. H.q(d), "rules directory '" .. d .. "' is group- or world-writable" },
+    { "chmod o+w " .. H.q(d .. "/50-x.lua"), "rules file '" .. d .. "/50-x.lua': group- or world-wr" },
+    { "chmod g+w " .. H.q(d .. "/50-x.lua"), "rules file '" .. d .. "/50-x.lua': group- or world-wr" },
+    { "chmod o+w " .. H.q(d), "rules directory '" .. d .. "': group- or world-writable" },
+    { "chmod g+w " .. H.q(d), "rules directory '" .. d .. "': group- or world-writable" },
   }) do
     H.sh(c[1])
     local none, err = katamount.new({ rules_path = { d } })
@@ -344,11 +344,11 @@ function T.TestTrust.test_owned_by_another_user_is_refused()
   H.sh("chown 65534 " .. H.q(d .. "/50-x.lua"))
   local none, err = katamount.new({ rules_path = { d } })
   lu.assertNil(none)
-  lu.assertStrContains(err, "rules file '" .. d .. "/50-x.lua' is owned by uid 65534")
+  lu.assertStrContains(err, "rules file '" .. d .. "/50-x.lua': owned by uid 65534")
   H.sh("chown 0 " .. H.q(d .. "/50-x.lua") .. " && chown 65534 " .. H.q(d))
   none, err = katamount.new({ rules_path = { d } })
   lu.assertNil(none)
-  lu.assertStrContains(err, "rules directory '" .. d .. "' is owned by uid 65534")
+  lu.assertStrContains(err, "rules directory '" .. d .. "': owned by uid 65534")
   H.sh("chown 0 " .. H.q(d))
   assert(katamount.new({ rules_path = { d } }))
 end
@@ -379,7 +379,7 @@ function T.TestTrust.test_group_writable_bundled_copy_still_loads()
   for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
   lu.assertEquals(lines[1], ("14\t%s/rules/10-layers.lua\tsystem"):format(core.realpath(d)))
   lu.assertEquals(lines[2], "1\tnil")
-  lu.assertEquals(lines[3], ("nil\trules directory '%s' is group- or world-writable (mode 775): refused")
+  lu.assertEquals(lines[3], ("nil\trules directory '%s': group- or world-writable (mode 775): refused")
     :format(op))
 end
 

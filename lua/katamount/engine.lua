@@ -83,7 +83,7 @@ M.PREDICATES = {
 --- The helpers and decisions every engine offers as methods.
 M.FUNCTIONS = {
   "device_for_path", "count_files", "mount_entry", "eval_mount_path", "layers",
-  "classify", "plan", "reload", "rules", "params", "param_sources", "call",
+  "classify", "plan", "reload", "rules", "params", "param_sources", "warnings", "call",
 }
 
 local Engine = {}
@@ -202,12 +202,16 @@ end
 --- Read the rules again. Builds a whole new rule set in a new rule state
 -- and swaps it in only when every file loaded; otherwise the engine keeps
 -- the rules (and the state) it had.
+-- The files left out (hidden or editor files) and those that replace an
+-- earlier one are in `e:warnings()`.
 -- @treturn[1] boolean true
--- @return[2] nil, message (`<file>:<line>: <message>` for a broken file)
+-- @return[2] nil, message (`<file>:<line>: <message>` for a broken file, or
+--   a refused directory or file: see `katamount.loader`)
 function Engine:reload()
   local st, serr = new_state(self)
   if not st then return nil, serr end
-  local rs, err = loader.load({ dirs = self.dirs, bundled = self.bundled, euid = self.euid,
+  -- the rule set and the loader's warnings, or nil and the message
+  local rs, warnings = loader.load({ dirs = self.dirs, bundled = self.bundled,
     compile = function(path, text)
       local ok, cerr = st:call("load_file", path, text)
       if ok then return true end
@@ -219,8 +223,9 @@ function Engine:reload()
   })
   if not rs then
     st:close()
-    return nil, err
+    return nil, warnings
   end
+  rs.warnings = warnings
   local old = self.rstate
   self.rstate, self.ruleset = st, rs
   if old ~= nil then old:close() end
@@ -244,6 +249,19 @@ end
 -- @return[2] nil, message
 function Engine:params()
   return self.rstate:call("params")
+end
+
+--- What the loader noticed in the loaded rule set (a copy): each file left
+-- out, and each file replacing an earlier one of the same name.
+-- @treturn {table,...} `{file=, what=, why=}` each: `what = "skipped"`,
+--   `why = "an editor lock file"`; or `what = "replaces"`, `why = "the
+--   bundled /.../rules/70-watchable.lua"`
+function Engine:warnings()
+  local out = {}
+  for i, w in ipairs(self.ruleset.warnings or {}) do
+    out[i] = { file = w.file, what = w.what, why = w.why }
+  end
+  return out
 end
 
 --- Where each param was last set: `{name = "file:line"}` (a copy).

@@ -7,24 +7,32 @@
 -- bundled ones). Within the loaded files, a later definition of a param,
 -- predicate or rule replaces an earlier one.
 --
--- An operator's rules directory or file that is group- or world-writable,
--- or owned by anyone but root or the effective user, is refused: the engine
--- never runs rules that someone else could have written. The bundled rules
--- that ship beside the engine's own code are not checked: whoever can write
--- them can write the engine itself (and a checkout made with umask 002 must
--- still work).
+-- Each directory is read through descriptors (`core.read_rules_dir`): it is
+-- opened once and every file is judged (owner, mode, type, size) on the
+-- descriptor that is then read, so nothing can be swapped in between; a
+-- symbolic link, a FIFO, a device or a file larger than KM_RULE_FILE_MAX
+-- (1 MiB) is refused; hidden and editor files (`.*`, `*~`, `#*#`) are
+-- skipped with a warning; a directory that changed while it was read is
+-- read again (or the load fails), never loaded half old, half new.
+--
+-- An operator's rules directory, a directory above it (up to `/`, a sticky
+-- directory owned by root allowed), or a rule file that is group- or
+-- world-writable, or owned by anyone but root or the effective user, is
+-- refused: the engine never runs rules that someone else could have
+-- written. The bundled rules that ship beside the engine's own code are
+-- read the same way but their owner and mode are not checked: whoever can
+-- write them can write the engine itself (and a checkout made with umask
+-- 002, or under a user's home and run as root, must still work).
 -- @module katamount.loader
 local core = require("katamount.core")
 
 local M = {}
 
-local ipairs, tostring, tonumber = ipairs, tostring, tonumber
-local format, sub = string.format, string.sub
+local ipairs, tonumber = ipairs, tonumber
+local sub = string.sub
 local debug_getinfo = debug.getinfo
 local io_open = io.open
-
--- mode bits: group write, other write
-local GROUP_OR_OTHER_WRITE = 18 -- 0o022
+local read_rules_dir = core.read_rules_dir
 
 --- The effective uid of this process (from /proc/self/status; 0 if unreadable).
 -- @treturn integer
@@ -69,88 +77,68 @@ function M.bundled_dir()
   return nil, "bundled rules not found (looked in " .. table.concat(tried, ", ") .. ")"
 end
 
--- Refuse what someone other than root or us could have written.
-local function check_trust(what, path, st, euid)
-  if st.uid ~= 0 and st.uid ~= euid then
-    return nil, format("%s '%s' is owned by uid %d (only root or uid %d may own rules): refused",
-      what, path, st.uid, euid)
-  end
-  if st.mode & GROUP_OR_OTHER_WRITE ~= 0 then
-    return nil, format("%s '%s' is group- or world-writable (mode %o): refused", what, path,
-      st.mode & 4095)
-  end
-  return true
-end
-
---- The rule files to load, in load order, after same-name replacement.
+--- The rule files to load, in load order, after same-name replacement,
+-- each read whole through descriptors (see `core.read_rules_dir`).
 -- @tparam {string,...} dirs the directories, bundled first
--- @tparam integer euid
--- @tparam ?string bundled the bundled rules directory (among `dirs`): it and
---   its files are not checked for owner and mode
--- @treturn[1] {{name=,path=,trusted=},...}
--- @return[2] nil, message naming the directory
-function M.files(dirs, euid, bundled)
-  local entries, index = {}, {}
+-- @tparam ?string bundled the bundled rules directory (among `dirs`): its
+--   owner and mode (and those of the directories above it) are not checked
+-- @treturn[1] {{name=,path=,text=},...}
+-- @treturn[1] {{file=,what=,why=},...} warnings: the files left out and
+--   why, and each file that replaces an earlier one of the same name
+-- @return[2] nil, message naming the directory or file, errno
+function M.files(dirs, bundled)
+  local entries, index, warnings = {}, {}, {}
   for _, dir in ipairs(dirs) do
-    local st, err = core.stat(dir)
-    if not st then return nil, "rules directory '" .. dir .. "': " .. tostring(err) end
-    if st.type ~= "directory" then return nil, "rules directory '" .. dir .. "': not a directory" end
-    local trusted = bundled ~= nil and dir == bundled
-    if not trusted then
-      local ok, terr = check_trust("rules directory", dir, st, euid)
-      if not ok then return nil, terr end
-    end
-    local names, lerr = core.list_dir(dir)
-    if not names then return nil, "rules directory '" .. dir .. "': " .. tostring(lerr) end
-    for _, name in ipairs(names) do
-      if sub(name, -4) == ".lua" and sub(name, 1, 1) ~= "." then
-        if index[name] then entries[index[name]] = false end
-        entries[#entries + 1] = { name = name, path = (dir == "/" and "" or dir) .. "/" .. name,
-          trusted = trusted }
-        index[name] = #entries
+    local check = not (bundled ~= nil and dir == bundled)
+    local files, warned, errno = read_rules_dir(dir, nil, check)
+    if not files then return nil, warned, errno end
+    for _, w in ipairs(warned) do warnings[#warnings + 1] = w end
+    for _, f in ipairs(files) do
+      local name = f.name
+      local earlier = index[name] and entries[index[name]]
+      if earlier then
+        entries[index[name]] = false
+        warnings[#warnings + 1] = { file = f.path, what = "replaces",
+          why = (earlier.bundled and "the bundled " or "the earlier ") .. earlier.path }
       end
+      f.bundled = not check
+      entries[#entries + 1] = f
+      index[name] = #entries
     end
   end
   local out = {}
   for _, e in ipairs(entries) do
     if e then out[#out + 1] = e end
   end
-  return out
+  return out, warnings
 end
 
--- Each file read and handed to `opts.compile(path, text)`, which compiles
+-- Each file's text handed to `opts.compile(path, text)`, which compiles
 -- and runs it inside the engine's rule state; then `opts.finish()`.
 local function load_all(files, opts)
   for _, f in ipairs(files) do
-    local st, err = core.stat(f.path)
-    if not st then return nil, "rules file '" .. f.path .. "': " .. tostring(err) end
-    if st.type ~= "file" then return nil, "rules file '" .. f.path .. "': not a regular file" end
-    if not f.trusted then
-      local ok, terr = check_trust("rules file", f.path, st, opts.euid)
-      if not ok then return nil, terr end
-    end
-    local fh, oerr = io_open(f.path, "rb")
-    if not fh then return nil, "rules file " .. tostring(oerr) end
-    local src = fh:read("a")
-    fh:close()
-    if src == nil then return nil, "rules file '" .. f.path .. "': cannot read" end
-    local ok, cerr = opts.compile(f.path, src)
+    local ok, cerr = opts.compile(f.path, f.text)
     if not ok then return nil, cerr end
   end
   return opts.finish()
 end
 
 --- Build a whole rule set from directories.
--- @tparam table opts `dirs` (bundled first), `euid`, `bundled` (the bundled
---   directory, not checked), `compile(path, text)` (compiles and runs one
---   file in the engine's rule state: `true` or `nil, "file:line: ..."`),
---   `finish()` (what the rule set is, once every file ran)
--- @return what `finish` returns
+-- @tparam table opts `dirs` (bundled first), `bundled` (the bundled
+--   directory, its owner and mode not checked), `compile(path, text)`
+--   (compiles and runs one file in the engine's rule state: `true` or
+--   `nil, "file:line: ..."`), `finish()` (what the rule set is, once every
+--   file ran)
+-- @return[1] what `finish` returns
+-- @treturn[1] {{file=,what=,why=},...} warnings: the files left out and
+--   why, and each file that replaces an earlier one of the same name
 -- @return[2] nil, message (`file:line: ...` for a broken file)
 function M.load(opts)
-  local files, err = M.files(opts.dirs, opts.euid, opts.bundled)
-  if not files then return nil, err end
-  return load_all(files, opts)
+  local files, warnings = M.files(opts.dirs, opts.bundled)
+  if not files then return nil, warnings end
+  local rs, err = load_all(files, opts)
+  if not rs then return nil, err end
+  return rs, warnings
 end
 
 return M
