@@ -269,6 +269,12 @@ void km_rule_charge(lua_State *L, lua_Integer units);
  * state (opened inside it). */
 void km_rulelib_open(lua_State *L);
 
+/* rulestring.c: charge `bytes` bytes of library work (and one call) to the
+ * rule running in rule state L. */
+void km_rule_charge_bytes(lua_State *L, size_t bytes);
+/* rulestring.c: string find, match, gmatch, gsub and rep of a rule state. */
+extern const luaL_Reg km_rulestring_funcs[];
+
 int luaopen_katamount_core(lua_State *L);
 
 #endif /* KATAMOUNT_H */
