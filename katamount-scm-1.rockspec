@@ -37,6 +37,7 @@ build = {
     -- the C core: never linked against liblua (the interpreter provides it)
     ["katamount.core"] = {
       sources = {
+        "c/boundary.c",
         "c/core.c",
         "c/count.c",
         "c/dest.c",
@@ -50,6 +51,7 @@ build = {
         "c/path.c",
         "c/rulelib.c",
         "c/rulematch.c",
+        "c/ruleruntime.c",
         "c/rulestate.c",
         "c/rulestring.c",
         "c/rulefiles.c",

@@ -258,6 +258,26 @@ extern const luaL_Reg km_rulefiles_funcs[];
 extern const luaL_Reg km_rulestate_funcs[];
 void km_rulestate_open(lua_State *L);
 
+/* boundary.c: deepest table nesting that crosses between host and rule state. */
+#define KM_BOUNDARY_DEPTH_MAX 32
+/* boundary.c: most table entries one crossing copies. */
+#define KM_BOUNDARY_ITEMS_MAX 200000
+/* boundary.c: most string bytes one crossing copies. */
+#define KM_BOUNDARY_BYTES_MAX (16 * 1024 * 1024)
+/* Free stack slots km_copy_value needs on both states. */
+#define KM_COPY_SLOTS (2 * KM_BOUNDARY_DEPTH_MAX + 8)
+
+/* boundary.c: what one crossing (all arguments, or all results) copied. */
+struct km_copy {
+    lua_Integer items;
+    size_t bytes;
+    char msg[160];
+};
+
+/* boundary.c: copy the plain value at `idx` of `from` onto `to`, charged
+ * to c; 0, or -1 with c->msg saying why (the stacks then hold leftovers). */
+int km_copy_value(lua_State *from, int idx, lua_State *to, struct km_copy *c);
+
 /* rulestate.c: charge `units` instructions to the rule running in rule
  * state L (nothing outside rule code); raises past its budget or deadline. */
 void km_rule_charge(lua_State *L, lua_Integer units);
