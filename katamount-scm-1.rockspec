@@ -55,6 +55,8 @@ build = {
         "c/rulestate.c",
         "c/rulestring.c",
         "c/rulefiles.c",
+        "c/rulelisting.c",
+        "c/ruletrust.c",
         "c/stat.c",
         "c/statmount.c",
         "c/sysfs.c",

@@ -240,6 +240,52 @@ void *km_grow(void *p, size_t *cap, size_t need, size_t size);
 #define KM_RULE_DIR_DEPTH_MAX 1024
 /* Times a rules directory is read when it changed while it was read. */
 #define KM_RULE_DIR_TRIES 5
+/* Room for "<dir>/<name>" (bytes). */
+#define KM_RULE_PATH_CAP (KM_PATH_MAX + NAME_MAX + 2)
+
+/* ------------------------------------------------------- rulelisting.c */
+
+/* One entry of a listing. */
+struct km_rent {
+    size_t off;         /* where its name starts in the listing's names */
+    ino_t ino;
+};
+
+/* A directory's names (sorted once complete) and inode numbers. */
+struct km_listing {
+    char *names;        /* NUL-terminated, end to end */
+    size_t names_len, names_cap;
+    struct km_rent *ents;
+    size_t n, cap;
+    const char **sorted;  /* the names in order; sorted_ino[i] is its inode */
+    ino_t *sorted_ino;
+};
+
+/* Free what *l holds and empty it (idempotent). */
+void km_listing_free(struct km_listing *l);
+
+/* List directory dirfd into *l (names sorted, "." and ".." left out); 0 or
+ * an errno (E2BIG past KM_RULE_DIR_ENTRIES_MAX). */
+int km_list_dir_fd(int dirfd, struct km_listing *l);
+
+/* Whether two listings hold the same names with the same inodes. */
+int km_same_listing(const struct km_listing *a, const struct km_listing *b);
+
+/* --------------------------------------------------------- ruletrust.c */
+
+struct stat;
+
+/* Why `st` may not hold rules (NULL when it may); the reason written to
+ * buf[0..cap). sticky_ok: a sticky directory owned by root may be
+ * group- or world-writable. */
+const char *km_rule_untrusted(const struct stat *st, uid_t euid, int sticky_ok,
+                              char *buf, size_t cap);
+
+/* Check the rules directory dirfd (its status st) and every directory above
+ * it up to /; *upfd holds the directory above while walking (closed and -1
+ * on return). 0, or an errno with the reason in msg[0..cap). */
+int km_rule_check_chain(int dirfd, int *upfd, const struct stat *st, char *msg,
+                        size_t cap);
 
 /* ------------------------------------------------------------- core.c */
 
