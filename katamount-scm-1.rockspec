@@ -37,6 +37,7 @@ build = {
     -- the C core: never linked against liblua (the interpreter provides it)
     ["katamount.core"] = {
       sources = {
+        "c/boundary.c",
         "c/core.c",
         "c/count.c",
         "c/dest.c",
@@ -49,8 +50,13 @@ build = {
         "c/mounttable.c",
         "c/path.c",
         "c/rulelib.c",
+        "c/rulematch.c",
+        "c/ruleruntime.c",
         "c/rulestate.c",
+        "c/rulestring.c",
         "c/rulefiles.c",
+        "c/rulelisting.c",
+        "c/ruletrust.c",
         "c/stat.c",
         "c/statmount.c",
         "c/sysfs.c",

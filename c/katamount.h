@@ -240,6 +240,52 @@ void *km_grow(void *p, size_t *cap, size_t need, size_t size);
 #define KM_RULE_DIR_DEPTH_MAX 1024
 /* Times a rules directory is read when it changed while it was read. */
 #define KM_RULE_DIR_TRIES 5
+/* Room for "<dir>/<name>" (bytes). */
+#define KM_RULE_PATH_CAP (KM_PATH_MAX + NAME_MAX + 2)
+
+/* ------------------------------------------------------- rulelisting.c */
+
+/* One entry of a listing. */
+struct km_rent {
+    size_t off;         /* where its name starts in the listing's names */
+    ino_t ino;
+};
+
+/* A directory's names (sorted once complete) and inode numbers. */
+struct km_listing {
+    char *names;        /* NUL-terminated, end to end */
+    size_t names_len, names_cap;
+    struct km_rent *ents;
+    size_t n, cap;
+    const char **sorted;  /* the names in order; sorted_ino[i] is its inode */
+    ino_t *sorted_ino;
+};
+
+/* Free what *l holds and empty it (idempotent). */
+void km_listing_free(struct km_listing *l);
+
+/* List directory dirfd into *l (names sorted, "." and ".." left out); 0 or
+ * an errno (E2BIG past KM_RULE_DIR_ENTRIES_MAX). */
+int km_list_dir_fd(int dirfd, struct km_listing *l);
+
+/* Whether two listings hold the same names with the same inodes. */
+int km_same_listing(const struct km_listing *a, const struct km_listing *b);
+
+/* --------------------------------------------------------- ruletrust.c */
+
+struct stat;
+
+/* Why `st` may not hold rules (NULL when it may); the reason written to
+ * buf[0..cap). sticky_ok: a sticky directory owned by root may be
+ * group- or world-writable. */
+const char *km_rule_untrusted(const struct stat *st, uid_t euid, int sticky_ok,
+                              char *buf, size_t cap);
+
+/* Check the rules directory dirfd (its status st) and every directory above
+ * it up to /; *upfd holds the directory above while walking (closed and -1
+ * on return). 0, or an errno with the reason in msg[0..cap). */
+int km_rule_check_chain(int dirfd, int *upfd, const struct stat *st, char *msg,
+                        size_t cap);
 
 /* ------------------------------------------------------------- core.c */
 
@@ -258,6 +304,26 @@ extern const luaL_Reg km_rulefiles_funcs[];
 extern const luaL_Reg km_rulestate_funcs[];
 void km_rulestate_open(lua_State *L);
 
+/* boundary.c: deepest table nesting that crosses between host and rule state. */
+#define KM_BOUNDARY_DEPTH_MAX 32
+/* boundary.c: most table entries one crossing copies. */
+#define KM_BOUNDARY_ITEMS_MAX 200000
+/* boundary.c: most string bytes one crossing copies. */
+#define KM_BOUNDARY_BYTES_MAX (16 * 1024 * 1024)
+/* Free stack slots km_copy_value needs on both states. */
+#define KM_COPY_SLOTS (2 * KM_BOUNDARY_DEPTH_MAX + 8)
+
+/* boundary.c: what one crossing (all arguments, or all results) copied. */
+struct km_copy {
+    lua_Integer items;
+    size_t bytes;
+    char msg[160];
+};
+
+/* boundary.c: copy the plain value at `idx` of `from` onto `to`, charged
+ * to c; 0, or -1 with c->msg saying why (the stacks then hold leftovers). */
+int km_copy_value(lua_State *from, int idx, lua_State *to, struct km_copy *c);
+
 /* rulestate.c: charge `units` instructions to the rule running in rule
  * state L (nothing outside rule code); raises past its budget or deadline. */
 void km_rule_charge(lua_State *L, lua_Integer units);
@@ -268,6 +334,12 @@ void km_rule_charge(lua_State *L, lua_Integer units);
 /* rulelib.c: the bounded string, table, utf8 and math libraries of a rule
  * state (opened inside it). */
 void km_rulelib_open(lua_State *L);
+
+/* rulestring.c: charge `bytes` bytes of library work (and one call) to the
+ * rule running in rule state L. */
+void km_rule_charge_bytes(lua_State *L, size_t bytes);
+/* rulestring.c: string find, match, gmatch, gsub and rep of a rule state. */
+extern const luaL_Reg km_rulestring_funcs[];
 
 int luaopen_katamount_core(lua_State *L);
 

@@ -11,11 +11,12 @@
  * blocking, a symbolic link is refused without being read. The directory's
  * listing and status are compared before and after the files are read; a
  * directory that changed meanwhile is read again (KM_RULE_DIR_TRIES times
- * at most), so that a caller never gets a set mixing two versions.
+ * at most), so that a caller never gets a set mixing two versions. The
+ * listing is rulelisting.c's, the owner, mode and directory-chain checks
+ * ruletrust.c's.
  */
 #include "katamount.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,25 +27,8 @@
 
 #define KM_RULEDIR_MT "katamount.rulesdir"
 
-/* Room for "<dir>/<name>" and for a message naming a path. */
-#define KM_RULE_PATH_CAP (KM_PATH_MAX + NAME_MAX + 2)
+/* Room for a message naming a path. */
 #define KM_RULE_MSG_CAP (KM_RULE_PATH_CAP + 256)
-
-/* One entry of a listing. */
-struct km_rent {
-    size_t off;         /* where its name starts in the listing's names */
-    ino_t ino;
-};
-
-/* A directory's names (sorted once complete) and inode numbers. */
-struct km_listing {
-    char *names;        /* NUL-terminated, end to end */
-    size_t names_len, names_cap;
-    struct km_rent *ents;
-    size_t n, cap;
-    const char **sorted;  /* the names in order; sorted_ino[i] is its inode */
-    ino_t *sorted_ino;
-};
 
 /* The state of one read_rules_dir call (a userdata: __gc closes and frees
  * what an error raised by the Lua API left open). */
@@ -58,15 +42,6 @@ struct km_rdir {
     char msg[KM_RULE_MSG_CAP];
 };
 
-static void listing_free(struct km_listing *l)
-{
-    free(l->names);
-    free(l->ents);
-    free(l->sorted);
-    free(l->sorted_ino);
-    memset(l, 0, sizeof *l);
-}
-
 static void rdir_release(struct km_rdir *r)
 {
     if (r->dirfd >= 0)
@@ -78,8 +53,8 @@ static void rdir_release(struct km_rdir *r)
     free(r->text);
     r->dirfd = r->upfd = r->fd = -1;
     r->text = NULL;
-    listing_free(&r->before);
-    listing_free(&r->after);
+    km_listing_free(&r->before);
+    km_listing_free(&r->after);
 }
 
 static int km_rdir_gc(lua_State *L)
@@ -101,124 +76,6 @@ static struct km_rdir *rdir_new(lua_State *L)
     return r;
 }
 
-/* p grown to hold `need` elements of `size` bytes; NULL when out of memory
- * (p stays valid). */
-static void *grow(void *p, size_t *cap, size_t need, size_t size)
-{
-    size_t ncap = *cap ? *cap : 16;
-    void *np;
-    if (need <= *cap)
-        return p;
-    while (ncap < need)
-        ncap *= 2;
-    np = realloc(p, ncap * size);
-    if (np != NULL)
-        *cap = ncap;
-    return np;
-}
-
-/* Sort order of listing entries: by name (a pointer pair sorted together). */
-struct km_sorted {
-    const char *name;
-    ino_t ino;
-};
-
-static int sorted_cmp(const void *a, const void *b)
-{
-    return strcmp(((const struct km_sorted *)a)->name, ((const struct km_sorted *)b)->name);
-}
-
-/* List r->dirfd into *l (names sorted, "." and ".." left out); 0 or an
- * errno (E2BIG past KM_RULE_DIR_ENTRIES_MAX). A fresh descriptor of the
- * same directory ("." of it) is read, so that each listing starts at the
- * beginning. */
-static int list_dir_fd(int dirfd, struct km_listing *l)
-{
-    struct km_sorted *tmp;
-    struct dirent *d;
-    DIR *dir;
-    size_t i;
-    int fd, err = 0;
-
-    listing_free(l);
-    fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return errno;
-    dir = fdopendir(fd);
-    if (dir == NULL) {
-        err = errno;
-        close(fd);
-        return err;
-    }
-    for (;;) {
-        size_t nl;
-        void *p;
-        errno = 0;
-        d = readdir(dir);
-        if (d == NULL) {
-            err = errno;
-            break;
-        }
-        if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
-            continue;
-        if (l->n == KM_RULE_DIR_ENTRIES_MAX) {
-            err = E2BIG;
-            break;
-        }
-        nl = strlen(d->d_name) + 1;
-        p = grow(l->names, &l->names_cap, l->names_len + nl, 1);
-        if (p == NULL) {
-            err = ENOMEM;
-            break;
-        }
-        l->names = p;
-        p = grow(l->ents, &l->cap, l->n + 1, sizeof *l->ents);
-        if (p == NULL) {
-            err = ENOMEM;
-            break;
-        }
-        l->ents = p;
-        memcpy(l->names + l->names_len, d->d_name, nl);
-        l->ents[l->n].off = l->names_len;
-        l->ents[l->n].ino = d->d_ino;
-        l->n++;
-        l->names_len += nl;
-    }
-    closedir(dir);
-    if (err != 0 || l->n == 0)
-        return err;
-    tmp = malloc(l->n * sizeof *tmp);
-    l->sorted = malloc(l->n * sizeof *l->sorted);
-    l->sorted_ino = malloc(l->n * sizeof *l->sorted_ino);
-    if (tmp == NULL || l->sorted == NULL || l->sorted_ino == NULL) {
-        free(tmp);
-        return ENOMEM;
-    }
-    for (i = 0; i < l->n; i++) {
-        tmp[i].name = l->names + l->ents[i].off;
-        tmp[i].ino = l->ents[i].ino;
-    }
-    qsort(tmp, l->n, sizeof *tmp, sorted_cmp);
-    for (i = 0; i < l->n; i++) {
-        l->sorted[i] = tmp[i].name;
-        l->sorted_ino[i] = tmp[i].ino;
-    }
-    free(tmp);
-    return 0;
-}
-
-static int same_listing(const struct km_listing *a, const struct km_listing *b)
-{
-    size_t i;
-    if (a->n != b->n)
-        return 0;
-    for (i = 0; i < a->n; i++) {
-        if (a->sorted_ino[i] != b->sorted_ino[i] || strcmp(a->sorted[i], b->sorted[i]) != 0)
-            return 0;
-    }
-    return 1;
-}
-
 static int same_time(const struct timespec *a, const struct timespec *b)
 {
     return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
@@ -229,103 +86,6 @@ static int same_status(const struct stat *a, const struct stat *b)
 {
     return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
            same_time(&a->st_mtim, &b->st_mtim) && same_time(&a->st_ctim, &b->st_ctim);
-}
-
-/* Why `st` may not hold rules (NULL when it may): its owner is neither root
- * nor `euid`, or it is group- or world-writable -- allowed only for a
- * sticky directory owned by root when `sticky_ok` (as /tmp, as OpenSSH's
- * StrictModes). The reason is written to buf. */
-static const char *untrusted(const struct stat *st, uid_t euid, int sticky_ok,
-                             char *buf, size_t cap)
-{
-    int n;
-    if (st->st_uid != 0 && st->st_uid != euid) {
-        n = snprintf(buf, cap, "owned by uid %lu (only root or uid %lu may own rules)",
-                     (unsigned long)st->st_uid, (unsigned long)euid);
-        return n < 0 || (size_t)n >= cap ? "owned by another user" : buf;
-    }
-    if ((st->st_mode & (S_IWGRP | S_IWOTH)) == 0)
-        return NULL;
-    if (sticky_ok && S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX) && st->st_uid == 0)
-        return NULL;
-    n = snprintf(buf, cap, "group- or world-writable (mode %o)%s",
-                 (unsigned)(st->st_mode & 07777),
-                 sticky_ok ? " and not a sticky directory owned by root" : "");
-    return n < 0 || (size_t)n >= cap ? "group- or world-writable" : buf;
-}
-
-/* The path of descriptor fd (from /proc/self/fd), or a stand-in. */
-static void fd_path(int fd, char *out, size_t cap)
-{
-    char link[64];
-    ssize_t n;
-    int len = snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    if (len > 0 && (size_t)len < sizeof link) {
-        n = readlink(link, out, cap - 1);
-        if (n > 0) {
-            out[n] = '\0';
-            return;
-        }
-    }
-    if (cap > 0) {
-        out[0] = '\0';
-        strncat(out, "(a directory above it)", cap - 1);
-    }
-}
-
-/* Check the rules directory (st) and every directory above it, up to the
- * root, walking ".." from the descriptor (the directories really above the
- * one opened, whatever symbolic links the path went through). 0, or an
- * errno with the reason in r->msg. */
-static int check_chain(struct km_rdir *r, const struct stat *st)
-{
-    char why[160], where[KM_RULE_PATH_CAP];
-    struct stat cur = *st, up;
-    uid_t euid = geteuid();
-    const char *bad;
-    int depth, n;
-
-    bad = untrusted(st, euid, 0, why, sizeof why);
-    if (bad != NULL) {
-        n = snprintf(r->msg, sizeof r->msg, "%s: refused", bad);
-        return n < 0 || (size_t)n >= sizeof r->msg ? ENAMETOOLONG : EPERM;
-    }
-    for (depth = 0; depth < KM_RULE_DIR_DEPTH_MAX; depth++) {
-        int fd = openat(r->upfd >= 0 ? r->upfd : r->dirfd, "..",
-                        O_PATH | O_DIRECTORY | O_CLOEXEC);
-        int err;
-        if (fd < 0 || fstat(fd, &up) != 0) {
-            err = errno;
-            if (fd >= 0)
-                close(fd);
-            n = snprintf(r->msg, sizeof r->msg, "cannot check the directory above it: %s",
-                         strerror(err));
-            return n < 0 || (size_t)n >= sizeof r->msg ? ENAMETOOLONG : err;
-        }
-        if (r->upfd >= 0)
-            close(r->upfd);
-        r->upfd = fd;
-        if (up.st_dev == cur.st_dev && up.st_ino == cur.st_ino) {
-            close(r->upfd);
-            r->upfd = -1;
-            return 0;       /* the root: its ".." is itself */
-        }
-        bad = untrusted(&up, euid, 1, why, sizeof why);
-        if (bad != NULL) {
-            fd_path(r->upfd, where, sizeof where);
-            n = snprintf(r->msg, sizeof r->msg, "the directory '%s' above it is %s: refused",
-                         where, bad);
-            close(r->upfd);
-            r->upfd = -1;
-            return n < 0 || (size_t)n >= sizeof r->msg ? ENAMETOOLONG : EPERM;
-        }
-        cur = up;
-    }
-    close(r->upfd);
-    r->upfd = -1;
-    n = snprintf(r->msg, sizeof r->msg,
-                 "more than KM_RULE_DIR_DEPTH_MAX (%d) directories above it", KM_RULE_DIR_DEPTH_MAX);
-    return n < 0 || (size_t)n >= sizeof r->msg ? ENAMETOOLONG : ELOOP;
 }
 
 /* Why a name is skipped (hidden or an editor's file), or NULL. */
@@ -404,7 +164,7 @@ static int read_one(lua_State *L, struct km_rdir *r, const char *name, lua_Integ
     if (!S_ISREG(fst.st_mode))
         return file_error(L, r, "not a regular file: refused", EINVAL);
     if (check) {
-        bad = untrusted(&fst, geteuid(), 0, why, sizeof why);
+        bad = km_rule_untrusted(&fst, geteuid(), 0, why, sizeof why);
         if (bad != NULL) {
             n = snprintf(r->msg, sizeof r->msg, "%s: refused", bad);
             return file_error(L, r, n > 0 && (size_t)n < sizeof r->msg ? r->msg : "refused", EPERM);
@@ -483,7 +243,7 @@ static int read_once(lua_State *L, struct km_rdir *r, const char *dir, size_t le
     int files, warnings, err, rc;
     size_t i;
 
-    err = fstat(r->dirfd, &d0) != 0 ? errno : list_dir_fd(r->dirfd, &r->before);
+    err = fstat(r->dirfd, &d0) != 0 ? errno : km_list_dir_fd(r->dirfd, &r->before);
     if (err != 0) {
         if (err == E2BIG)
             km_push_error_msg(L, "rules directory", dir, len,
@@ -535,9 +295,9 @@ static int read_once(lua_State *L, struct km_rdir *r, const char *dir, size_t le
         }
         lua_rawseti(L, files, (lua_Integer)lua_rawlen(L, files) + 1);
     }
-    if (fstat(r->dirfd, &d1) != 0 || list_dir_fd(r->dirfd, &r->after) != 0 ||
+    if (fstat(r->dirfd, &d1) != 0 || km_list_dir_fd(r->dirfd, &r->after) != 0 ||
         !same_time(&d0.st_mtim, &d1.st_mtim) || !same_time(&d0.st_ctim, &d1.st_ctim) ||
-        d0.st_ino != d1.st_ino || !same_listing(&r->before, &r->after)) {
+        d0.st_ino != d1.st_ino || !km_same_listing(&r->before, &r->after)) {
         lua_settop(L, files - 1);
         return KM_READ_CHANGED;
     }
@@ -586,7 +346,7 @@ static int km_read_rules_dir(lua_State *L)
         rdir_release(r);
         return km_push_error(L, "rules directory", path, len, err);
     }
-    if (check && (err = check_chain(r, &st)) != 0) {
+    if (check && (err = km_rule_check_chain(r->dirfd, &r->upfd, &st, r->msg, sizeof r->msg)) != 0) {
         rdir_release(r);
         return km_push_error_msg(L, "rules directory", path, len, r->msg, err);
     }

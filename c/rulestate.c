@@ -14,9 +14,10 @@
  *   calls also stop at `plan_deadline` seconds after plan_begin());
  * - its libraries are bounded (rulelib.c), its globals hold no io, os
  *   (but time, clock, date, difftime), package, load of files, or debug
- *   (but getinfo and getmetatable): the engine's own code runs there as
- *   trusted code (loaded by st:load) and builds the rules' environments;
- * - only plain data crosses (st:call): strings, numbers, booleans and
+ *   (but getinfo and getmetatable) (ruleruntime.c): the engine's own code
+ *   runs there as trusted code (loaded by st:load) and builds the rules'
+ *   environments;
+ * - only plain data crosses (st:call, boundary.c): strings, numbers, booleans and
  *   tables of those, copied raw (no metamethod runs) with a bound on depth
  *   (KM_BOUNDARY_DEPTH_MAX), entries (KM_BOUNDARY_ITEMS_MAX) and string
  *   bytes (KM_BOUNDARY_BYTES_MAX); a function, userdata, thread or table
@@ -26,11 +27,9 @@
  * memory, close (also __close, __gc).
  */
 #include "katamount.h"
-
-#include <lualib.h>
+#include "rulestate.h"
 
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -47,38 +46,8 @@
 #define KM_RULE_PLAN_DEADLINE_DEFAULT 10.0
 /* Most instructions between two runs of the count hook. */
 #define KM_RULE_TICK_MAX 1000
-/* Deepest table nesting that crosses between host and rule state. */
-#define KM_BOUNDARY_DEPTH_MAX 32
-/* Most table entries one crossing copies. */
-#define KM_BOUNDARY_ITEMS_MAX 200000
-/* Most string bytes one crossing copies. */
-#define KM_BOUNDARY_BYTES_MAX (16 * 1024 * 1024)
-/* Stack frames the message handler looks through for a rule's position. */
-#define KM_HANDLER_LEVELS_MAX 64
 
 #define KM_RULE_STATE_MT "katamount.rule_state"
-#define KM_RULE_ENTRIES "katamount.entries"
-
-enum { KM_TRIP_NONE, KM_TRIP_BUDGET, KM_TRIP_DEADLINE };
-
-struct km_rule_state {
-    lua_State *L;           /* the rule state; NULL once closed */
-    size_t used, limit;     /* bytes held, bytes allowed */
-    int refused;            /* an allocation was refused during this call */
-    lua_Integer budget, spent;
-    int tick;
-    int counting;           /* rule code runs: charge it, stop it */
-    int armed;              /* the count hook is set (only while rules run:
-                             * a hook slows every instruction of the state) */
-    int tripped;            /* KM_TRIP_*: what stopped the running rule */
-    int late;               /* the deadline passed */
-    int late_plan;          /* ... and it was the plan's */
-    int track_lines;
-    int line;               /* last line run in a rule file (loading) */
-    lua_Integer unclocked;  /* units charged since the clock was last read */
-    double deadline_s, plan_deadline_s;
-    int64_t deadline_ns, plan_ns;   /* absolute CLOCK_MONOTONIC; 0: none */
-};
 
 static int64_t km_now_ns(void)
 {
@@ -87,7 +56,7 @@ static int64_t km_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static struct km_rule_state *km_rs_of(lua_State *L)
+struct km_rule_state *km_rs_of(lua_State *L)
 {
     void *ud = NULL;
     lua_getallocf(L, &ud);
@@ -118,7 +87,7 @@ static void *km_rs_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 }
 
 /* Raise the error that stops the running rule (inside the rule state). */
-static void km_rs_stop(lua_State *L, struct km_rule_state *rs)
+void km_rs_stop(lua_State *L, struct km_rule_state *rs)
 {
     if (rs->spent >= rs->budget) {
         rs->tripped = KM_TRIP_BUDGET;
@@ -177,7 +146,7 @@ static void km_rs_hook(lua_State *L, lua_Debug *ar)
     km_rs_stop(L, rs);
 }
 
-static void km_rs_set_hook(struct km_rule_state *rs)
+void km_rs_set_hook(struct km_rule_state *rs)
 {
     if (rs->track_lines)
         lua_sethook(rs->L, km_rs_hook, LUA_MASKCOUNT | LUA_MASKLINE, rs->tick);
@@ -187,7 +156,7 @@ static void km_rs_set_hook(struct km_rule_state *rs)
         lua_sethook(rs->L, NULL, 0, 0);
 }
 
-static void km_rs_arm(struct km_rule_state *rs, int on)
+void km_rs_arm(struct km_rule_state *rs, int on)
 {
     if (rs->armed != on) {
         rs->armed = on;
@@ -196,7 +165,7 @@ static void km_rs_arm(struct km_rule_state *rs, int on)
 }
 
 /* The call's deadline from now, or the plan's when that comes first. */
-static void km_rs_restart(struct km_rule_state *rs)
+void km_rs_restart(struct km_rule_state *rs)
 {
     int64_t now = km_now_ns();
     rs->deadline_ns = now + (int64_t)(rs->deadline_s * 1e9);
@@ -209,410 +178,6 @@ static void km_rs_restart(struct km_rule_state *rs)
             rs->late = 1;
     }
 }
-
-/* ------------------------------------------------ the runtime (in the state) */
-
-/* runtime.start(): a rule (or a rule file) starts: its budget is whole. */
-static int km_rt_start(lua_State *L)
-{
-    struct km_rule_state *rs = km_rs_of(L);
-    rs->spent = 0;
-    rs->tripped = KM_TRIP_NONE;
-    rs->counting = 1;
-    km_rs_arm(rs, 1);
-    km_rs_stop(L, rs);
-    return 0;
-}
-
-/* runtime.stop(): the engine's own code runs again. */
-static int km_rt_stop(lua_State *L)
-{
-    struct km_rule_state *rs = km_rs_of(L);
-    rs->counting = 0;
-    km_rs_arm(rs, 0);
-    return 0;
-}
-
-/* runtime.restart(): a new decision (or file) gets a deadline of its own,
- * and forgets what stopped the one before. */
-static int km_rt_restart(lua_State *L)
-{
-    struct km_rule_state *rs = km_rs_of(L);
-    rs->refused = 0;
-    rs->tripped = KM_TRIP_NONE;
-    km_rs_restart(rs);
-    return 0;
-}
-
-/* runtime.tripped(): why the running rule was stopped (memory, budget,
- * deadline), or nil: a rule's pcall then raises it again. */
-static int km_rt_tripped(lua_State *L)
-{
-    struct km_rule_state *rs = km_rs_of(L);
-    if (rs->refused)
-        lua_pushfstring(L, "memory limit (%I bytes) reached", (LUAI_UACINT)rs->limit);
-    else if (rs->tripped == KM_TRIP_BUDGET)
-        lua_pushfstring(L, "instruction budget exceeded (%I instructions)",
-                        (LUAI_UACINT)rs->budget);
-    else if (rs->tripped == KM_TRIP_DEADLINE && rs->late_plan)
-        lua_pushfstring(L, "plan deadline exceeded (%f s)", (lua_Number)rs->plan_deadline_s);
-    else if (rs->tripped == KM_TRIP_DEADLINE)
-        lua_pushfstring(L, "deadline exceeded (%f s)", (lua_Number)rs->deadline_s);
-    else
-        lua_pushnil(L);
-    return 1;
-}
-
-/* runtime.lines(on): track the line run (while a file loads), runtime.line()
- * reads it (0: none yet). */
-static int km_rt_lines(lua_State *L)
-{
-    struct km_rule_state *rs = km_rs_of(L);
-    rs->track_lines = lua_toboolean(L, 1);
-    rs->line = 0;
-    km_rs_set_hook(rs);
-    return 0;
-}
-
-static int km_rt_line(lua_State *L)
-{
-    lua_pushinteger(L, km_rs_of(L)->line);
-    return 1;
-}
-
-/* runtime.memory(): bytes held, bytes allowed. */
-static int km_rt_memory(lua_State *L)
-{
-    struct km_rule_state *rs = km_rs_of(L);
-    lua_pushinteger(L, (lua_Integer)rs->used);
-    lua_pushinteger(L, (lua_Integer)rs->limit);
-    return 2;
-}
-
-/* runtime.export(t): t's functions are what st:call calls. */
-static int km_rt_export(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 1);
-    lua_setfield(L, LUA_REGISTRYINDEX, KM_RULE_ENTRIES);
-    return 0;
-}
-
-/* Whether msg starts with "<trusted chunk>:<line>: " (the engine's own
- * modules are loaded as "=katamount.<name>"); its length, else 0. */
-static size_t km_own_prefix(const char *msg, size_t len)
-{
-    size_t i = 0;
-    if (len < 11 || memcmp(msg, "katamount.", 10) != 0)
-        return 0;
-    while (i < len && msg[i] != ':')
-        i++;
-    if (i + 1 >= len || msg[i + 1] < '0' || msg[i + 1] > '9')
-        return 0;
-    i++;
-    while (i < len && msg[i] >= '0' && msg[i] <= '9')
-        i++;
-    if (i + 1 < len && msg[i] == ':' && msg[i + 1] == ' ')
-        return i + 2;
-    return 0;
-}
-
-/*
- * Lua names a chunk in a position by at most LUA_IDSIZE bytes: a longer
- * "@path" comes out as "..." and the path's tail. When `msg` starts with such
- * a position of `src` ("...tail:LINE:"), the length of "...tail"; else 0.
- */
-static size_t km_cut_position(const char *msg, size_t len, const char *src, size_t slen)
-{
-    size_t i, j, tail;
-    if (len < 4 || memcmp(msg, "...", 3) != 0)
-        return 0;
-    for (i = 3; i < len; i++) {
-        if (msg[i] != ':')
-            continue;
-        for (j = i + 1; j < len && msg[j] >= '0' && msg[j] <= '9'; j++)
-            ;
-        if (j == i + 1 || j >= len || msg[j] != ':')
-            continue;
-        tail = i - 3;
-        if (tail > 0 && tail < slen && memcmp(src + slen - tail, msg + 3, tail) == 0)
-            return i;
-    }
-    return 0;
-}
-
-/*
- * runtime.handler(e): the message handler of every protected call into
- * rule code. Never calls a metamethod of the error object; names the
- * innermost frame of a rule file ("@path") as the position when the
- * message does not start with that file already, instead of the engine's
- * own code (error(msg, 2) in a rule's `when` names the engine, its caller).
- */
-static int km_rt_handler(lua_State *L)
-{
-    struct km_rule_state *rs = km_rs_of(L);
-    const char *msg;
-    size_t len, skip, flen, cut;
-    lua_Debug ar;
-    int level;
-    if (rs->refused) {
-        lua_pushfstring(L, "memory limit (%I bytes) reached", (LUAI_UACINT)rs->limit);
-    } else if (lua_type(L, 1) == LUA_TSTRING) {
-        lua_pushvalue(L, 1);
-    } else {
-        lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-    }
-    msg = lua_tolstring(L, -1, &len);
-    skip = km_own_prefix(msg, len);
-    msg += skip;
-    len -= skip;
-    for (level = 1; level <= KM_HANDLER_LEVELS_MAX; level++) {
-        if (!lua_getstack(L, level, &ar))
-            break;
-        if (!lua_getinfo(L, "Sl", &ar))
-            break;
-        if (ar.source[0] != '@' || ar.currentline <= 0)
-            continue;
-        flen = strlen(ar.source + 1);
-        cut = km_cut_position(msg, len, ar.source + 1, flen);
-        if (cut > 0) {
-            /* the whole path for Lua's cut one (a deep rules directory) */
-            lua_pushlstring(L, ar.source + 1, flen);
-            lua_pushlstring(L, msg + cut, len - cut);
-            lua_concat(L, 2);
-            return 1;
-        }
-        if (len > flen && memcmp(msg, ar.source + 1, flen) == 0 && msg[flen] == ':') {
-            lua_pushlstring(L, msg, len);
-            return 1;
-        }
-        lua_pushfstring(L, "%s:%d: ", ar.source + 1, ar.currentline);
-        lua_pushlstring(L, msg, len);
-        lua_concat(L, 2);
-        return 1;
-    }
-    lua_pushlstring(L, msg, len);
-    return 1;
-}
-
-/* require(name) inside the state: a module loaded by st:load (or the core). */
-static int km_rt_require(lua_State *L)
-{
-    const char *name = luaL_checkstring(L, 1);
-    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-    if (lua_getfield(L, -1, name) == LUA_TNIL)
-        return luaL_error(L, "module '%s' is not loaded in the rule state", name);
-    return 1;
-}
-
-static const luaL_Reg km_runtime_funcs[] = {
-    {"start", km_rt_start},
-    {"stop", km_rt_stop},
-    {"restart", km_rt_restart},
-    {"tripped", km_rt_tripped},
-    {"lines", km_rt_lines},
-    {"line", km_rt_line},
-    {"memory", km_rt_memory},
-    {"export", km_rt_export},
-    {"handler", km_rt_handler},
-    {NULL, NULL}
-};
-
-/* Copy field `name` of table `from` (at -1) to table `to` (at -2). */
-static void km_keep_field(lua_State *L, const char *name)
-{
-    lua_getfield(L, -1, name);
-    lua_setfield(L, -3, name);
-}
-
-/* Open the state's libraries (a protected call inside the new state). */
-static int km_rs_open(lua_State *L)
-{
-    static const char *const os_keep[] = { "time", "clock", "date", "difftime", NULL };
-    static const char *const base_drop[] = { "dofile", "loadfile", "print", NULL };
-    int i;
-    luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
-    for (i = 0; base_drop[i] != NULL; i++) {
-        lua_pushnil(L);
-        lua_setfield(L, -2, base_drop[i]);
-    }
-    lua_pushcfunction(L, km_rt_require);
-    lua_setfield(L, -2, "require");
-    lua_pop(L, 1);
-    km_rulelib_open(L);
-
-    /* os and debug: a few functions, never the libraries */
-    luaL_requiref(L, LUA_OSLIBNAME, luaopen_os, 0);
-    lua_newtable(L);
-    lua_insert(L, -2);
-    for (i = 0; os_keep[i] != NULL; i++)
-        km_keep_field(L, os_keep[i]);
-    lua_pop(L, 1);
-    lua_setglobal(L, LUA_OSLIBNAME);
-    luaL_requiref(L, LUA_DBLIBNAME, luaopen_debug, 0);
-    lua_newtable(L);
-    lua_insert(L, -2);
-    km_keep_field(L, "getinfo");
-    km_keep_field(L, "getmetatable");
-    lua_pop(L, 1);
-    lua_setglobal(L, LUA_DBLIBNAME);
-    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-    lua_pushnil(L);
-    lua_setfield(L, -2, LUA_OSLIBNAME);
-    lua_pushnil(L);
-    lua_setfield(L, -2, LUA_DBLIBNAME);
-    lua_pop(L, 1);
-
-    /* the core's primitives; a rule state makes no rule state */
-    luaL_requiref(L, "katamount.core", luaopen_katamount_core, 0);
-    lua_pushnil(L);
-    lua_setfield(L, -2, "rule_state");
-    lua_pop(L, 1);
-    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-    luaL_newlib(L, km_runtime_funcs);
-    lua_setfield(L, -2, "katamount.runtime");
-    lua_pop(L, 1);
-    return 0;
-}
-
-/* ------------------------------------------------ the boundary */
-
-struct km_copy {
-    lua_Integer items;
-    size_t bytes;
-    char msg[160];
-};
-
-static int km_copy_fail(struct km_copy *c, const char *what)
-{
-    int n = snprintf(c->msg, sizeof c->msg,
-                     "rule boundary: %s (only strings, numbers, booleans and tables of "
-                     "those cross)", what);
-    if (n < 0 || (size_t)n >= sizeof c->msg)
-        c->msg[sizeof c->msg - 1] = '\0';
-    return -1;
-}
-
-/* A string, number, boolean (or nil at the top) from `from` onto `to`. */
-static int km_copy_scalar(lua_State *from, int idx, lua_State *to, struct km_copy *c)
-{
-    size_t len;
-    const char *s;
-    char what[64];
-    int n;
-    switch (lua_type(from, idx)) {
-    case LUA_TNIL:
-        lua_pushnil(to);
-        return 0;
-    case LUA_TBOOLEAN:
-        lua_pushboolean(to, lua_toboolean(from, idx));
-        return 0;
-    case LUA_TNUMBER:
-        if (lua_isinteger(from, idx))
-            lua_pushinteger(to, lua_tointeger(from, idx));
-        else
-            lua_pushnumber(to, lua_tonumber(from, idx));
-        return 0;
-    case LUA_TSTRING:
-        s = lua_tolstring(from, idx, &len);
-        if (len > KM_BOUNDARY_BYTES_MAX - c->bytes) {
-            n = snprintf(c->msg, sizeof c->msg,
-                         "rule boundary: more than KM_BOUNDARY_BYTES_MAX (%d) bytes of strings",
-                         KM_BOUNDARY_BYTES_MAX);
-            if (n < 0 || (size_t)n >= sizeof c->msg)
-                c->msg[sizeof c->msg - 1] = '\0';
-            return -1;
-        }
-        c->bytes += len;
-        lua_pushlstring(to, s, len);
-        return 0;
-    default:
-        n = snprintf(what, sizeof what, "a %s does not cross", lua_typename(from, lua_type(from, idx)));
-        if (n < 0 || (size_t)n >= sizeof what)
-            what[sizeof what - 1] = '\0';
-        return km_copy_fail(c, what);
-    }
-}
-
-/*
- * Copy the value at `idx` of `from` onto `to`, without recursion (an
- * explicit stack of KM_BOUNDARY_DEPTH_MAX frames) and without metamethods
- * (lua_next, lua_rawset). Both stacks need 2 * KM_BOUNDARY_DEPTH_MAX + 8
- * free slots. On failure c->msg says why and the stacks hold leftovers
- * (the caller resets their tops).
- */
-static int km_copy_value(lua_State *from, int idx, lua_State *to, struct km_copy *c)
-{
-    int src[KM_BOUNDARY_DEPTH_MAX], dst[KM_BOUNDARY_DEPTH_MAX];
-    int depth;
-    char what[96];
-    int n;
-    if (lua_type(from, idx) != LUA_TTABLE)
-        return km_copy_scalar(from, idx, to, c);
-    idx = lua_absindex(from, idx);
-    if (lua_getmetatable(from, idx)) {
-        lua_pop(from, 1);
-        return km_copy_fail(c, "a table with a metatable does not cross");
-    }
-    lua_newtable(to);
-    src[0] = idx;
-    dst[0] = lua_gettop(to);
-    depth = 1;
-    lua_pushnil(from);
-    while (depth > 0) {
-        int kt;
-        if (!lua_next(from, src[depth - 1])) {
-            depth--;
-            if (depth > 0) {
-                lua_pop(from, 1);
-                lua_rawset(to, dst[depth - 1]);
-            }
-            continue;
-        }
-        if (++c->items > KM_BOUNDARY_ITEMS_MAX) {
-            n = snprintf(what, sizeof what, "more than KM_BOUNDARY_ITEMS_MAX (%d) table entries",
-                         KM_BOUNDARY_ITEMS_MAX);
-            if (n < 0 || (size_t)n >= sizeof what)
-                what[sizeof what - 1] = '\0';
-            return km_copy_fail(c, what);
-        }
-        kt = lua_type(from, -2);
-        if (kt != LUA_TSTRING && kt != LUA_TNUMBER && kt != LUA_TBOOLEAN) {
-            n = snprintf(what, sizeof what, "a %s key does not cross", lua_typename(from, kt));
-            if (n < 0 || (size_t)n >= sizeof what)
-                what[sizeof what - 1] = '\0';
-            return km_copy_fail(c, what);
-        }
-        if (km_copy_scalar(from, -2, to, c) != 0)
-            return -1;
-        if (lua_type(from, -1) == LUA_TTABLE) {
-            if (depth >= KM_BOUNDARY_DEPTH_MAX) {
-                n = snprintf(what, sizeof what, "tables nested deeper than KM_BOUNDARY_DEPTH_MAX (%d)",
-                             KM_BOUNDARY_DEPTH_MAX);
-                if (n < 0 || (size_t)n >= sizeof what)
-                    what[sizeof what - 1] = '\0';
-                return km_copy_fail(c, what);
-            }
-            if (lua_getmetatable(from, -1)) {
-                lua_pop(from, 1);
-                return km_copy_fail(c, "a table with a metatable does not cross");
-            }
-            lua_newtable(to);
-            src[depth] = lua_gettop(from);
-            dst[depth] = lua_gettop(to);
-            depth++;
-            lua_pushnil(from);
-            continue;
-        }
-        if (km_copy_scalar(from, -1, to, c) != 0)
-            return -1;
-        lua_rawset(to, dst[depth - 1]);
-        lua_pop(from, 1);
-    }
-    return 0;
-}
-
-#define KM_COPY_SLOTS (2 * KM_BOUNDARY_DEPTH_MAX + 8)
 
 /* ------------------------------------------------ host side */
 

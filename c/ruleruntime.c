@@ -1,0 +1,279 @@
+/*
+ * ruleruntime.c -- what the engine's own code finds inside a rule state:
+ * the `katamount.runtime` functions (start, stop, restart, tripped, lines,
+ * line, memory, export, handler) that drive the running rule's budget and
+ * deadlines, and the state's globals (km_rs_open: the bounded libraries, a
+ * few os and debug functions, require, the core without rule_state).
+ */
+#include "katamount.h"
+#include "rulestate.h"
+
+#include <lualib.h>
+
+#include <string.h>
+
+/* Stack frames the message handler looks through for a rule's position. */
+#define KM_HANDLER_LEVELS_MAX 64
+
+/* runtime.start(): a rule (or a rule file) starts: its budget is whole. */
+static int km_rt_start(lua_State *L)
+{
+    struct km_rule_state *rs = km_rs_of(L);
+    rs->spent = 0;
+    rs->tripped = KM_TRIP_NONE;
+    rs->counting = 1;
+    km_rs_arm(rs, 1);
+    km_rs_stop(L, rs);
+    return 0;
+}
+
+/* runtime.stop(): the engine's own code runs again. */
+static int km_rt_stop(lua_State *L)
+{
+    struct km_rule_state *rs = km_rs_of(L);
+    rs->counting = 0;
+    km_rs_arm(rs, 0);
+    return 0;
+}
+
+/* runtime.restart(): a new decision (or file) gets a deadline of its own,
+ * and forgets what stopped the one before. */
+static int km_rt_restart(lua_State *L)
+{
+    struct km_rule_state *rs = km_rs_of(L);
+    rs->refused = 0;
+    rs->tripped = KM_TRIP_NONE;
+    km_rs_restart(rs);
+    return 0;
+}
+
+/* runtime.tripped(): why the running rule was stopped (memory, budget,
+ * deadline), or nil: a rule's pcall then raises it again. */
+static int km_rt_tripped(lua_State *L)
+{
+    struct km_rule_state *rs = km_rs_of(L);
+    if (rs->refused)
+        lua_pushfstring(L, "memory limit (%I bytes) reached", (LUAI_UACINT)rs->limit);
+    else if (rs->tripped == KM_TRIP_BUDGET)
+        lua_pushfstring(L, "instruction budget exceeded (%I instructions)",
+                        (LUAI_UACINT)rs->budget);
+    else if (rs->tripped == KM_TRIP_DEADLINE && rs->late_plan)
+        lua_pushfstring(L, "plan deadline exceeded (%f s)", (lua_Number)rs->plan_deadline_s);
+    else if (rs->tripped == KM_TRIP_DEADLINE)
+        lua_pushfstring(L, "deadline exceeded (%f s)", (lua_Number)rs->deadline_s);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+/* runtime.lines(on): track the line run (while a file loads), runtime.line()
+ * reads it (0: none yet). */
+static int km_rt_lines(lua_State *L)
+{
+    struct km_rule_state *rs = km_rs_of(L);
+    rs->track_lines = lua_toboolean(L, 1);
+    rs->line = 0;
+    km_rs_set_hook(rs);
+    return 0;
+}
+
+static int km_rt_line(lua_State *L)
+{
+    lua_pushinteger(L, km_rs_of(L)->line);
+    return 1;
+}
+
+/* runtime.memory(): bytes held, bytes allowed. */
+static int km_rt_memory(lua_State *L)
+{
+    struct km_rule_state *rs = km_rs_of(L);
+    lua_pushinteger(L, (lua_Integer)rs->used);
+    lua_pushinteger(L, (lua_Integer)rs->limit);
+    return 2;
+}
+
+/* runtime.export(t): t's functions are what st:call calls. */
+static int km_rt_export(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, KM_RULE_ENTRIES);
+    return 0;
+}
+
+/* Whether msg starts with "<trusted chunk>:<line>: " (the engine's own
+ * modules are loaded as "=katamount.<name>"); its length, else 0. */
+static size_t km_own_prefix(const char *msg, size_t len)
+{
+    size_t i = 0;
+    if (len < 11 || memcmp(msg, "katamount.", 10) != 0)
+        return 0;
+    while (i < len && msg[i] != ':')
+        i++;
+    if (i + 1 >= len || msg[i + 1] < '0' || msg[i + 1] > '9')
+        return 0;
+    i++;
+    while (i < len && msg[i] >= '0' && msg[i] <= '9')
+        i++;
+    if (i + 1 < len && msg[i] == ':' && msg[i + 1] == ' ')
+        return i + 2;
+    return 0;
+}
+
+/*
+ * Lua names a chunk in a position by at most LUA_IDSIZE bytes: a longer
+ * "@path" comes out as "..." and the path's tail. When `msg` starts with such
+ * a position of `src` ("...tail:LINE:"), the length of "...tail"; else 0.
+ */
+static size_t km_cut_position(const char *msg, size_t len, const char *src, size_t slen)
+{
+    size_t i, j, tail;
+    if (len < 4 || memcmp(msg, "...", 3) != 0)
+        return 0;
+    for (i = 3; i < len; i++) {
+        if (msg[i] != ':')
+            continue;
+        for (j = i + 1; j < len && msg[j] >= '0' && msg[j] <= '9'; j++)
+            ;
+        if (j == i + 1 || j >= len || msg[j] != ':')
+            continue;
+        tail = i - 3;
+        if (tail > 0 && tail < slen && memcmp(src + slen - tail, msg + 3, tail) == 0)
+            return i;
+    }
+    return 0;
+}
+
+/*
+ * runtime.handler(e): the message handler of every protected call into
+ * rule code. Never calls a metamethod of the error object; names the
+ * innermost frame of a rule file ("@path") as the position when the
+ * message does not start with that file already, instead of the engine's
+ * own code (error(msg, 2) in a rule's `when` names the engine, its caller).
+ */
+static int km_rt_handler(lua_State *L)
+{
+    struct km_rule_state *rs = km_rs_of(L);
+    const char *msg;
+    size_t len, skip, flen, cut;
+    lua_Debug ar;
+    int level;
+    if (rs->refused) {
+        lua_pushfstring(L, "memory limit (%I bytes) reached", (LUAI_UACINT)rs->limit);
+    } else if (lua_type(L, 1) == LUA_TSTRING) {
+        lua_pushvalue(L, 1);
+    } else {
+        lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    msg = lua_tolstring(L, -1, &len);
+    skip = km_own_prefix(msg, len);
+    msg += skip;
+    len -= skip;
+    for (level = 1; level <= KM_HANDLER_LEVELS_MAX; level++) {
+        if (!lua_getstack(L, level, &ar))
+            break;
+        if (!lua_getinfo(L, "Sl", &ar))
+            break;
+        if (ar.source[0] != '@' || ar.currentline <= 0)
+            continue;
+        flen = strlen(ar.source + 1);
+        cut = km_cut_position(msg, len, ar.source + 1, flen);
+        if (cut > 0) {
+            /* the whole path for Lua's cut one (a deep rules directory) */
+            lua_pushlstring(L, ar.source + 1, flen);
+            lua_pushlstring(L, msg + cut, len - cut);
+            lua_concat(L, 2);
+            return 1;
+        }
+        if (len > flen && memcmp(msg, ar.source + 1, flen) == 0 && msg[flen] == ':') {
+            lua_pushlstring(L, msg, len);
+            return 1;
+        }
+        lua_pushfstring(L, "%s:%d: ", ar.source + 1, ar.currentline);
+        lua_pushlstring(L, msg, len);
+        lua_concat(L, 2);
+        return 1;
+    }
+    lua_pushlstring(L, msg, len);
+    return 1;
+}
+
+/* require(name) inside the state: a module loaded by st:load (or the core). */
+static int km_rt_require(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    if (lua_getfield(L, -1, name) == LUA_TNIL)
+        return luaL_error(L, "module '%s' is not loaded in the rule state", name);
+    return 1;
+}
+
+static const luaL_Reg km_runtime_funcs[] = {
+    {"start", km_rt_start},
+    {"stop", km_rt_stop},
+    {"restart", km_rt_restart},
+    {"tripped", km_rt_tripped},
+    {"lines", km_rt_lines},
+    {"line", km_rt_line},
+    {"memory", km_rt_memory},
+    {"export", km_rt_export},
+    {"handler", km_rt_handler},
+    {NULL, NULL}
+};
+
+/* Copy field `name` of table `from` (at -1) to table `to` (at -2). */
+static void km_keep_field(lua_State *L, const char *name)
+{
+    lua_getfield(L, -1, name);
+    lua_setfield(L, -3, name);
+}
+
+/* Open the state's libraries (a protected call inside the new state). */
+int km_rs_open(lua_State *L)
+{
+    static const char *const os_keep[] = { "time", "clock", "date", "difftime", NULL };
+    static const char *const base_drop[] = { "dofile", "loadfile", "print", NULL };
+    int i;
+    luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+    for (i = 0; base_drop[i] != NULL; i++) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, base_drop[i]);
+    }
+    lua_pushcfunction(L, km_rt_require);
+    lua_setfield(L, -2, "require");
+    lua_pop(L, 1);
+    km_rulelib_open(L);
+
+    /* os and debug: a few functions, never the libraries */
+    luaL_requiref(L, LUA_OSLIBNAME, luaopen_os, 0);
+    lua_newtable(L);
+    lua_insert(L, -2);
+    for (i = 0; os_keep[i] != NULL; i++)
+        km_keep_field(L, os_keep[i]);
+    lua_pop(L, 1);
+    lua_setglobal(L, LUA_OSLIBNAME);
+    luaL_requiref(L, LUA_DBLIBNAME, luaopen_debug, 0);
+    lua_newtable(L);
+    lua_insert(L, -2);
+    km_keep_field(L, "getinfo");
+    km_keep_field(L, "getmetatable");
+    lua_pop(L, 1);
+    lua_setglobal(L, LUA_DBLIBNAME);
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_pushnil(L);
+    lua_setfield(L, -2, LUA_OSLIBNAME);
+    lua_pushnil(L);
+    lua_setfield(L, -2, LUA_DBLIBNAME);
+    lua_pop(L, 1);
+
+    /* the core's primitives; a rule state makes no rule state */
+    luaL_requiref(L, "katamount.core", luaopen_katamount_core, 0);
+    lua_pushnil(L);
+    lua_setfield(L, -2, "rule_state");
+    lua_pop(L, 1);
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    luaL_newlib(L, km_runtime_funcs);
+    lua_setfield(L, -2, "katamount.runtime");
+    lua_pop(L, 1);
+    return 0;
+}

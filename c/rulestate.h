@@ -1,0 +1,50 @@
+/*
+ * rulestate.h -- the rule state object (rulestate.c), shared with the
+ * runtime functions inside it (ruleruntime.c).
+ */
+#ifndef KM_RULESTATE_H
+#define KM_RULESTATE_H
+
+/* Registry field of the table of functions st:call calls (runtime.export). */
+#define KM_RULE_ENTRIES "katamount.entries"
+
+enum { KM_TRIP_NONE, KM_TRIP_BUDGET, KM_TRIP_DEADLINE };
+
+struct km_rule_state {
+    lua_State *L;           /* the rule state; NULL once closed */
+    size_t used, limit;     /* bytes held, bytes allowed */
+    int refused;            /* an allocation was refused during this call */
+    lua_Integer budget, spent;
+    int tick;
+    int counting;           /* rule code runs: charge it, stop it */
+    int armed;              /* the count hook is set (only while rules run:
+                             * a hook slows every instruction of the state) */
+    int tripped;            /* KM_TRIP_*: what stopped the running rule */
+    int late;               /* the deadline passed */
+    int late_plan;          /* ... and it was the plan's */
+    int track_lines;
+    int line;               /* last line run in a rule file (loading) */
+    lua_Integer unclocked;  /* units charged since the clock was last read */
+    double deadline_s, plan_deadline_s;
+    int64_t deadline_ns, plan_ns;   /* absolute CLOCK_MONOTONIC; 0: none */
+};
+
+/* The rule state object of rule state L (its allocator's data). */
+struct km_rule_state *km_rs_of(lua_State *L);
+
+/* Raise the error that stops the running rule (inside the rule state). */
+void km_rs_stop(lua_State *L, struct km_rule_state *rs);
+
+/* Set the state's hook as track_lines and armed say. */
+void km_rs_set_hook(struct km_rule_state *rs);
+
+/* Set (on) or clear the count hook that charges running rule code. */
+void km_rs_arm(struct km_rule_state *rs, int on);
+
+/* The call's deadline from now, or the plan's when that comes first. */
+void km_rs_restart(struct km_rule_state *rs);
+
+/* Open the state's libraries (a protected call inside the new state). */
+int km_rs_open(lua_State *L);
+
+#endif /* KM_RULESTATE_H */
