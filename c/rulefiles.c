@@ -304,6 +304,8 @@ static int read_once(lua_State *L, struct km_rdir *r, const char *dir, size_t le
     return KM_READ_OK;
 }
 
+/*** @submodule katamount.core */
+
 /*** read_rules_dir(path [, max_file_bytes [, check]]) -> files, warnings
  * The rule files (`*.lua`, sorted by name) of directory `path`, read
  * through descriptors: `files` is `{ {name=, path=, text=}, ... }`,

@@ -248,6 +248,8 @@ static int km_rs_do_load(lua_State *C)
     return 0;
 }
 
+/*** @submodule katamount.core */
+
 /***
  * Load the engine's own module `name` (trusted code, its text) into the
  * state: run as chunk "=name", its value kept for require(name) there.
