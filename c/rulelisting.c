@@ -20,22 +20,6 @@ void km_listing_free(struct km_listing *l)
     memset(l, 0, sizeof *l);
 }
 
-/* p grown to hold `need` elements of `size` bytes; NULL when out of memory
- * (p stays valid). */
-static void *grow(void *p, size_t *cap, size_t need, size_t size)
-{
-    size_t ncap = *cap ? *cap : 16;
-    void *np;
-    if (need <= *cap)
-        return p;
-    while (ncap < need)
-        ncap *= 2;
-    np = realloc(p, ncap * size);
-    if (np != NULL)
-        *cap = ncap;
-    return np;
-}
-
 /* Sort order of listing entries: by name (a pointer pair sorted together). */
 struct km_sorted {
     const char *name;
@@ -85,13 +69,13 @@ int km_list_dir_fd(int dirfd, struct km_listing *l)
             break;
         }
         nl = strlen(d->d_name) + 1;
-        p = grow(l->names, &l->names_cap, l->names_len + nl, 1);
+        p = km_grow(l->names, &l->names_cap, l->names_len + nl, 1);
         if (p == NULL) {
             err = ENOMEM;
             break;
         }
         l->names = p;
-        p = grow(l->ents, &l->cap, l->n + 1, sizeof *l->ents);
+        p = km_grow(l->ents, &l->cap, l->n + 1, sizeof *l->ents);
         if (p == NULL) {
             err = ENOMEM;
             break;

@@ -32,18 +32,16 @@ end
 --- Run `pre; katamount ARGS REDIRECT` in bash from the checkout; returns
 -- {out=, err=, code=} (code: katamount's own status, also inside a pipe).
 local function km(args, redirect, pre)
-  local err = os.tmpname()
-  local out = os.tmpname()
+  local dir = H.sh("mktemp -d " .. q(H.scratch_open() .. "/cli-failure.XXXXXX"))
+  local err, out = dir .. "/err", dir .. "/out"
   local script = ("cd %s && %s env -u KATAMOUNT_RULES_PATH -u KATAMOUNT_DEBUG KATAMOUNT_BUILD=%s %s"
-    .. "timeout 60 lua5.4 bin/katamount %s 2>%s %s; echo \"${PIPESTATUS[0]}\" >%s.rc")
-    :format(q(H.root), pre or "", q(BUILD), ASAN, args, err, redirect or (">" .. out), out)
+    .. "timeout 60 lua5.4 bin/katamount %s 2>%s %s; echo \"${PIPESTATUS[0]}\" >%s")
+    :format(q(H.root), pre or "", q(BUILD), ASAN, args, q(err), redirect or (">" .. q(out)), q(out .. ".rc"))
   local p = assert(io.popen("bash -c " .. q(script)))
   p:read("a")
   p:close()
   local r = { out = slurp(out), err = slurp(err), code = tonumber(slurp(out .. ".rc"):match("%d+")) }
-  os.remove(out)
-  os.remove(out .. ".rc")
-  os.remove(err)
+  H.run("rm -rf " .. q(dir))
   return r
 end
 
