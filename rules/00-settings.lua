@@ -2,21 +2,20 @@
 -- other rule file uses.
 --
 -- Each setting below is a default: the runtime passes its own values per
--- call (its `ctx`), and those win. Change a default here, or better in a
--- file of your own rules directory (a later file wins):
+-- call (its `ctx`), and those win. Change a default in a file of your own
+-- rules directory (a later file wins), with a value of the declared type:
 --
---   disable_guest_empty_dir   true: Kubernetes emptyDirs on disk are shared
---                             with the guest instead of made inside it
---   disable_block_device_use  true: never hot-plug block devices
---   fs_sharing_supported      false: the hypervisor cannot share files, so
---                             configmaps and secrets are not watched
---   block_device_file_option  the option that marks a regular file as a
---                             block device image (hot-plugged as a disk)
+--   params.disable_guest_empty_dir = true
 
-params.disable_guest_empty_dir = false
-params.disable_block_device_use = false
-params.fs_sharing_supported = true
-params.block_device_file_option = "io.katacontainers.fs-opt.block_device=file"
+param { name = "disable_guest_empty_dir", type = "boolean", default = false,
+  doc = "true: Kubernetes emptyDirs on disk are shared with the guest instead of made inside it" }
+param { name = "disable_block_device_use", type = "boolean", default = false,
+  doc = "true: never hot-plug block devices" }
+param { name = "fs_sharing_supported", type = "boolean", default = true,
+  doc = "false: the hypervisor cannot share files, so configmaps and secrets are not watched" }
+param { name = "block_device_file_option", type = "string",
+  default = "io.katacontainers.fs-opt.block_device=file",
+  doc = "the option that marks a regular file as a block device image (hot-plugged as a disk)" }
 
 -- has_option(options, option): true when the list holds exactly `option`.
 -- (An indexed loop, as ipairs: up to the first nil, without a call per option.)

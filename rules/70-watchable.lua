@@ -9,7 +9,8 @@
 --
 -- Tune: params.watchable_max_files.
 
-params.watchable_max_files = 8
+param { name = "watchable_max_files", type = "integer", default = 8,
+  doc = "a configmap or secret with at most this many files is copied and watched, not shared" }
 
 predicate("is_watchable_mount", function(path)
   if not (is_secret(path) or is_config_map(path)) then return false end

@@ -6,7 +6,8 @@
 --
 -- Tune: params.docker_volumes_dir.
 
-params.docker_volumes_dir = "/var/lib/docker/volumes"
+param { name = "docker_volumes_dir", type = "string", default = "/var/lib/docker/volumes",
+  doc = "where Docker keeps its named volumes (is_docker_volume)" }
 
 -- is_docker_volume(path): a Docker named volume, <volumes dir>/<name>/_data.
 -- Unlike the Go original (a plain string prefix), the path is cleaned and
