@@ -63,6 +63,7 @@ build = {
       },
       incdirs = { "c" },
     },
+    ["katamount.compare"] = "lua/katamount/compare.lua",
     ["katamount.decide"] = "lua/katamount/decide.lua",
     ["katamount.engine"] = "lua/katamount/engine.lua",
     ["katamount.facts"] = "lua/katamount/facts.lua",
