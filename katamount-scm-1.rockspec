@@ -60,6 +60,7 @@ build = {
         "c/stat.c",
         "c/statmount.c",
         "c/sysfs.c",
+        "c/term.c",
       },
       incdirs = { "c" },
     },
