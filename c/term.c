@@ -6,6 +6,7 @@
  * One ioctl (TIOCGWINSZ) on a descriptor the caller names: no process is
  * spawned (stty, tput) and nothing is opened.
  */
+/*** @submodule katamount.core */
 #include "katamount.h"
 
 #include <string.h>
@@ -15,7 +16,7 @@
 /* The largest descriptor asked about: a terminal is on 0, 1 or 2. */
 #define KM_TERM_FD_MAX 2
 
-/*** terminal_width([fd]) -> columns
+/***
  * The number of columns of the terminal on descriptor `fd` (0, 1 or 2;
  * default 1, standard output), 0 when the terminal does not say.
  * @function terminal_width
