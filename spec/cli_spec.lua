@@ -741,11 +741,18 @@ function TestCliOutput:test_names_cannot_break_the_table()
   local r = km("plan " .. q(f), "COLUMNS=0")
   lu.assertEquals(r.code, 0, r.err)
   local l = lines(r.out)
-  lu.assertStrMatches(l[2], "^/a\\x0ab%s+/x\\x07y%s+bind%s.*")
+  -- the source is not on this host: marked so in the table and the JSON
+  lu.assertStrMatches(l[2], "^/a\\x0ab%s+/x\\x07y %(missing%)%s+bind%s.*")
   lu.assertStrMatches(l[3], "^/ok%s+proc%s+proc%s+passthrough%s+guest%-mount%s.*")
-  local doc = decoded(km("plan " .. q(f) .. " --json"))
+  r = km("plan " .. q(f) .. " --json")
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertEquals(lines(r.err), { "katamount: warning: " .. f .. ": mounts[0] (/a\\x0ab): source /x\\x07y"
+    .. " is not on this host: decided without it" })
+  local doc = cjson.decode(r.out)
   lu.assertEquals(doc.mounts[1].destination, "/a\nb")
   lu.assertEquals(doc.mounts[1].source, "/x\ay")
+  lu.assertTrue(doc.mounts[1].source_missing)
+  lu.assertNil(doc.mounts[2].source_missing)
 end
 
 function TestCliOutput:test_relative_root_path_is_in_the_bundle()
