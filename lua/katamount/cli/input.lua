@@ -153,10 +153,19 @@ end
 
 --- Where the spec comes from: `arg` a file, a bundle directory or "-".
 -- @tparam string arg
+-- @tparam[opt] string bundle `--bundle DIR`: the bundle of a spec read from stdin
 -- @treturn table `{name=, config=, bundle=}`: the name in messages, the
---   file to read ("-" for stdin), the bundle directory (nil for stdin)
-function M.locate(arg)
-  if arg == "-" then return { name = "<stdin>", config = "-" } end
+--   file to read ("-" for stdin), the bundle directory (nil for stdin
+--   without `--bundle`)
+function M.locate(arg, bundle)
+  if bundle then
+    local t = util.file_type(bundle)
+    if t ~= "directory" then
+      fail(2, bundle .. ": " .. (t and "not a directory" or "no such bundle directory") .. " (--bundle)")
+    end
+  end
+  if arg == "-" then return { name = "<stdin>", config = "-", bundle = bundle } end
+  if bundle then fail(2, "--bundle is for a spec read from stdin (-); " .. arg .. " has its own") end
   local t = util.file_type(arg)
   if t == "directory" then
     local config = (arg:gsub("/+$", "")) .. "/config.json"
@@ -171,12 +180,14 @@ end
 
 --- Read, check and prepare a spec for `engine:plan`.
 -- @tparam string arg the CONFIG argument (file, bundle directory or "-")
--- @treturn table `{name=, spec=, mounts=, bundle=, root_path=, warnings={...}}`:
+-- @tparam[opt] string bundle `--bundle DIR`
+-- @treturn table `{name=, spec=, mounts=, bundle=, root_path=, root_unresolved=,
+--   warnings={...}}`:
 --   `spec` the copy given to the engine (clean mounts, relative paths
 --   resolved against the bundle), `mounts[i].missing` true when a bind
 --   source is not on this host, `warnings` what the audit cannot see
-function M.load(arg)
-  local where = M.locate(arg)
+function M.load(arg, bundle)
+  local where = M.locate(arg, bundle)
   local raw = M.decode(where.config, where.name)
   local mounts = M.check_spec(raw, where.name)
   local warnings = {}
@@ -198,7 +209,7 @@ function M.load(arg)
           m.source = util.absolute(m.source, where.bundle)
         else
           warn(("%s: source '%s' is relative and a spec read from stdin has no bundle to resolve it"
-            .. " against: give the bundle directory"):format(at, m.source))
+            .. " against (--bundle DIR): decided as given"):format(at, m.source))
         end
       end
       if m.source:sub(1, 1) == "/" and M.missing(m.source) then
@@ -216,7 +227,7 @@ function M.load(arg)
   local spec = {}
   for k, v in pairs(raw) do spec[k] = v end
   spec.mounts = mounts
-  local root_path
+  local root_path, unresolved
   if type(raw.root) == "table" and raw.root.path then
     spec.root = {}
     for k, v in pairs(raw.root) do spec.root[k] = v end
@@ -226,14 +237,15 @@ function M.load(arg)
         root_path = util.absolute(root_path, where.bundle)
       else
         warn(("root.path '%s' is relative and a spec read from stdin has no bundle to resolve it"
-          .. " against: give the bundle directory"):format(root_path))
-        root_path = nil
+          .. " against (--bundle DIR): the root filesystem is not planned"):format(root_path))
+        root_path, unresolved = nil, true
+        spec.root = nil
       end
     end
     if root_path then spec.root.path = root_path end
   end
   return { name = where.name, spec = spec, mounts = mounts, bundle = where.bundle,
-           root_path = root_path, warnings = warnings }
+           root_path = root_path, root_unresolved = unresolved, warnings = warnings }
 end
 
 --- The root filesystem for `ctx.rootfs`: from `--rootfs FILE` and the

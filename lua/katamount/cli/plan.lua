@@ -21,6 +21,9 @@ function M.input_options(cmd)
   cmd:argument("config", "The container's OCI runtime spec: a config.json, a bundle directory\n" ..
     "(its config.json; root.path and relative bind sources are in it), or - for\n" ..
     "standard input.")
+  cmd:option("--bundle", "The bundle directory of a spec read from standard input: root.path and\n" ..
+    "relative bind sources are resolved against it.")
+    :argname("DIR")
   cmd:option("--rootfs", "A JSON file holding the root filesystem mount as the runtime received it:\n" ..
     "{\"type\": ..., \"source\": ..., \"options\": [...]}.")
     :argname("FILE")
@@ -46,14 +49,16 @@ function M.add(parser)
 end
 
 --- Plan the spec the arguments name: `{input=, mounts=, rootfs=, layers=,
--- failed=}`, the failures and warnings printed on stderr.
+-- failed=}`, the warnings printed on stderr, and the failures unless `quiet`.
 -- @tparam table a the parsed arguments
 -- @tparam function usage
 -- @tparam[opt] boolean explain
+-- @tparam[opt] boolean quiet
 -- @treturn table
-function M.decide(a, usage, explain)
+function M.decide(a, usage, explain, quiet)
+  local report = quiet and function() end or decisions.report_failure
   local settings = engine.parse_sets(a.set, usage)
-  local inp = input.load(a.config)
+  local inp = input.load(a.config, a.bundle)
   local rootfs = input.rootfs(a, inp)
   local e = engine.load(a.rules)
   for _, w in ipairs(inp.warnings) do util.warn(w) end
@@ -63,16 +68,18 @@ function M.decide(a, usage, explain)
   if type(plan) ~= "table" then fail(2, inp.name .. ": " .. tostring(errors or "no plan")) end
 
   local out = { input = inp, mounts = plan.mounts, rootfs = plan.rootfs, layers = plan.layers, failed = 0 }
+  -- a relative root.path with no bundle: no root filesystem to plan (warned)
+  if inp.root_unresolved and not rootfs then out.rootfs = nil end
   for i, d in ipairs(out.mounts) do
     if inp.mounts[i].missing then d.source_missing = true end
-    if d.error then out.failed = out.failed + 1; decisions.report_failure(d, "mount") end
+    if d.error then out.failed = out.failed + 1; report(d, "mount") end
   end
   if out.rootfs and out.rootfs.error then
     out.failed = out.failed + 1
-    decisions.report_failure(out.rootfs, "root filesystem")
+    report(out.rootfs, "root filesystem")
   end
   for _, d in ipairs(out.layers) do
-    if d.error then out.failed = out.failed + 1; decisions.report_failure(d, "layer") end
+    if d.error then out.failed = out.failed + 1; report(d, "layer") end
   end
   return out
 end

@@ -113,6 +113,7 @@ end
 function M.cell(v)
   if v == nil or v == "" or v == require("cjson").null then return "-" end
   if type(v) == "table" then
+    if #v == 0 then return "-" end
     local parts = {}
     for i, x in ipairs(v) do parts[i] = M.cell(x) end
     return table.concat(parts, ",")

@@ -30,7 +30,7 @@ end
 function M.run(a, usage)
   local c = util.need_core()
   local want = c.clean(a.destination) or a.destination
-  local p = plan.decide(a, usage, true)
+  local p = plan.decide(a, usage, true, true)
   local found = {}
   for i, d in ipairs(p.mounts) do
     if (c.clean(d.destination) or d.destination) == want then
@@ -50,6 +50,9 @@ function M.run(a, usage)
       table.concat(names, " ")))
   end
   local failed = false
+  for _, f in ipairs(found) do
+    if f.d.error then decisions.report_failure(f.d, f.what == "root filesystem" and f.what or "mount") end
+  end
   if a.json then
     local doc = {}
     for i, f in ipairs(found) do doc[i] = decisions.data(f.d) end
