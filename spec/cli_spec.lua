@@ -842,6 +842,39 @@ function TestCliInput.test_bundle_resolves_relative_bind_sources()
   lu.assertEquals(#lines(r.err), 1, r.err)
 end
 
+function TestCliInput.test_container_id_in_containerd_and_crio_state_dirs()
+  local state = H.tmpdir("cli-state")
+  local ctrd, crio = H.mkdir(state .. "/containerd"), H.mkdir(state .. "/crio")
+  local runc = H.read("spec/fixtures/runc-spec.json")
+  local function bundle_at(dir)
+    H.mkdir(dir .. "/rootfs")
+    H.write(dir .. "/config.json", runc)
+    return H.sh("realpath " .. q(dir))
+  end
+  local a = bundle_at(ctrd .. "/k8s.io/abc123def")
+  local b = bundle_at(ctrd .. "/moby/abc999")
+  local c = bundle_at(crio .. "/f00d42/userdata")
+  H.mkdir(ctrd .. "/k8s.io/abc000-no-config") -- no config.json: not a running container
+  local roots = " --containerd-root " .. q(ctrd) .. " --crio-root " .. q(crio)
+  for id, real in pairs({ abc123def = a, abc1 = a, abc9 = b, f00d42 = c, f0 = c }) do
+    local doc = decoded(km("plan --container " .. id .. roots .. " --json"))
+    lu.assertEquals(#doc.mounts, 7, id)
+    lu.assertEquals(doc.rootfs.destination, real .. "/rootfs", id)
+  end
+  -- why takes it too
+  local r = km("why /dev/shm --container f00d" .. roots)
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertStrContains(r.out, "decided shm / guest-shm")
+  -- none, several, a bad id, both CONFIG and --container
+  assert_one_line(km("plan --container nope" .. roots), 2, "katamount: --container nope: no such running"
+    .. " container in " .. ctrd .. " " .. crio)
+  assert_one_line(km("plan --container abc" .. roots), 2, "katamount: --container abc: 2 containers match: ")
+  assert_one_line(km("plan --container ../abc" .. roots), 2,
+    "katamount: --container ../abc: not a container id")
+  assert_one_line(km("plan x.json --container abc" .. roots), 2,
+    "katamount plan: give CONFIG or --container ID")
+end
+
 function TestCliInput.test_bad_bundles()
   local dir = H.tmpdir("cli-bundle")
   assert_one_line(km("plan " .. q(dir)), 2, "katamount: " .. dir .. ": a directory without config.json")

@@ -178,6 +178,54 @@ function M.locate(arg, bundle)
   return { name = arg, config = arg, bundle = util.dirname(arg) }
 end
 
+--- Where containerd keeps a running container's bundle:
+-- `<root>/<namespace>/<id>/` (config.json, rootfs).
+M.CONTAINERD_ROOTS = { "/run/containerd/io.containerd.runtime.v2.task" }
+
+--- Where CRI-O keeps it: `<root>/<id>/userdata/` (config.json).
+M.CRIO_ROOTS = { "/run/containers/storage/overlay-containers",
+                 "/var/lib/containers/storage/overlay-containers" }
+
+local function entries(dir)
+  local list = util.need_core().list_dir(dir)
+  return list or {}
+end
+
+--- The bundle directory of the running container `id` (a whole id or a
+-- prefix of one id only) in containerd's and CRI-O's state directories.
+-- @tparam string id
+-- @tparam ?{string,...} containerd roots (default `M.CONTAINERD_ROOTS`)
+-- @tparam ?{string,...} crio roots (default `M.CRIO_ROOTS`)
+-- @treturn string the bundle directory
+function M.find_container(id, containerd, crio)
+  if not id:match("^[%w][%w._-]*$") then
+    fail(2, ("--container %s: not a container id (letters, digits, '.', '_', '-')"):format(id))
+  end
+  containerd = #containerd > 0 and containerd or M.CONTAINERD_ROOTS
+  crio = #crio > 0 and crio or M.CRIO_ROOTS
+  local exact, prefixed = {}, {}
+  local function consider(name, bundle)
+    if name:sub(1, #id) ~= id or util.file_type(bundle .. "/config.json") ~= "file" then return end
+    local t = name == id and exact or prefixed
+    t[#t + 1] = bundle
+  end
+  for _, root in ipairs(containerd) do
+    for _, ns in ipairs(entries(root)) do
+      local dir = root .. "/" .. ns
+      for _, name in ipairs(entries(dir)) do consider(name, dir .. "/" .. name) end
+    end
+  end
+  for _, root in ipairs(crio) do
+    for _, name in ipairs(entries(root)) do consider(name, root .. "/" .. name .. "/userdata") end
+  end
+  local found = #exact > 0 and exact or prefixed
+  table.sort(found)
+  if #found == 1 then return found[1] end
+  local roots = table.concat(containerd, " ") .. " " .. table.concat(crio, " ")
+  if #found == 0 then fail(2, ("--container %s: no such running container in %s"):format(id, roots)) end
+  fail(2, ("--container %s: %d containers match: %s"):format(id, #found, table.concat(found, " ")))
+end
+
 --- Read, check and prepare a spec for `engine:plan`.
 -- @tparam string arg the CONFIG argument (file, bundle directory or "-")
 -- @tparam[opt] string bundle `--bundle DIR`

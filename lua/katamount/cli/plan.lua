@@ -21,6 +21,16 @@ function M.input_options(cmd)
   cmd:argument("config", "The container's OCI runtime spec: a config.json, a bundle directory\n" ..
     "(its config.json; root.path and relative bind sources are in it), or - for\n" ..
     "standard input.")
+    :args("?")
+  cmd:option("--container", "A running container's id (or a prefix of one id only): its bundle in\n" ..
+    "containerd's or CRI-O's state directories, instead of CONFIG.")
+    :argname("ID")
+  cmd:option("--containerd-root", "Where containerd keeps the bundles, <DIR>/<namespace>/<id>\n" ..
+    "(repeatable; default " .. table.concat(input.CONTAINERD_ROOTS, " ") .. ").")
+    :argname("DIR"):count("*")
+  cmd:option("--crio-root", "Where CRI-O keeps them, <DIR>/<id>/userdata (repeatable; default\n" ..
+    table.concat(input.CRIO_ROOTS, " ") .. ").")
+    :argname("DIR"):count("*")
   cmd:option("--bundle", "The bundle directory of a spec read from standard input: root.path and\n" ..
     "relative bind sources are resolved against it.")
     :argname("DIR")
@@ -58,6 +68,13 @@ end
 function M.decide(a, usage, explain, quiet)
   local report = quiet and function() end or decisions.report_failure
   local settings = engine.parse_sets(a.set, usage)
+  if a.container then
+    if a.config then usage("give CONFIG or --container ID, not both") end
+    if a.bundle then usage("--bundle is for a spec read from stdin, not --container") end
+    a.config = input.find_container(a.container, a.containerd_root, a.crio_root)
+  elseif not a.config then
+    usage("missing argument 'config' (or --container ID)")
+  end
   local inp = input.load(a.config, a.bundle)
   local rootfs = input.rootfs(a, inp)
   local e = engine.load(a.rules)

@@ -239,7 +239,7 @@ function M.add_options(cmd, cols)
     names[#names + 1] = c.name
     if c.extra then extra[#extra + 1] = c.name end
   end
-  cmd:option("-o --output", "The table's columns, in order, comma-separated: " .. table.concat(names, ",")
+  cmd:option("-o --output", "The table's columns, in order, comma-separated, of\n" .. table.concat(names, ",")
     .. (#extra > 0 and ("\n(" .. table.concat(extra, ", ") .. ": only when named).") or "."))
     :argname("COLUMNS")
   cmd:flag("--no-headers", "Print no title line.")
