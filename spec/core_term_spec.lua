@@ -5,11 +5,9 @@ local lu = require("luaunit")
 local H = require("helpers")
 local core = require("katamount.core")
 
-local BUILD = os.getenv("KATAMOUNT_BUILD") or "build"
-
 -- A Lua one-liner printing terminal_width(fd)'s answers, as a shell command.
 local function probe(fd)
-  return ("env KATAMOUNT_BUILD=%s lua5.4 -e %s"):format(H.q(BUILD), H.q(
+  return ("env %s lua5.4 -e %s"):format(H.lua_env(), H.q(
     "package.cpath = os.getenv('KATAMOUNT_BUILD') .. '/?.so;' .. package.cpath " ..
     "local w, msg, errno = require('katamount.core').terminal_width(" .. fd .. ") " ..
     "io.stderr:write(tostring(w), '|', tostring(msg), '|', tostring(errno), '\\n')"))

@@ -348,15 +348,25 @@ end
 
 -- Under `make asan` the children inherit LD_PRELOAD=libasan: the tools katamount
 -- spawns (cp, mktemp) are not built for LeakSanitizer and would abort at exit.
+-- The sanitizer runtimes are preloaded again into lua5.4 itself (H.sh and
+-- H.run drop LD_PRELOAD for the shell and the tools around it).
 local ASAN_ENV = os.getenv("KATAMOUNT_SANITIZED") ~= nil and
   ("ASAN_OPTIONS=" .. sh_quote((os.getenv("ASAN_OPTIONS") or "") .. ":detect_leaks=0") .. " ") or ""
+
+--- The environment assignments (shell text) that let a child lua5.4 load
+-- the core of this build: KATAMOUNT_BUILD, and under the sanitizers their
+-- runtimes preloaded.
+function H.lua_env()
+  local preload = os.getenv("LD_PRELOAD")
+  return ("KATAMOUNT_BUILD=%s %s%s"):format(sh_quote(os.getenv("KATAMOUNT_BUILD") or "build"), ASAN_ENV,
+    (preload and preload ~= "") and ("LD_PRELOAD=" .. sh_quote(preload) .. " ") or "")
+end
 
 --- The shell command running katamount with `args` (shell text) and the
 -- environment assignments `env` (shell text), from the checkout, with
 -- neither KATAMOUNT_RULES_PATH, KATAMOUNT_DEBUG nor COLUMNS inherited.
 function H.km_command(args, env)
-  return ("env -u KATAMOUNT_RULES_PATH -u KATAMOUNT_DEBUG -u COLUMNS KATAMOUNT_BUILD=%s %s%s ")
-    :format(sh_quote(os.getenv("KATAMOUNT_BUILD") or "build"), ASAN_ENV, env or "") ..
+  return ("env -u KATAMOUNT_RULES_PATH -u KATAMOUNT_DEBUG -u COLUMNS %s%s "):format(H.lua_env(), env or "") ..
     "timeout 60 lua5.4 bin/katamount " .. args
 end
 
