@@ -60,9 +60,24 @@ build = {
         "c/stat.c",
         "c/statmount.c",
         "c/sysfs.c",
+        "c/term.c",
       },
       incdirs = { "c" },
     },
+    -- the command: one module per command and per output form
+    ["katamount.cli"] = "lua/katamount/cli/init.lua",
+    ["katamount.cli.classify"] = "lua/katamount/cli/classify.lua",
+    ["katamount.cli.completion"] = "lua/katamount/cli/completion.lua",
+    ["katamount.cli.decisions"] = "lua/katamount/cli/decisions.lua",
+    ["katamount.cli.engine"] = "lua/katamount/cli/engine.lua",
+    ["katamount.cli.input"] = "lua/katamount/cli/input.lua",
+    ["katamount.cli.json"] = "lua/katamount/cli/json.lua",
+    ["katamount.cli.mounts"] = "lua/katamount/cli/mounts.lua",
+    ["katamount.cli.plan"] = "lua/katamount/cli/plan.lua",
+    ["katamount.cli.rules"] = "lua/katamount/cli/rules.lua",
+    ["katamount.cli.table"] = "lua/katamount/cli/table.lua",
+    ["katamount.cli.util"] = "lua/katamount/cli/util.lua",
+    ["katamount.cli.why"] = "lua/katamount/cli/why.lua",
     ["katamount.compare"] = "lua/katamount/compare.lua",
     ["katamount.decide"] = "lua/katamount/decide.lua",
     ["katamount.engine"] = "lua/katamount/engine.lua",
@@ -73,6 +88,9 @@ build = {
     ["katamount.ruleset"] = "lua/katamount/ruleset.lua",
     ["katamount.sandbox"] = "lua/katamount/sandbox.lua",
   },
+  -- the manual page katamount(1), in the rock's directory
+  -- ($(luarocks show --rock-dir katamount)/man/man1/katamount.1)
+  copy_directories = { "man" },
   install = {
     -- the bundled rules, found by the engine beside its own file
     lua = {

@@ -299,6 +299,7 @@ extern const luaL_Reg km_list_dir_funcs[];
 extern const luaL_Reg km_sysfs_funcs[];
 extern const luaL_Reg km_dest_funcs[];
 extern const luaL_Reg km_rulefiles_funcs[];
+extern const luaL_Reg km_term_funcs[];
 
 /* rulestate.c: a Lua state of its own per engine (new{memory=, deadline=}). */
 extern const luaL_Reg km_rulestate_funcs[];

@@ -7,54 +7,26 @@ local lu = require("luaunit")
 local H = require("helpers")
 local cjson = require("cjson")
 
-local BUILD = os.getenv("KATAMOUNT_BUILD") or "build"
 local q = H.q
 local SANITIZED = os.getenv("KATAMOUNT_SANITIZED") ~= nil
-local ASAN = SANITIZED and
-  ("ASAN_OPTIONS=" .. q((os.getenv("ASAN_OPTIONS") or "") .. ":detect_leaks=0") .. " ") or ""
 
 local T = {}
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function lines(s)
-  local t = {}
-  for l in s:gmatch("([^\n]*)\n") do t[#t + 1] = l end
-  return t
-end
+local slurp, lines, assert_one_line = H.slurp, H.lines, H.assert_one_line
 
 --- Run `pre; katamount ARGS REDIRECT` in bash from the checkout; returns
 -- {out=, err=, code=} (code: katamount's own status, also inside a pipe).
 local function km(args, redirect, pre)
   local dir = H.sh("mktemp -d " .. q(H.scratch_open() .. "/cli-failure.XXXXXX"))
   local err, out = dir .. "/err", dir .. "/out"
-  local script = ("cd %s && %s env -u KATAMOUNT_RULES_PATH -u KATAMOUNT_DEBUG KATAMOUNT_BUILD=%s %s"
-    .. "timeout 60 lua5.4 bin/katamount %s 2>%s %s; echo \"${PIPESTATUS[0]}\" >%s")
-    :format(q(H.root), pre or "", q(BUILD), ASAN, args, q(err), redirect or (">" .. q(out)), q(out .. ".rc"))
+  local script = ("cd %s && %s %s 2>%s %s; echo \"${PIPESTATUS[0]}\" >%s")
+    :format(q(H.root), pre or "", H.km_command(args), q(err), redirect or (">" .. q(out)), q(out .. ".rc"))
   local p = assert(io.popen("bash -c " .. q(script)))
   p:read("a")
   p:close()
   local r = { out = slurp(out), err = slurp(err), code = tonumber(slurp(out .. ".rc"):match("%d+")) }
   H.run("rm -rf " .. q(dir))
   return r
-end
-
---- Exit status `code` (never the timeout's 124), one line on stderr that
--- starts with `prefix` and holds each of `...`, no traceback.
-local function assert_one_line(r, code, prefix, ...)
-  lu.assertEquals(r.code, code, r.err)
-  local l = lines(r.err)
-  lu.assertEquals(#l, 1, "want one line on stderr, got:\n" .. r.err)
-  lu.assertEquals(l[1]:sub(1, #prefix), prefix, r.err)
-  for _, want in ipairs({ ... }) do lu.assertStrContains(l[1], want) end
-  lu.assertNotStrContains(r.err, "traceback")
-  lu.assertNotStrContains(r.err, "attempt to")
 end
 
 -- A config.json of `mounts` (a list of {source, destination}), with

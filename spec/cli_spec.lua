@@ -1,79 +1,28 @@
 -- spec/cli_spec.lua -- the `katamount` command, run as a process
 -- (`lua5.4 bin/katamount ...`, the core from $KATAMOUNT_BUILD): every command,
 -- the table and JSON outputs on the example pod, every exit status and every
--- bad-input message. The example pod's host side (examples/setup.sh) is built
--- in a nested private mount namespace, so its mounts never reach other specs.
+-- bad-input message; `runc spec`'s and `crun spec`'s configs (fixtures
+-- written from their defaults) as bundles, a spec on standard input, what the
+-- audit cannot see, the table at widths 60, 100, 200, on a pipe and on a
+-- pseudo-terminal, -o/--no-headers/--wide, why, JSON's bytes, completion and
+-- the man page. The example pod's host side (examples/setup.sh) is built in a
+-- nested private mount namespace, so its mounts never reach other specs.
 local lu = require("luaunit")
 local H = require("helpers")
 local cjson = require("cjson")
 
-local BUILD = os.getenv("KATAMOUNT_BUILD") or "build"
 local q = H.q
 
 local CONFIG = "examples/pod/config.json"
 local ROOTFS = "examples/pod/rootfs.json"
 local POD = "/var/lib/kubelet/pods/5b0e7c1a-93f4-4d2e-8a61-2c7f0b9d4e38"
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local slurp, lines, max_width, command, km = H.slurp, H.lines, H.max_width, H.km_command, H.km
 
-local function lines(s)
-  local t = {}
-  for l in s:gmatch("([^\n]*)\n") do t[#t + 1] = l end
-  return t
-end
-
--- Under `make asan` the children inherit LD_PRELOAD=libasan: the tools katamount
--- spawns (cp, mktemp) are not built for LeakSanitizer and would abort at exit.
-local SANITIZED = os.getenv("KATAMOUNT_SANITIZED") ~= nil
-local ASAN = SANITIZED and
-  ("ASAN_OPTIONS=" .. q((os.getenv("ASAN_OPTIONS") or "") .. ":detect_leaks=0") .. " ") or ""
-
---- The command line running katamount with `args` (a string), as a shell snippet.
-local function command(args, env)
-  return ("env -u KATAMOUNT_RULES_PATH -u KATAMOUNT_DEBUG KATAMOUNT_BUILD=%s %s%s ")
-    :format(q(BUILD), ASAN, env or "") ..
-    "timeout 60 lua5.4 bin/katamount " .. args
-end
-
---- Run katamount; return {out=, err=, code=}.
-local function km(args, env)
-  local dir = H.sh("mktemp -d " .. q(H.scratch_open() .. "/cli-km.XXXXXX"))
-  local out, err = dir .. "/out", dir .. "/err"
-  local cmd = ("cd %s && %s >%s 2>%s; echo $?"):format(q(H.root), command(args, env), q(out), q(err))
-  local p = assert(io.popen(cmd))
-  local code = tonumber(p:read("a"):match("%d+"))
-  p:close()
-  local r = { out = slurp(out), err = slurp(err), code = code }
-  os.remove(out)
-  os.remove(err)
-  os.remove(dir)
-  return r
-end
-
---- Assert a failure: exit `code`, exactly one line on stderr starting with
--- `prefix` and containing each of `...`, no traceback, nothing on stdout.
+--- H.assert_one_line, and nothing on stdout.
 local function assert_one_line(r, code, prefix, ...)
-  lu.assertEquals(r.code, code, r.err)
-  local l = lines(r.err)
-  lu.assertEquals(#l, 1, "want one line on stderr, got:\n" .. r.err)
-  lu.assertEquals(l[1]:sub(1, #prefix), prefix, r.err)
-  for _, want in ipairs({ ... }) do lu.assertStrContains(l[1], want) end
-  lu.assertNotStrContains(r.err, "traceback")
-  lu.assertNotStrContains(r.err, "stack")
+  H.assert_one_line(r, code, prefix, ...)
   lu.assertEquals(r.out, "")
-end
-
---- Max display width of the lines of `s`.
-local function max_width(s)
-  local m = 0
-  for _, l in ipairs(lines(s)) do m = math.max(m, utf8.len(l) or #l) end
-  return m
 end
 
 ---------------------------------------------------------------------------
@@ -359,7 +308,7 @@ function TestCliExample.test_make_demo()
   -- a make of its own: not the flags of a make that may have started us (-w)
   local out, ok = H.run(("cd %s && COLUMNS=120 timeout 300 env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS "
     .. "make -s --no-print-directory demo BUILD=%s")
-    :format(q(H.root), q(BUILD)))
+    :format(q(H.root), q(os.getenv("KATAMOUNT_BUILD") or "build")))
   lu.assertTrue(ok, out)
   lu.assertStrMatches(out, "^DESTINATION.*")
   lu.assertStrContains(out, "share-watchable")
@@ -581,6 +530,18 @@ function TestCliUndecided:test_plan_json_exit_1_error_in_decision()
   lu.assertEquals(doc.mounts[3].class, "passthrough")
 end
 
+function TestCliUndecided:test_why_exit_1()
+  local r = km("why /boom " .. q(self.config) .. " --rules " .. q(self.rules), "COLUMNS=0")
+  lu.assertEquals(r.code, 1, r.err)
+  lu.assertStrContains(r.err, "kaboom")
+  lu.assertStrContains(r.out, "decided nothing")
+  lu.assertStrContains(r.out, "kaboom")
+  r = km("why /ok " .. q(self.config) .. " --rules " .. q(self.rules) .. " --json")
+  lu.assertEquals(r.code, 0, r.err) -- /boom failed in the same plan: why /ok does not say
+  lu.assertEquals(r.err, "")
+  lu.assertEquals(cjson.decode(r.out)[1].class, "system")
+end
+
 function TestCliUndecided:test_classify_exit_1()
   local r = km("classify --source /sys --destination /boom --rules " .. q(self.rules))
   lu.assertEquals(r.code, 1)
@@ -743,11 +704,18 @@ function TestCliOutput:test_names_cannot_break_the_table()
   local r = km("plan " .. q(f), "COLUMNS=0")
   lu.assertEquals(r.code, 0, r.err)
   local l = lines(r.out)
-  lu.assertStrMatches(l[2], "^/a\\x0ab%s+/x\\x07y%s+bind%s.*")
+  -- the source is not on this host: marked so in the table and the JSON
+  lu.assertStrMatches(l[2], "^/a\\x0ab%s+/x\\x07y %(missing%)%s+bind%s.*")
   lu.assertStrMatches(l[3], "^/ok%s+proc%s+proc%s+passthrough%s+guest%-mount%s.*")
-  local doc = decoded(km("plan " .. q(f) .. " --json"))
+  r = km("plan " .. q(f) .. " --json")
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertEquals(lines(r.err), { "katamount: warning: " .. f .. ": mounts[0] (/a\\x0ab): source /x\\x07y"
+    .. " is not on this host: decided without it" })
+  local doc = cjson.decode(r.out)
   lu.assertEquals(doc.mounts[1].destination, "/a\nb")
   lu.assertEquals(doc.mounts[1].source, "/x\ay")
+  lu.assertTrue(doc.mounts[1].source_missing)
+  lu.assertNil(doc.mounts[2].source_missing)
 end
 
 function TestCliOutput:test_relative_root_path_is_in_the_bundle()
@@ -769,7 +737,427 @@ function TestCliOutput.test_classify_defaults_to_a_bind_mount()
   lu.assertEquals(d.options, { "size=1m" })
 end
 
+---------------------------------------------------------------------------
+-- Input: runc's and crun's specs, standard input, bundle directories.
+---------------------------------------------------------------------------
+
+local TestCliInput = { tearDown = H.cleanup }
+
+-- A bundle: `config` (a fixture name or JSON text) as config.json, a rootfs
+-- directory, and the directories named in `dirs`.
+local function bundle(config, dirs)
+  local dir = H.tmpdir("cli-bundle")
+  local text = config:match("^%s*{") and config or H.read("spec/fixtures/" .. config)
+  H.write(dir .. "/config.json", text)
+  H.mkdir(dir .. "/rootfs")
+  for _, d in ipairs(dirs or {}) do H.mkdir(dir .. "/" .. d) end
+  return dir, H.sh("realpath " .. q(dir))
+end
+
+-- What the bundled rules decide for `runc spec`'s and `crun spec`'s mounts.
+local OCI_DEFAULTS = {
+  ["/proc"] = "passthrough", ["/dev"] = "passthrough", ["/dev/pts"] = "passthrough",
+  ["/dev/shm"] = "shm", ["/dev/mqueue"] = "passthrough", ["/sys"] = "passthrough",
+  ["/sys/fs/cgroup"] = "passthrough",
+}
+
+function TestCliInput.test_runc_and_crun_specs_as_bundles()
+  for _, fixture in ipairs({ "runc-spec.json", "crun-spec.json" }) do
+    local dir, real = bundle(fixture)
+    local r = km("plan " .. q(dir) .. " --json")
+    local doc = decoded(r)
+    lu.assertEquals(#doc.mounts, 7, fixture)
+    for _, d in ipairs(doc.mounts) do
+      lu.assertEquals(d.class, OCI_DEFAULTS[d.destination], fixture .. " " .. d.destination)
+      lu.assertNil(d.source_missing)
+    end
+    -- the root filesystem is the bundle's root.path, as the shim passes it
+    lu.assertEquals(doc.rootfs.destination, real .. "/rootfs", fixture)
+    lu.assertEquals(doc.rootfs.class, "rootfs")
+    lu.assertEquals(doc.warnings, {})
+    -- the same as a table, and given as the bundle's config.json
+    r = km("plan " .. q(dir .. "/config.json"), "COLUMNS=0")
+    lu.assertEquals(r.code, 0, r.err)
+    lu.assertEquals(r.err, "")
+    lu.assertStrMatches(r.out, ".*\n/dev/shm%s+shm%s+tmpfs%s+shm%s+guest%-shm%s.*")
+    lu.assertStrContains(r.out, "7 mounts, root filesystem share, 0 layers")
+  end
+end
+
+function TestCliInput.test_stdin_is_the_same_spec()
+  local dir = bundle("runc-spec.json", { "data" })
+  local spec = cjson.decode(H.read(dir .. "/config.json"))
+  spec.root.path = dir .. "/rootfs"
+  spec.mounts[#spec.mounts + 1] = { destination = "/data", source = dir .. "/data", type = "bind",
+    options = { "rbind" } }
+  local f = H.write(dir .. "/abs.json", cjson.encode(spec))
+  local from_file = km("plan " .. q(f) .. " --json")
+  local from_stdin = km("plan - --json", nil, "<" .. q(f))
+  decoded(from_stdin)
+  lu.assertEquals(from_stdin.out, from_file.out)
+  lu.assertEquals(from_stdin.err, "")
+  -- an empty standard input is bad input
+  H.assert_one_line(km("plan -", nil, "</dev/null"), 2, "katamount: <stdin>: not JSON: the input is empty")
+end
+
+function TestCliInput.test_stdin_relative_paths_are_warned_about_never_taken_from_the_cwd()
+  local dir, real = bundle("crun-spec.json")
+  local spec = cjson.decode(H.read(dir .. "/config.json"))
+  spec.mounts[#spec.mounts + 1] = { destination = "/data", source = "data", type = "bind",
+    options = { "rbind" } }
+  local f = H.write(dir .. "/rel.json", cjson.encode(spec))
+  local r = km("plan - --json", nil, "<" .. q(f))
+  lu.assertEquals(r.code, 0, r.err)
+  local doc = cjson.decode(r.out)
+  lu.assertEquals(doc.rootfs, cjson.null) -- not planned: no bundle to find it in
+  lu.assertEquals(doc.mounts[8].source, "data")
+  lu.assertEquals(lines(r.err), {
+    "katamount: warning: <stdin>: mounts[7]: source 'data' is relative and a spec read from stdin has"
+      .. " no bundle to resolve it against (--bundle DIR): decided as given",
+    "katamount: warning: <stdin>: root.path 'rootfs' is relative and a spec read from stdin has no"
+      .. " bundle to resolve it against (--bundle DIR): the root filesystem is not planned",
+  })
+  lu.assertEquals(#doc.warnings, 2)
+  r = km("plan -", "COLUMNS=0", "<" .. q(f))
+  lu.assertStrContains(r.out, "8 mounts, no root filesystem, 0 layers")
+  -- --bundle gives them a bundle
+  H.mkdir(dir .. "/data")
+  doc = decoded(km("plan - --bundle " .. q(dir) .. " --json", nil, "<" .. q(f)))
+  lu.assertEquals(doc.mounts[8].source, real .. "/data")
+  lu.assertEquals(doc.rootfs.destination, real .. "/rootfs")
+end
+
+function TestCliInput.test_bundle_resolves_relative_bind_sources()
+  local dir, real = bundle([[{"root": {"path": "rootfs"}, "mounts": [
+    {"destination": "/data", "source": "data", "type": "bind", "options": ["rbind"]},
+    {"destination": "/up", "source": "../up", "type": "none", "options": ["bind"]},
+    {"destination": "/t", "source": "tmpfs", "type": "tmpfs"}]}]], { "data" })
+  -- the command runs in the checkout: nothing there is taken
+  local r = km("plan " .. q(dir) .. " --json")
+  lu.assertEquals(r.code, 0, r.err)
+  local doc = cjson.decode(r.out)
+  lu.assertEquals(doc.mounts[1].source, real .. "/data")
+  lu.assertEquals(doc.mounts[3].source, "tmpfs") -- not a bind mount: a name, not a path
+  -- ../up leaves the bundle and is not there: resolved, then marked missing
+  lu.assertEquals(doc.mounts[2].source, real:match("^(.*)/[^/]*$") .. "/up")
+  lu.assertTrue(doc.mounts[2].source_missing)
+  lu.assertEquals(#lines(r.err), 1, r.err)
+end
+
+function TestCliInput.test_container_id_in_containerd_and_crio_state_dirs()
+  local state = H.tmpdir("cli-state")
+  local ctrd, crio = H.mkdir(state .. "/containerd"), H.mkdir(state .. "/crio")
+  local runc = H.read("spec/fixtures/runc-spec.json")
+  local function bundle_at(dir)
+    H.mkdir(dir .. "/rootfs")
+    H.write(dir .. "/config.json", runc)
+    return H.sh("realpath " .. q(dir))
+  end
+  local a = bundle_at(ctrd .. "/k8s.io/abc123def")
+  local b = bundle_at(ctrd .. "/moby/abc999")
+  local c = bundle_at(crio .. "/f00d42/userdata")
+  H.mkdir(ctrd .. "/k8s.io/abc000-no-config") -- no config.json: not a running container
+  local roots = " --containerd-root " .. q(ctrd) .. " --crio-root " .. q(crio)
+  for id, real in pairs({ abc123def = a, abc1 = a, abc9 = b, f00d42 = c, f0 = c }) do
+    local doc = decoded(km("plan --container " .. id .. roots .. " --json"))
+    lu.assertEquals(#doc.mounts, 7, id)
+    lu.assertEquals(doc.rootfs.destination, real .. "/rootfs", id)
+  end
+  -- why takes it too
+  local r = km("why /dev/shm --container f00d" .. roots)
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertStrContains(r.out, "decided shm / guest-shm")
+  -- none, several, a bad id, both CONFIG and --container
+  assert_one_line(km("plan --container nope" .. roots), 2, "katamount: --container nope: no such running"
+    .. " container in " .. ctrd .. " " .. crio)
+  assert_one_line(km("plan --container abc" .. roots), 2, "katamount: --container abc: 2 containers match: ")
+  assert_one_line(km("plan --container ../abc" .. roots), 2,
+    "katamount: --container ../abc: not a container id")
+  assert_one_line(km("plan x.json --container abc" .. roots), 2,
+    "katamount plan: give CONFIG or --container ID")
+end
+
+function TestCliInput.test_bad_bundles()
+  local dir = H.tmpdir("cli-bundle")
+  assert_one_line(km("plan " .. q(dir)), 2, "katamount: " .. dir .. ": a directory without config.json")
+  local f = H.write(dir .. "/c.json", '{"mounts": []}')
+  assert_one_line(km("plan " .. q(f) .. " --bundle " .. q(dir)), 2, "katamount: --bundle is for a spec read"
+    .. " from stdin")
+  assert_one_line(km("plan - --bundle " .. q(dir .. "/nope"), nil, "<" .. q(f)), 2,
+    "katamount: " .. dir .. "/nope: no such bundle directory (--bundle)")
+  assert_one_line(km("plan - --bundle " .. q(f), nil, "<" .. q(f)), 2,
+    "katamount: " .. f .. ": not a directory")
+end
+
+---------------------------------------------------------------------------
+-- The audit says what it could not see.
+---------------------------------------------------------------------------
+
+local TestCliAudit = { tearDown = H.cleanup }
+
+function TestCliAudit.test_missing_source_is_marked()
+  local dir, real = bundle([[{"root": {"path": "rootfs"}, "mounts": [
+    {"destination": "/here", "source": "here", "type": "bind", "options": ["rbind"]},
+    {"destination": "/gone", "source": "gone", "type": "bind", "options": ["rbind"]}]}]], { "here" })
+  local r = km("plan " .. q(dir), "COLUMNS=0")
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertEquals(lines(r.err), { ("katamount: warning: %s/config.json: mounts[1] (/gone): source %s/gone"
+    .. " is not"
+    .. " on this host: decided without it"):format(dir, real) })
+  lu.assertStrContains(r.out, real .. "/gone (missing)")
+  lu.assertNotStrContains(r.out, real .. "/here (missing)")
+  lu.assertStrContains(r.out, "1 source missing on this host")
+  r = km("plan " .. q(dir) .. " -o destination,missing --no-headers")
+  lu.assertStrMatches(lines(r.out)[1], "^/here%s+%-$")
+  lu.assertStrMatches(lines(r.out)[2], "^/gone%s+yes$")
+  local doc = cjson.decode(km("plan " .. q(dir) .. " --json").out)
+  lu.assertNil(doc.mounts[1].source_missing)
+  lu.assertTrue(doc.mounts[2].source_missing)
+  lu.assertStrContains(doc.warnings[1], "/gone is not on this host")
+  -- classify says it too
+  r = km("classify --source " .. q(real .. "/gone") .. " --destination /x --json")
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertEquals(lines(r.err), { "katamount: warning: --source " .. real .. "/gone is not on this host:"
+    .. " decided without it" })
+  lu.assertTrue(cjson.decode(r.out).source_missing)
+end
+
+function TestCliAudit.test_windows_guest_and_relative_destinations_are_warned_about()
+  local dir = bundle([[{"root": {"path": "rootfs"}, "windows": {"layerFolders": ["C:\\layers\\1"]},
+    "mounts": [{"destination": "C:\\data", "source": "C:\\host\\data", "type": ""}]}]])
+  local r = km("plan " .. q(dir) .. " --json")
+  lu.assertEquals(r.code, 0, r.err)
+  local l = lines(r.err)
+  lu.assertEquals(#l, 2, r.err)
+  lu.assertStrContains(l[1], 'a Windows spec ("windows" is set)')
+  lu.assertStrContains(l[2], "mounts[0]: destination 'C:\\data' is relative")
+  dir = bundle([[{"root": {"path": "rootfs"}, "mounts": [
+    {"destination": "/etc/hostname", "source": "/run/kata-containers/shared/containers/c1-hostname",
+     "type": "bind", "options": ["rbind"]},
+    {"destination": "tmp", "source": "tmpfs", "type": "tmpfs"}]}]])
+  r = km("plan " .. q(dir))
+  lu.assertEquals(r.code, 0, r.err)
+  l = lines(r.err)
+  lu.assertEquals(#l, 3, r.err)
+  lu.assertStrContains(l[1], "/run/kata-containers/shared/containers/c1-hostname is not on this host")
+  lu.assertStrContains(l[2], "mounts[1]: destination 'tmp' is relative: runtimes take it below the"
+    .. " container's root (/tmp)")
+  lu.assertStrContains(l[3], "mount sources under /run/kata-containers/: this looks like the spec the kata"
+    .. " agent"
+    .. " gets in the guest")
+end
+
+---------------------------------------------------------------------------
+-- The table: widths, pipes, terminals, -o, --no-headers, --wide.
+---------------------------------------------------------------------------
+
+local TestCliTable = { tearDown = H.cleanup }
+
+-- A bundle whose bind sources are long paths that exist.
+function TestCliTable:setUp()
+  local long = "volumes/kubernetes.io~configmap/app-config"
+  local mounts = {}
+  for i, name in ipairs({ "alpha", "beta", "gamma", "delta" }) do
+    mounts[i] = { destination = "/etc/app/" .. name, source = long .. "/" .. name .. "-volume-source",
+                  type = "bind", options = { "rbind", "ro" } }
+  end
+  mounts[#mounts + 1] = { destination = "/proc", source = "proc", type = "proc" }
+  local dirs = {}
+  for i = 1, 4 do dirs[i] = mounts[i].source end
+  self.dir, self.real = bundle(cjson.encode({ root = { path = "rootfs" }, mounts = mounts }), dirs)
+  self.sources = {}
+  for i = 1, 4 do self.sources[i] = self.real .. "/" .. mounts[i].source end
+  self.wide = km("plan " .. q(self.dir) .. " --wide")
+  lu.assertEquals(self.wide.code, 0, self.wide.err)
+  lu.assertEquals(self.wide.err, "")
+end
+
+function TestCliTable:test_widths_60_100_200()
+  local natural = max_width(self.wide.out)
+  lu.assertTrue(natural > 100, "the fixture's table is " .. natural .. " wide")
+  -- (the scratch directory's path is in the sources: at 200 the table is
+  -- cut or not, depending on $TMPDIR; at its natural width, never)
+  for _, w in ipairs({ 60, 100, 200, natural }) do
+    local r = km("plan " .. q(self.dir), "COLUMNS=" .. w)
+    lu.assertEquals(r.code, 0, r.err)
+    lu.assertTrue(max_width(r.out) <= w, ("%d: a line is %d wide:\n%s"):format(w, max_width(r.out), r.out))
+    for _, name in ipairs({ "alpha", "beta", "gamma", "delta" }) do
+      lu.assertStrContains(r.out, "/etc/app/" .. name)
+      lu.assertStrContains(r.out, name .. "-volume-source") -- a path keeps its last component
+    end
+    if w >= natural then
+      lu.assertEquals(r.out, self.wide.out)
+    else
+      lu.assertStrContains(r.out, "…")
+    end
+  end
+  -- at 60 the source goes on a line of its own
+  lu.assertStrMatches(km("plan " .. q(self.dir), "COLUMNS=60").out, "^DESTINATION%s+TYPE.*\n    SOURCE\n.*")
+end
+
+function TestCliTable:test_a_pipe_or_a_file_cuts_nothing()
+  -- stdout a file (km), then a pipe
+  local r = km("plan " .. q(self.dir))
+  lu.assertEquals(r.out, self.wide.out)
+  local piped = H.sh("cd " .. q(H.root) .. " && " .. H.km_command("plan " .. q(self.dir)) .. " | cat")
+  lu.assertEquals(piped .. "\n", self.wide.out)
+  for _, s in ipairs(self.sources) do lu.assertStrContains(piped, s) end
+  lu.assertNotStrContains(piped, "…")
+  -- --wide wins over COLUMNS; COLUMNS=0 is no limit
+  lu.assertEquals(km("plan " .. q(self.dir) .. " --wide", "COLUMNS=60").out, self.wide.out)
+  lu.assertEquals(km("plan " .. q(self.dir), "COLUMNS=0").out, self.wide.out)
+end
+
+function TestCliTable:test_the_terminals_width()
+  lu.skipIf(not H.run("command -v script"), "needs util-linux script")
+  for _, w in ipairs({ 60, 100 }) do
+    local out = H.sh(("cd %s && script -qec %s /dev/null </dev/null"):format(q(H.root),
+      q(("stty cols %d rows 50; %s"):format(w, H.km_command("plan " .. q(self.dir))))))
+    out = out:gsub("\r", "") .. "\n"
+    lu.assertTrue(max_width(out) <= w, ("%d: a line is %d wide:\n%s"):format(w, max_width(out), out))
+    lu.assertStrContains(out, "…")
+    lu.assertStrContains(out, "alpha-volume-source")
+  end
+end
+
+function TestCliTable:test_output_columns_and_no_headers()
+  local r = km("plan " .. q(self.dir) .. " -o class,DESTINATION")
+  lu.assertEquals(r.code, 0, r.err)
+  local l = lines(r.out)
+  lu.assertStrMatches(l[1], "^CLASS%s+DESTINATION$")
+  lu.assertStrMatches(l[2], "^%S+%s+/etc/app/alpha$")
+  r = km("plan " .. q(self.dir) .. " --output destination,options,reasons --no-headers")
+  l = lines(r.out)
+  lu.assertStrMatches(l[1], "^/etc/app/alpha%s+rbind,ro%s+%S.*")
+  lu.assertStrMatches(l[5], "^/proc%s+%-%s+not a bind mount %(type 'proc'%).*")
+  r = km("classify --source proc --destination /proc --type proc -o action --no-headers")
+  lu.assertEquals(r.out, "guest-mount\n")
+  assert_one_line(km("plan " .. q(self.dir) .. " -o class,bogus"), 2,
+    "katamount plan: -o class,bogus: no column"
+    .. " 'bogus' (columns: destination,source,type,class,action,rule,options,reasons,missing)")
+  r = km("rules -o name,class --no-headers")
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertStrMatches(lines(r.out)[1], "^%S+%s+%S+$")
+  r = km("mounts spec/fixtures/mountinfo-escapes -o fstype,mount-point,id")
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertStrMatches(lines(r.out)[1], "^FSTYPE%s+MOUNT POINT%s+ID$")
+  lu.assertStrMatches(lines(r.out)[3], "^tmpfs%s+/mnt/with space%s+100$")
+  assert_one_line(km("mounts -o nope"), 2, "katamount mounts: -o nope: no column 'nope'")
+end
+
+---------------------------------------------------------------------------
+-- why DESTINATION.
+---------------------------------------------------------------------------
+
+local TestCliWhy = { tearDown = H.cleanup }
+
+function TestCliWhy.test_explains_one_mount()
+  local dir, real = bundle([[{"root": {"path": "rootfs"}, "mounts": [
+    {"destination": "/data", "source": "data", "type": "bind", "options": ["rbind"]},
+    {"destination": "/proc", "source": "proc", "type": "proc"}]}]], { "data" })
+  local r = km("why /data/ " .. q(dir))
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertEquals(r.err, "")
+  local l = lines(r.out)
+  lu.assertEquals(l[1], "mounts[0] /data (bind)")
+  lu.assertEquals(l[2], "  source  " .. real .. "/data")
+  lu.assertStrMatches(r.out, ".*\n  decided shared / share by rule shared\n.*")
+  lu.assertStrContains(r.out, "  rules tried:")
+  lu.assertStrMatches(r.out, ".*\n    %+ shared%s+matched.*%[rules/80%-shared%.lua:%d+%]\n.*")
+  lu.assertStrMatches(r.out, ".*\n    %- layer%s+no: .*%[rules/10%-layers%.lua:%d+%]\n.*")
+  -- the root filesystem
+  r = km("why / " .. q(dir))
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertStrContains(r.out, "root filesystem " .. real .. "/rootfs")
+  lu.assertStrContains(r.out, "rootfs-share")
+  -- JSON: the decisions with their trace
+  local doc = decoded(km("why /proc " .. q(dir) .. " --json"))
+  lu.assertEquals(#doc, 1)
+  lu.assertEquals(doc[1].class, "passthrough")
+  lu.assertTrue(#doc[1].trace >= 1)
+  -- a destination the spec lacks
+  assert_one_line(km("why /nope " .. q(dir)), 2, "katamount: " .. dir .. "/config.json: no mount on /nope"
+    .. " (destinations: /data /proc)")
+end
+
+---------------------------------------------------------------------------
+-- JSON keeps every byte.
+---------------------------------------------------------------------------
+
+local TestCliJson = { tearDown = H.cleanup }
+
+function TestCliJson.test_bytes_that_are_not_utf8_are_escaped_exactly()
+  local dir = H.tmpdir("cli-json")
+  local f = H.write(dir .. "/mountinfo", "26 1 254:0 / / rw - ext4 /dev/vda rw\n"
+    .. "27 26 0:50 / /mnt/a\255b\192\128c rw - tmpfs tmpfs rw\n"
+    .. "28 26 0:51 / /mnt/caf\195\169 rw - tmpfs t\1y rw\n")
+  local r = km("mounts " .. q(f) .. " --json")
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertStrContains(r.out, '"/mnt/a\\udcffb\\udcc0\\udc80c"')
+  lu.assertStrContains(r.out, '"/mnt/caf\195\169"') -- valid UTF-8 stays as it is
+  lu.assertStrContains(r.out, '"t\\u0001y"')
+  lu.assertNil(r.out:find("\255", 1, true))
+  -- undone, the document decodes to the very bytes
+  package.path = H.root .. "/lua/?.lua;" .. package.path
+  local doc = cjson.decode(require("katamount.cli.json").unescape_bytes(r.out))
+  lu.assertEquals(doc.mounts[2].mount_point, "/mnt/a\255b\192\128c")
+  lu.assertEquals(doc.mounts[3].mount_point, "/mnt/caf\195\169")
+  lu.assertEquals(doc.mounts[3].source, "t\1y")
+  -- the table shows them as \xNN
+  r = km("mounts " .. q(f) .. " -o mount-point --no-headers")
+  lu.assertEquals(lines(r.out)[2], "/mnt/a\\xffb\\xc0\\x80c")
+end
+
+---------------------------------------------------------------------------
+-- Completion, the man page, README: every command and flag.
+---------------------------------------------------------------------------
+
+local TestCliDocs = {}
+
+function TestCliDocs.test_completion_scripts()
+  local scripts = { bash = "complete -F", zsh = "#compdef katamount", fish = "complete -c katamount" }
+  for shell, want in pairs(scripts) do
+    local r = km("completion " .. shell)
+    lu.assertEquals(r.code, 0, r.err)
+    lu.assertEquals(r.err, "")
+    lu.assertStrContains(r.out, want)
+    for _, c in ipairs({ "plan", "why", "classify", "rules", "mounts", "no-headers", "rootfs-option" }) do
+      lu.assertStrContains(r.out, c, false, shell)
+    end
+  end
+  local _, ok = H.run("command -v bash")
+  if ok then -- bash loads it
+    H.sh("cd " .. q(H.root) .. " && bash -c " .. q("source <(" .. H.km_command("completion bash") ..
+      ") && complete -p katamount"))
+  end
+  assert_one_line(km("completion tcsh"), 2, "katamount completion: argument 'shell' must be one of")
+end
+
+function TestCliDocs.test_man_page_and_readme_name_every_command_and_flag()
+  local man, readme = H.read("man/man1/katamount.1"), H.read("README.md")
+  for _, c in ipairs({ "plan", "why", "classify", "rules", "mounts", "completion" }) do
+    local help = km(c .. " --help")
+    lu.assertEquals(help.code, 0, help.err)
+    lu.assertStrContains(man, ".B " .. c)
+    lu.assertStrContains(readme, "katamount " .. c)
+    for flag in help.out:gmatch("%-%-[%w][%w-]*") do
+      if flag ~= "--help" then
+        lu.assertStrContains(man, (flag:gsub("%-", "\\-")), false,
+          c .. " " .. flag .. " is not in the man page")
+        lu.assertStrContains(readme, flag, false, c .. " " .. flag .. " is not in README.md")
+      end
+    end
+  end
+  lu.assertStrContains(km("--help").out, "completion")
+end
+
 return {
+  TestCliInput = TestCliInput,
+  TestCliAudit = TestCliAudit,
+  TestCliTable = TestCliTable,
+  TestCliWhy = TestCliWhy,
+  TestCliJson = TestCliJson,
+  TestCliDocs = TestCliDocs,
   TestCliOutput = TestCliOutput,
   TestCliExample = TestCliExample,
   TestCliUsage = TestCliUsage,

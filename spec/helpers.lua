@@ -317,4 +317,86 @@ function H.run_as_nobody(code, env)
     .. sh_quote(prelude .. code))
 end
 
+
+---------------------------------------------------------------------------
+-- The command (bin/katamount) run as a process: shared by cli_spec.lua and
+-- cli_failure_spec.lua.
+---------------------------------------------------------------------------
+
+--- The contents of `path`, or "" when it cannot be read.
+function H.slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+--- The lines of `s` (each ended by a newline; a last unended one is dropped).
+function H.lines(s)
+  local t = {}
+  for l in s:gmatch("([^\n]*)\n") do t[#t + 1] = l end
+  return t
+end
+
+--- The widest line of `s`, in characters.
+function H.max_width(s)
+  local m = 0
+  for _, l in ipairs(H.lines(s)) do m = math.max(m, utf8.len(l) or #l) end
+  return m
+end
+
+-- Under `make asan` the children inherit LD_PRELOAD=libasan: the tools katamount
+-- spawns (cp, mktemp) are not built for LeakSanitizer and would abort at exit.
+-- The sanitizer runtimes are preloaded again into lua5.4 itself (H.sh and
+-- H.run drop LD_PRELOAD for the shell and the tools around it).
+local ASAN_ENV = os.getenv("KATAMOUNT_SANITIZED") ~= nil and
+  ("ASAN_OPTIONS=" .. sh_quote((os.getenv("ASAN_OPTIONS") or "") .. ":detect_leaks=0") .. " ") or ""
+
+--- The environment assignments (shell text) that let a child lua5.4 load
+-- the core of this build: KATAMOUNT_BUILD, and under the sanitizers their
+-- runtimes preloaded.
+function H.lua_env()
+  local preload = os.getenv("LD_PRELOAD")
+  return ("KATAMOUNT_BUILD=%s %s%s"):format(sh_quote(os.getenv("KATAMOUNT_BUILD") or "build"), ASAN_ENV,
+    (preload and preload ~= "") and ("LD_PRELOAD=" .. sh_quote(preload) .. " ") or "")
+end
+
+--- The shell command running katamount with `args` (shell text) and the
+-- environment assignments `env` (shell text), from the checkout, with
+-- neither KATAMOUNT_RULES_PATH, KATAMOUNT_DEBUG nor COLUMNS inherited.
+function H.km_command(args, env)
+  return ("env -u KATAMOUNT_RULES_PATH -u KATAMOUNT_DEBUG -u COLUMNS %s%s "):format(H.lua_env(), env or "") ..
+    "timeout 60 lua5.4 bin/katamount " .. args
+end
+
+--- Run katamount from the checkout with stdout and stderr in files (never a
+-- terminal); `stdin` shell text redirecting its input (default /dev/null).
+-- @treturn table `{out=, err=, code=}`
+function H.km(args, env, stdin)
+  local dir = H.sh("mktemp -d " .. sh_quote(H.scratch_open() .. "/cli-km.XXXXXX"))
+  local out, err = dir .. "/out", dir .. "/err"
+  local cmd = ("cd %s && %s >%s 2>%s %s; echo $?"):format(sh_quote(H.root), H.km_command(args, env),
+    sh_quote(out), sh_quote(err), stdin or "</dev/null")
+  local p = assert(io.popen(cmd))
+  local code = tonumber(p:read("a"):match("%d+"))
+  p:close()
+  local r = { out = H.slurp(out), err = H.slurp(err), code = code }
+  H.run("rm -rf " .. sh_quote(dir))
+  return r
+end
+
+--- Assert a failure of the command: exit `code`, exactly one line on
+-- stderr starting with `prefix` and holding each of `...`, no traceback.
+function H.assert_one_line(r, code, prefix, ...)
+  lu.assertEquals(r.code, code, r.err)
+  local l = H.lines(r.err)
+  lu.assertEquals(#l, 1, "want one line on stderr, got:\n" .. r.err)
+  lu.assertEquals(l[1]:sub(1, #prefix), prefix, r.err)
+  for _, want in ipairs({ ... }) do lu.assertStrContains(l[1], want) end
+  lu.assertNotStrContains(r.err, "traceback")
+  lu.assertNotStrContains(r.err, "stack")
+  lu.assertNotStrContains(r.err, "attempt to")
+end
+
 return H

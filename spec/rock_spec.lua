@@ -57,8 +57,14 @@ end
 function TestRockspec.test_lists_every_lua_module_rule_and_script()
   local r = load_rockspec()
   local mods = values_set(r.build.modules)
-  for _, f in ipairs(ls("lua/katamount/*.lua")) do
+  for _, f in ipairs(ls("lua/katamount/*.lua lua/katamount/cli/*.lua")) do
     lu.assertTrue(mods[f], f .. " is missing from the rockspec's modules")
+  end
+  for name, f in pairs(r.build.modules) do
+    if type(f) == "string" then
+      local _, exists = H.run("test -f " .. H.q(f))
+      lu.assertTrue(exists, f .. " (" .. name .. ") is listed but does not exist")
+    end
   end
   local rules = values_set(r.build.install.lua)
   for _, f in ipairs(ls("rules/*.lua")) do
@@ -70,6 +76,11 @@ function TestRockspec.test_lists_every_lua_module_rule_and_script()
     lu.assertEquals(name, "katamount.rules." .. base)
   end
   lu.assertEquals(r.build.install.bin.katamount, "bin/katamount")
+  lu.assertEquals(r.build.copy_directories, { "man" })
+  lu.assertEquals(r.description.license, "Apache-2.0")
+  local license = H.read("LICENSE")
+  lu.assertStrContains(license, "Apache License\n                           Version 2.0, January 2004")
+  lu.assertStrContains(license, "END OF TERMS AND CONDITIONS")
 end
 
 -- One version: KM_VERSION in c/katamount.h is core._VERSION, katamount._VERSION
@@ -95,7 +106,7 @@ function TestLuarocksMake:setUp()
   self.src = H.mkdir(self.dir .. "/src")
   self.tree = self.dir .. "/tree"
   -- a copy of the sources, so that the in-tree build leaves the checkout clean
-  H.sh("tar cf - c lua rules bin " .. ROCKSPEC .. " luarocks-offline.lua | tar xf - -C " .. H.q(self.src))
+  H.sh("tar cf - c lua rules bin man " .. ROCKSPEC .. " luarocks-offline.lua | tar xf - -C " .. H.q(self.src))
   -- HOME in the scratch directory: luarocks keeps a cache there
   H.sh(("cd %s && HOME=%s LUAROCKS_CONFIG=%s/luarocks-offline.lua luarocks --lua-version 5.4"
     .. " --tree %s make %s")
@@ -130,6 +141,20 @@ function TestLuarocksMake:test_installed_command_runs()
   local classified = H.sh("cd / && " .. self.tree .. "/bin/katamount classify --json " ..
     "--source proc --destination /proc --type proc")
   lu.assertStrContains(classified, '"class"')
+  -- the command's modules come from the tree, not from a checkout
+  local completion = H.sh("cd / && " .. self.tree .. "/bin/katamount completion bash")
+  lu.assertStrContains(completion, "complete -F")
+end
+
+function TestLuarocksMake:test_installs_the_man_page()
+  local page = H.sh(("ls %s/lib/luarocks/rocks-5.4/katamount/*/man/man1/katamount.1"):format(H.q(self.tree)))
+  lu.assertStrContains(H.read(page), ".TH KATAMOUNT 1")
+  -- every command and flag of `--help` is in it
+  local help = H.sh("cd / && " .. self.tree .. "/bin/katamount --help")
+  for _, c in ipairs({ "plan", "why", "classify", "rules", "mounts", "completion" }) do
+    lu.assertStrContains(help, c)
+    lu.assertStrContains(H.read(page), ".B " .. c)
+  end
 end
 
 return { TestRockspec = TestRockspec, TestLuarocksMake = TestLuarocksMake }
