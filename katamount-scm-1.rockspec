@@ -85,6 +85,7 @@ build = {
     ["katamount"] = "lua/katamount/init.lua",
     ["katamount.layers"] = "lua/katamount/layers.lua",
     ["katamount.loader"] = "lua/katamount/loader.lua",
+    ["katamount.names"] = "lua/katamount/names.lua",
     ["katamount.ruleset"] = "lua/katamount/ruleset.lua",
     ["katamount.sandbox"] = "lua/katamount/sandbox.lua",
   },

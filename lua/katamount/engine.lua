@@ -28,7 +28,7 @@ M.DEFAULT_DEADLINE = 2
 M.DEFAULT_PLAN_DEADLINE = 10
 
 -- The engine's code that runs inside each rule state, in load order.
-local INSIDE = { "facts", "sandbox", "ruleset" }
+local INSIDE = { "facts", "sandbox", "names", "ruleset" }
 local inside_texts = nil
 
 -- The texts of the modules of INSIDE, read once from beside this file.

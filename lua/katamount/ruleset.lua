@@ -11,6 +11,7 @@ local rt = require("katamount.runtime")
 local core = require("katamount.core")
 local facts = require("katamount.facts")
 local sandbox = require("katamount.sandbox")
+local names = require("katamount.names")
 
 local type, error, pairs, ipairs, tostring, tonumber, next = type, error, pairs, ipairs, tostring,
   tonumber, next
@@ -174,36 +175,7 @@ function E.bad_value(decl, v)
   return nil
 end
 
--- Edit distance of two short names (insert, delete, replace: one each).
-local function distance(a, b)
-  if #a > 64 or #b > 64 then return math.huge end
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    local ca = sub(a, i, i)
-    for j = 1, #b do
-      local cost = ca == sub(b, j, j) and 0 or 1
-      local best = prev[j] + 1
-      if cur[j - 1] + 1 < best then best = cur[j - 1] + 1 end
-      if prev[j - 1] + cost < best then best = prev[j - 1] + cost end
-      cur[j] = best
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
-
--- The name among the keys of `known` closest to `name` (a typo's likely
--- meaning), or nil when none is within a third of its length (at least 2).
-local function closest(name, known)
-  local best, best_d = nil, math.max(2, #name // 3) + 1
-  for k in pairs(known) do
-    local d = distance(name, k)
-    if d < best_d or (d == best_d and best ~= nil and k < best) then best, best_d = k, d end
-  end
-  return best
-end
+local closest = names.closest
 
 -- "file:line" as file, line.
 local function match_position(at)
