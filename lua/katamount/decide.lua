@@ -139,6 +139,30 @@ function M.classify(engine, mount, ctx)
   return decision(res, f)
 end
 
+-- The plan's settings: ctx's, and the pod's hugepage limits
+-- (spec.linux.resources.hugepageLimits) unless ctx gives hugepage_limits.
+local function plan_settings(spec, ctx)
+  local c = settings(ctx)
+  if c.hugepage_limits ~= nil then return c end
+  local linux = spec.linux
+  local res = type(linux) == "table" and linux.resources or nil
+  local limits = type(res) == "table" and res.hugepageLimits or nil
+  if type(limits) ~= "table" then return c end
+  local out = {}
+  for i, l in ipairs(limits) do
+    -- plain copies: what a rule sees is what the spec said, or false
+    if type(l) == "table" then
+      local size, limit = l.pageSize, l.limit
+      out[i] = { pageSize = type(size) == "string" and size or tostring(size),
+        limit = type(limit) == "number" and limit or -1 }
+    else
+      out[i] = false
+    end
+  end
+  c.hugepage_limits = out
+  return c
+end
+
 -- The root filesystem as the runtime received it.
 local function root_fields(spec, ctx)
   local root = ctx and ctx.rootfs
@@ -219,7 +243,7 @@ local function plan(engine, spec, ctx)
   if #jobs > 0 then
     local st = engine.rstate
     st:plan_begin()
-    results, cerr = st:call("plan", jobs, settings(ctx), ctx and ctx.explain or false)
+    results, cerr = st:call("plan", jobs, plan_settings(spec, ctx), ctx and ctx.explain or false)
     st:plan_end()
   end
   for _, slot in ipairs(slots) do

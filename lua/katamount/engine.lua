@@ -77,7 +77,9 @@ M.PREDICATES = {
   "is_system_mount", "is_host_device", "is_docker_volume", "is_empty_dir", "is_config_map",
   "is_secret", "is_projected", "is_downward_api", "is_hugepage_empty_dir",
   "is_ephemeral_storage", "is_host_empty_dir", "is_watchable_mount", "is_block_device",
-  "is_device_mapper", "has_option", "has_option_prefix",
+  "is_device_mapper", "has_option", "has_option_prefix", "shared_fs_kind", "emptydir_mode_of",
+  "page_bytes", "hugepage_size", "hugepage_limit", "agent_watch_limit", "unwatched_reason",
+  "is_kubelet_config_volume",
 }
 
 --- The helpers and decisions every engine offers as methods.
