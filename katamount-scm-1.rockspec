@@ -64,6 +64,7 @@ build = {
       incdirs = { "c" },
     },
     ["katamount.decide"] = "lua/katamount/decide.lua",
+    ["katamount.directvolume"] = "lua/katamount/directvolume.lua",
     ["katamount.engine"] = "lua/katamount/engine.lua",
     ["katamount.facts"] = "lua/katamount/facts.lua",
     ["katamount"] = "lua/katamount/init.lua",

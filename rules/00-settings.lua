@@ -19,6 +19,10 @@
 --                             disk.img in the emptyDir, hot-plugged)
 --   block_device_file_option  the option that marks a regular file as a
 --                             block device image (hot-plugged as a disk)
+--   direct_volumes_root       where kata-runtime direct-volume keeps each
+--                             volume's mountInfo.json (read by the engine,
+--                             outside the rules; ctx.direct_volumes_root
+--                             wins)
 
 params.disable_guest_empty_dir = false
 params.disable_block_device_use = false
@@ -26,6 +30,7 @@ params.shared_fs = "virtio-fs"
 params.fs_sharing_supported = true
 params.emptydir_mode = "shared-fs"
 params.block_device_file_option = "io.katacontainers.fs-opt.block_device=file"
+params.direct_volumes_root = "/run/kata-containers/shared/direct-volumes"
 
 -- The values kata accepts (pkg/katautils/config.go sharedFS, emptyDirMode).
 local SHARED_FS = { ["virtio-fs"] = true, ["virtio-fs-nydus"] = true, ["virtio-9p"] = true,

@@ -6,6 +6,7 @@
 local lu = require("luaunit")
 local H = require("helpers")
 local katamount = require("katamount")
+local directvolume = require("katamount.directvolume")
 
 local BLOCK_FILE = "io.katacontainers.fs-opt.block_device=file"
 -- a kubelet pod directory, as kata's configVolRegexString wants it
@@ -221,6 +222,148 @@ function TestWatcherLimits.test_limits_are_params()
 end
 
 -------------------------------------------------------------------------------
+-- pkg/direct-volume/utils.go VolumeMountInfo and container.go
+-- createBlockDevices: a mountInfo.json under
+-- <root>/<base64.URLEncoding(source)>/ replaces the mount's source, type,
+-- options and fsGroup, then createDeviceInfo decides: a block device node
+-- or a regular file is hot-plugged. runtime-rs direct_volume.rs names the
+-- vfiovol and spdkvol/spoolvol kinds.
+local TestVolumeMountInfo = {}
+function TestVolumeMountInfo.tearDown() H.cleanup() end
+
+local function add_volume(root, source, json)
+  local dir = H.mkdir(root .. "/" .. directvolume.base64url(source))
+  H.write(dir .. "/mountInfo.json", json)
+  return dir .. "/mountInfo.json"
+end
+
+function TestVolumeMountInfo.test_base64url_as_go()
+  -- Go's base64.URLEncoding: URL alphabet, with padding
+  lu.assertEquals(directvolume.base64url("/a/b"), "L2EvYg==")
+  lu.assertEquals(directvolume.base64url("\251\255"), "-_8=")
+  lu.assertEquals(directvolume.base64url("/abc"), "L2FiYw==")
+  lu.assertEquals(directvolume.base64url("abc"), "YWJj")
+  lu.assertEquals(directvolume.base64url(""), "")
+end
+
+function TestVolumeMountInfo.test_regular_file_device_hot_plugged()
+  local root = H.tmpdir("dv")
+  local d = H.tmpdir("vol")
+  local src = H.mkdir(d .. "/pv")
+  local disk = H.write(d .. "/disk.img", "")
+  local path = add_volume(root, src, ('{"volume-type":"directvol","device":%q,"fstype":"ext4",'
+    .. '"metadata":{"fsGroup":"2000"},"options":["ro","noatime"]}'):format(disk))
+  local got, dec = decide(bind(src, "/data"), { direct_volumes_root = root })
+  lu.assertEquals(got, { "direct-volume", "hotplug-block" })
+  lu.assertEquals(dec.rule, "direct-block")
+  lu.assertEquals(dec.direct_volume, { path = path, volume_type = "directvol", device = disk,
+    fstype = "ext4", options = { "ro", "noatime" }, fs_group = 2000, readonly = true })
+  lu.assertStrContains(dec.reasons[1], "fsGroup 2000")
+  -- the source is the decision's own, as the runtime gave it
+  lu.assertEquals(dec.source, src)
+  -- without the root, the default one has no such volume: shared
+  lu.assertEquals(decide(bind(src, "/data")), { "shared", "share" })
+end
+
+function TestVolumeMountInfo.test_block_node_and_other_devices()
+  local root = H.tmpdir("dv")
+  local d = H.tmpdir("vol")
+  local node = d .. "/blk"
+  local _, ok = H.run("mknod " .. H.q(node) .. " b 7 0")
+  lu.skipIf(not ok, "cannot mknod here")
+  local ctx = { direct_volumes_root = root }
+  add_volume(root, d .. "/a", ('{"device":%q,"fstype":"xfs"}'):format(node))
+  local got, dec = decide(bind(d .. "/a", "/a"), ctx)
+  lu.assertEquals(got, { "direct-volume", "hotplug-block" })
+  lu.assertStrContains(dec.reasons[2], "7:0")
+  -- a directory as the device: not hot-plugged, the agent mounts it
+  add_volume(root, d .. "/b", ('{"device":%q,"fstype":"virtiofs"}'):format(d))
+  got, dec = decide(bind(d .. "/b", "/b"), ctx)
+  lu.assertEquals(got, { "direct-volume", "guest-mount" })
+  lu.assertStrContains(dec.reasons[2], "type 'virtiofs'")
+  -- runtime-rs kinds
+  add_volume(root, d .. "/c", '{"volume-type":"vfiovol","device":"0000:3b:00.0","fstype":"ext4"}')
+  lu.assertEquals(decide(bind(d .. "/c", "/c"), ctx), { "direct-volume", "vfio" })
+  add_volume(root, d .. "/e", '{"volume-type":"spdkvol","device":"/run/spdk/vhost.0","fstype":"ext4"}')
+  lu.assertEquals(decide(bind(d .. "/e", "/e"), ctx), { "direct-volume", "vhost-user-blk" })
+  add_volume(root, d .. "/f", '{"volume-type":"spoolvol","device":"/run/spdk/vhost.1","fstype":"ext4"}')
+  lu.assertEquals(decide(bind(d .. "/f", "/f"), ctx), { "direct-volume", "vhost-user-blk" })
+end
+
+function TestVolumeMountInfo.test_when_kata_does_not_read_it()
+  local root = H.tmpdir("dv")
+  local d = H.tmpdir("vol")
+  local disk = H.write(d .. "/disk.img", "")
+  add_volume(root, d, ('{"device":%q,"fstype":"ext4"}'):format(disk))
+  -- block devices disabled: createBlockDevices skips the mount
+  lu.assertEquals(decide(bind(d, "/d"), { direct_volumes_root = root, disable_block_device_use = true }),
+    { "shared", "share" })
+  -- not a bind mount, not marked: createBlockDevices skips it; the file is not even read
+  add_volume(root, "tmpfs", "not json")
+  lu.assertEquals(decide({ type = "tmpfs", source = "tmpfs", destination = "/t" },
+    { direct_volumes_root = root }), { "passthrough", "guest-mount" })
+  -- the source byte for byte: "d/" is another volume
+  lu.assertEquals(decide(bind(d .. "/", "/d"), { direct_volumes_root = root }), { "shared", "share" })
+end
+
+function TestVolumeMountInfo.test_bad_files_fail_clearly()
+  local root = H.tmpdir("dv")
+  local d = H.tmpdir("vol")
+  local ctx = { direct_volumes_root = root }
+  local cases = {
+    { "a", "{not json", "not JSON" },
+    { "b", "[1,2]", "not a JSON object" },
+    { "c", '{"device":5}', "\"device\" must be a string" },
+    { "e", '{"device":""}', "\"device\" is empty" },
+    { "f", '{"device":"/x","options":"ro"}', "\"options\" must be a list of strings" },
+    { "g", '{"device":"/x","options":["ro",1]}', "\"options\"[2] must be a string" },
+    { "h", '{"device":"/x","metadata":{"fsGroup":"staff"}}', "\"fsGroup\" 'staff' is not a group id" },
+    { "i", '{"device":"/x","metadata":{"k":1}}', "\"metadata\" must be an object of strings" },
+    { "j", '{"device":null}', "\"device\" must be a string" },
+    { "k", '{"device":"/x","o":' .. string.rep("[", 50) .. string.rep("]", 50) .. "}", "not JSON" },
+  }
+  for _, c in ipairs(cases) do
+    local path = add_volume(root, d .. "/" .. c[1], c[2])
+    local err = fails(bind(d .. "/" .. c[1], "/v"), ctx)
+    lu.assertStrContains(err, path)
+    lu.assertStrContains(err, c[3])
+  end
+  -- bigger than MAX_BYTES
+  local path = add_volume(root, d .. "/big", '{"device":"/x","fstype":"' .. string.rep("e", 70000) .. '"}')
+  local err = fails(bind(d .. "/big", "/v"), ctx)
+  lu.assertStrContains(err, path)
+  lu.assertStrContains(err, "MAX_BYTES (65536)")
+  -- a FIFO would block a read: refused without opening it
+  local dir = H.mkdir(root .. "/" .. directvolume.base64url(d .. "/fifo"))
+  H.sh("mkfifo " .. H.q(dir .. "/mountInfo.json"))
+  err = fails(bind(d .. "/fifo", "/v"), ctx)
+  lu.assertStrContains(err, "not a regular file (fifo)")
+  -- nor is an endless device behind a link read
+  dir = H.mkdir(root .. "/" .. directvolume.base64url(d .. "/zero"))
+  H.symlink("/dev/zero", dir .. "/mountInfo.json")
+  lu.assertStrContains(fails(bind(d .. "/zero", "/v"), ctx), "not a regular file (char)")
+  -- a bad root setting
+  lu.assertStrContains(fails(bind(d, "/v"), { direct_volumes_root = "" }), "direct_volumes_root")
+end
+
+function TestVolumeMountInfo.test_plan_and_param_root()
+  local root = H.tmpdir("dv")
+  local d = H.tmpdir("vol")
+  local disk = H.write(d .. "/disk.img", "")
+  add_volume(root, d .. "/pv", ('{"device":%q,"fstype":"ext4"}'):format(disk))
+  add_volume(root, d .. "/bad", "{")
+  local rules = H.rules_dir({ ["45-dv.lua"] = ("params.direct_volumes_root = %q\n"):format(root) })
+  local e = assert(katamount.new({ rules_path = { rules } }))
+  local plan, errors = e:plan({ root = { path = d },
+    mounts = { bind(d .. "/pv", "/pv"), bind(d .. "/bad", "/b") } })
+  lu.assertEquals({ plan.mounts[1].class, plan.mounts[1].action }, { "direct-volume", "hotplug-block" })
+  lu.assertEquals(plan.mounts[1].direct_volume.device, disk)
+  lu.assertStrContains(plan.mounts[2].error, "not JSON")
+  lu.assertEquals(#errors, 1)
+  lu.assertStrContains(errors[1], "mount 2 (/b)")
+end
+
+-------------------------------------------------------------------------------
 -- pkg/katautils/create.go SetEphemeralStorageType and container.go
 -- createEphemeralDisks/setupEphemeralDisk/createBlockDevices: with
 -- emptydir_mode block-encrypted or block-plain a disk emptyDir gets a sparse
@@ -324,6 +467,7 @@ end
 return {
   TestShareFile = TestShareFile,
   TestWatcherLimits = TestWatcherLimits,
+  TestVolumeMountInfo = TestVolumeMountInfo,
   TestSetupEphemeralDisk = TestSetupEphemeralDisk,
   TestHandleHugepages = TestHandleHugepages,
 }

@@ -93,8 +93,9 @@ function T.TestOverrides.test_operator_dir_param_predicate_rule()
   local d2 = e:classify(bind("/srv/volumes/v1"))
   lu.assertEquals({ d2.class, d2.action, d2.rule }, { "docker-volume", "share", "docker-volume" })
   lu.assertEquals(names(e), { "layer", "system", "docker-volume", "ephemeral", "hugepages",
-    "block-emptydir", "local", "block", "passthrough", "shm", "host-device", "watchable",
-    "copy-watch", "copy", "dropped", "shared",
+    "block-emptydir", "local", "direct-vfio", "direct-spdk", "direct-block", "direct-mount",
+    "block", "passthrough", "shm", "host-device", "watchable", "copy-watch", "copy", "dropped",
+    "shared",
     "rootfs-overlay", "rootfs-block", "rootfs-share" })
   for _, r in ipairs(e:rules()) do
     if r.name == "shm" or r.name == "docker-volume" then
@@ -378,7 +379,7 @@ function T.TestTrust.test_group_writable_bundled_copy_still_loads()
   lu.assertTrue(ok, out)
   local lines = {}
   for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
-  lu.assertEquals(lines[1], ("18\t%s/rules/10-layers.lua\tsystem"):format(core.realpath(d)))
+  lu.assertEquals(lines[1], ("22\t%s/rules/10-layers.lua\tsystem"):format(core.realpath(d)))
   lu.assertEquals(lines[2], "1\tnil")
   lu.assertEquals(lines[3], ("nil\trules directory '%s': group- or world-writable (mode 775): refused")
     :format(op))

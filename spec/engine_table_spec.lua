@@ -37,7 +37,7 @@ function D.test_rules_are_the_table_in_its_order()
     lu.assertTrue(r.line > 0)
   end
   lu.assertEquals(names, { "layer", "shm", "system", "ephemeral", "hugepages", "block-emptydir",
-    "local", "block",
+    "local", "direct-vfio", "direct-spdk", "direct-block", "direct-mount", "block",
     "passthrough", "host-device", "watchable", "copy-watch", "copy", "dropped", "shared",
     "rootfs-overlay", "rootfs-block", "rootfs-share" })
   local r = katamount.rules()[1]
@@ -348,19 +348,19 @@ function P.test_explain_traces_every_rule_tried()
   local d = H.tmpdir("p")
   local p = katamount.plan(pod(d), { explain = true })
   local shared = p.mounts[8]     -- /etc/hosts: every rule up to the last
-  lu.assertEquals(#shared.trace, 15)
+  lu.assertEquals(#shared.trace, 19)
   for i, t in ipairs(shared.trace) do
     lu.assertIsString(t.name)
     lu.assertIsString(t.why)
     lu.assertIsBoolean(t.matched)
-    lu.assertEquals(t.matched, i == 15, t.name)
+    lu.assertEquals(t.matched, i == 19, t.name)
     lu.assertStrContains(t.file, "rules/")
   end
   lu.assertEquals(shared.trace[1].name, "layer")
   lu.assertEquals(shared.trace[2], { name = "shm", order = 50, matched = false,
     why = "the destination is not /dev/shm", file = shared.trace[2].file, line = shared.trace[2].line })
-  lu.assertEquals(shared.trace[15].name, "shared")
-  lu.assertEquals(shared.trace[8].why, "neither a block device node nor a file marked as one")
+  lu.assertEquals(shared.trace[19].name, "shared")
+  lu.assertEquals(shared.trace[12].why, "neither a block device node nor a file marked as one")
   local sys = p.mounts[14]
   lu.assertEquals(#sys.trace, 3)
   lu.assertEquals(sys.trace[3], { name = "system", order = 100, matched = true, why = sys.reasons[1],

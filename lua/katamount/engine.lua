@@ -228,8 +228,15 @@ function Engine:reload()
     return nil, warnings
   end
   rs.warnings = warnings
+  -- the one param the host reads itself (mountInfo.json is read outside the rules)
+  local params, perr = st:call("params")
+  if not params then
+    st:close()
+    return nil, perr
+  end
   local old = self.rstate
   self.rstate, self.ruleset = st, rs
+  self.direct_volumes_root = params.direct_volumes_root
   if old ~= nil then old:close() end
   return true
 end

@@ -261,7 +261,7 @@ local function reasons_of(why, matched, r)
   return { "no match" }
 end
 
--- Decide one job `{fields=, scope=, layer=, mounted=}` with settings `c`
+-- Decide one job `{fields=, scope=, layer=, mounted=, direct_volume=}` with settings `c`
 -- (already over the params); `good`: the layers decided so far (rootfs).
 local function decide(job, c, explain, good)
   rt.restart()
@@ -270,6 +270,8 @@ local function decide(job, c, explain, good)
   local base = { source = f.source, destination = f.destination, type = f.type,
     options = sandbox.overlay(f.options or {}), scope = job.scope }
   if job.layer then base.layer = true end
+  -- a direct-assigned volume: its mountInfo.json, read by the host
+  if job.direct_volume then base.direct_volume = sandbox.freeze(job.direct_volume) end
   if job.scope == "rootfs" then
     base.layers = sandbox.freeze(good or {})
     base.mounted = job.mounted
