@@ -23,6 +23,9 @@
 --                             volume's mountInfo.json (read by the engine,
 --                             outside the rules; ctx.direct_volumes_root
 --                             wins)
+--
+-- kata's own defaults today (disable_guest_empty_dir = true, ...) are in
+-- examples/rules/, a directory to add to KATAMOUNT_RULES_PATH.
 
 params.disable_guest_empty_dir = false
 params.disable_block_device_use = false

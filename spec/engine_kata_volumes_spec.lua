@@ -464,10 +464,36 @@ function TestHandleHugepages.test_no_pagesize_fails()
   lu.assertStrContains(err, "no pagesize= option")
 end
 
+-------------------------------------------------------------------------------
+-- kata's defaults today (src/runtime/Makefile: DEFDISABLEGUESTEMPTYDIR,
+-- DEFEMPTYDIRMODE, DEFSHAREDFS_QEMU_VIRTIOFS): examples/rules, an operator
+-- rules directory, loaded as a user would.
+local TestKataDefaults = {}
+function TestKataDefaults.tearDown() H.cleanup() end
+
+function TestKataDefaults.test_examples_rules_directory()
+  local files = {}
+  for _, name in ipairs(assert(require("katamount.core").list_dir(H.root .. "/examples/rules"))) do
+    if name:match("%.lua$") then files[name] = H.read(H.root .. "/examples/rules/" .. name) end
+  end
+  lu.assertNotNil(next(files))
+  local e = assert(katamount.new({ rules_path = { H.rules_dir(files) } }))
+  local p = e:params()
+  lu.assertEquals({ p.disable_guest_empty_dir, p.shared_fs, p.emptydir_mode, p.disable_block_device_use },
+    { true, "virtio-fs", "shared-fs", false })
+  lu.assertEquals(#e:warnings(), 0)
+  -- a disk emptyDir is shared, not made in the guest
+  local ed = H.mkdir(H.tmpdir("kd") .. POD .. "kubernetes.io~empty-dir/scratch")
+  lu.assertEquals(decide(bind(ed, "/s"), nil, e), { "shared", "share" })
+  -- the bundled defaults stay the seed's
+  lu.assertEquals(decide(bind(ed, "/s")), { "local", "guest-local" })
+end
+
 return {
   TestShareFile = TestShareFile,
   TestWatcherLimits = TestWatcherLimits,
   TestVolumeMountInfo = TestVolumeMountInfo,
   TestSetupEphemeralDisk = TestSetupEphemeralDisk,
   TestHandleHugepages = TestHandleHugepages,
+  TestKataDefaults = TestKataDefaults,
 }
