@@ -18,7 +18,7 @@ stds.katamount_rules = {
     os = { fields = { "time", "clock", "date", "difftime" } },
     -- the rule API
     params = { read_only = false, other_fields = true },
-    "predicate", "rule",
+    "predicate", "rule", "param", "declare", "disable",
     core = { fields = { "stat", "lstat", "realpath", "fs_type", "is_mount_point", "list_dir",
       "device_for_path", "block_device", "count_files", "mount_entry", "clean", "major",
       "minor", "mounts", "_VERSION" } },

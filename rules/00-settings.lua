@@ -2,38 +2,32 @@
 -- other rule file uses.
 --
 -- Each setting below is a default: the runtime passes its own values per
--- call (its `ctx`), and those win. Change a default here, or better in a
--- file of your own rules directory (a later file wins):
+-- call (its `ctx`), and those win. Change a default in a file of your own
+-- rules directory (a later file wins), with a value of the declared type:
 --
---   disable_guest_empty_dir   true: Kubernetes emptyDirs on disk are shared
---                             with the guest instead of made inside it
---   disable_block_device_use  true: never hot-plug block devices
---   shared_fs                 the shared file system kata is configured
---                             with (its shared_fs): "virtio-fs",
---                             "virtio-fs-nydus", "virtio-9p", or "none"
---                             (no sharing: files are copied into the guest)
---   fs_sharing_supported      deprecated: false means shared_fs = "none"
---   emptydir_mode             how a disk emptyDir reaches the guest (kata's
---                             emptydir_mode): "shared-fs", or
---                             "block-encrypted" / "block-plain" (a sparse
---                             disk.img in the emptyDir, hot-plugged)
---   block_device_file_option  the option that marks a regular file as a
---                             block device image (hot-plugged as a disk)
---   direct_volumes_root       where kata-runtime direct-volume keeps each
---                             volume's mountInfo.json (read by the engine,
---                             outside the rules; ctx.direct_volumes_root
---                             wins)
+--   params.disable_guest_empty_dir = true
 --
 -- kata's own defaults today (disable_guest_empty_dir = true, ...) are in
 -- examples/rules/, a directory to add to KATAMOUNT_RULES_PATH.
 
-params.disable_guest_empty_dir = false
-params.disable_block_device_use = false
-params.shared_fs = "virtio-fs"
-params.fs_sharing_supported = true
-params.emptydir_mode = "shared-fs"
-params.block_device_file_option = "io.katacontainers.fs-opt.block_device=file"
-params.direct_volumes_root = "/run/kata-containers/shared/direct-volumes"
+param { name = "disable_guest_empty_dir", type = "boolean", default = false,
+  doc = "true: Kubernetes emptyDirs on disk are shared with the guest instead of made inside it" }
+param { name = "disable_block_device_use", type = "boolean", default = false,
+  doc = "true: never hot-plug block devices" }
+param { name = "shared_fs", type = "string", default = "virtio-fs",
+  values = { "virtio-fs", "virtio-fs-nydus", "virtio-9p", "none" },
+  doc = "kata's shared_fs: the shared file system; none: bind mounts are copied into the guest" }
+param { name = "fs_sharing_supported", type = "boolean", default = true,
+  doc = "deprecated: false means shared_fs = \"none\"" }
+param { name = "emptydir_mode", type = "string", default = "shared-fs",
+  values = { "shared-fs", "block-encrypted", "block-plain" },
+  doc = "kata's emptydir_mode: block-encrypted, block-plain hot-plug a disk.img made in a disk emptyDir" }
+param { name = "block_device_file_option", type = "string",
+  default = "io.katacontainers.fs-opt.block_device=file",
+  doc = "the option that marks a regular file as a block device image (hot-plugged as a disk)" }
+param { name = "direct_volumes_root", type = "string",
+  default = "/run/kata-containers/shared/direct-volumes",
+  doc = "where kata-runtime direct-volume keeps each volume's mountInfo.json (read by the engine)" }
 
 -- The values kata accepts (pkg/katautils/config.go sharedFS, emptyDirMode).
 local SHARED_FS = { ["virtio-fs"] = true, ["virtio-fs-nydus"] = true, ["virtio-9p"] = true,

@@ -8,7 +8,8 @@
 -- layers too (see 90-rootfs.lua). A layer whose options hold
 -- params.block_device_file_option is a file hot-plugged as a block device.
 
-params.layer_option = "io.katacontainers.fs-opt.is-layer"
+param { name = "layer_option", type = "string", default = "io.katacontainers.fs-opt.is-layer",
+  doc = "the option that marks a mount as a layer of the root filesystem" }
 
 rule {
   name = "layer", order = 0,

@@ -8,7 +8,8 @@
 -- Tune: params.system_prefixes. To add one in your own rules file:
 --   table.insert(params.system_prefixes, "/run/secrets-of-the-host")
 
-params.system_prefixes = { "/proc", "/sys" }
+param { name = "system_prefixes", type = "list", default = { "/proc", "/sys" },
+  doc = "sources under these directories are the host's own: skipped, the guest has its own" }
 
 -- params.system_prefixes cleaned (and listed for the reason), remade only
 -- when the list changes.
@@ -57,8 +58,10 @@ predicate("is_system_mount", function(path)
   return false
 end)
 
+-- A safety rule: a file that replaces this one must define it again or
+-- say why it goes (disable("system", "why")).
 rule {
-  name = "system", order = 100,
+  name = "system", order = 100, safety = true,
   class = "system", action = "skip",
   when = function(m)
     if is_system_mount(m.source) then

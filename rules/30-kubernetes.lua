@@ -22,13 +22,13 @@
 --
 -- Tune: params.kubernetes_volume_kinds (the directory names of each kind).
 
-params.kubernetes_volume_kinds = {
+param { name = "kubernetes_volume_kinds", type = "map", default = {
   empty_dir = "kubernetes.io~empty-dir",
   config_map = "kubernetes.io~configmap",
   secret = "kubernetes.io~secret",
   projected = "kubernetes.io~projected",
   downward_api = "kubernetes.io~downward-api",
-}
+}, doc = "the kubelet's directory name of each Kubernetes volume kind" }
 
 local NOT_A_MOUNT_POINT = 22 -- EINVAL from mount_entry
 

@@ -22,7 +22,8 @@
 -- Tune: params.sysfs_root, where the host's sysfs is mounted (a test may
 -- point it at a fake tree).
 
-params.sysfs_root = "/sys"
+param { name = "sysfs_root", type = "string", default = "/sys",
+  doc = "where the host's sysfs is mounted (block devices are looked up there)" }
 
 -- is_block_device(major, minor): the host knows a block device by that
 -- number (/sys/dev/block/MAJOR:MINOR).

@@ -25,8 +25,10 @@ predicate("is_host_device", function(path)
   return false
 end)
 
+-- A safety rule (the host's devices stay on the host): a file that replaces
+-- this one must define it again or say why it goes (disable).
 rule {
-  name = "host-device", order = 800,
+  name = "host-device", order = 800, safety = true,
   class = "host-device", action = "skip",
   when = function(m)
     if is_host_device(m.source) then return true, "the source is a host device" end

@@ -18,9 +18,12 @@
 -- Tune: params.watchable_max_files, params.watchable_max_entries,
 -- params.watchable_max_bytes.
 
-params.watchable_max_files = 8
-params.watchable_max_entries = 16
-params.watchable_max_bytes = 1024 * 1024
+param { name = "watchable_max_files", type = "integer", default = 8,
+  doc = "a configmap or secret with at most this many files is copied and watched, not shared" }
+param { name = "watchable_max_entries", type = "integer", default = 16,
+  doc = "the agent's MAX_ENTRIES_PER_STORAGE: past it a watched mount is bind-mounted instead" }
+param { name = "watchable_max_bytes", type = "integer", default = 1024 * 1024,
+  doc = "the agent's MAX_SIZE_PER_WATCHABLE_MOUNT: past it a watched mount is bind-mounted instead" }
 
 predicate("is_watchable_mount", function(path)
   if not (is_secret(path) or is_config_map(path)) then return false end

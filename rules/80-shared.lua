@@ -16,7 +16,8 @@
 --
 -- Tune: params.docker_volumes_dir.
 
-params.docker_volumes_dir = "/var/lib/docker/volumes"
+param { name = "docker_volumes_dir", type = "string", default = "/var/lib/docker/volumes",
+  doc = "where Docker keeps its named volumes (is_docker_volume)" }
 
 -- is_docker_volume(path): a Docker named volume, <volumes dir>/<name>/_data.
 -- Unlike the Go original (a plain string prefix), the path is cleaned and
@@ -109,9 +110,8 @@ rule {
     if not is_bind_mount(m.type, m.options) then return false, "not a bind mount" end
     local why = "a bind mount: shared with the guest (" .. shared_fs_kind(ctx) .. ")"
     -- a configmap or secret the agent will not watch: say which limit
-    -- (unwatched_reason is 70-watchable.lua's: a file replacing it may not have it)
-    if unwatched_reason ~= nil and (is_config_map(m.source) or is_secret(m.source))
-      and is_watchable_mount(m.source) then
+    -- (unwatched_reason is 70-watchable.lua's)
+    if (is_config_map(m.source) or is_secret(m.source)) and is_watchable_mount(m.source) then
       local unwatched = unwatched_reason(m.source)
       if unwatched then return true, { why, unwatched } end
     end

@@ -531,6 +531,8 @@ function TestCliUndecided:setUp()
   self.rules = H.mkdir(self.dir .. "/rules")
   H.write(self.rules .. "/90-explode.lua", [[
 -- a rule that fails on one destination
+declare("class", "never", "never decided: the rule only fails")
+declare("action", "never", "never decided: the rule only fails")
 rule {
   name = "explode", order = 1,
   when = function(m) if m.destination == "/boom" then error("kaboom") end return false end,

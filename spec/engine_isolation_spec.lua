@@ -195,7 +195,8 @@ params.nested = { inner = setmetatable({ x = 1 }, evil) }
 predicate("is_evil", function() return setmetatable({ "b" }, evil), spin end)
 rule { name = "evil", order = -1, class = "x", action = "y",
   when = function(m)
-    if m.destination == "/evil" then return setmetatable({}, evil), setmetatable({ "c" }, evil) end
+    if m.destination == "/evil" then return true, setmetatable({ "c" }, evil) end
+    if m.destination == "/evil-answer" then return setmetatable({}, evil) end
     return false
   end }
 ]]
@@ -218,6 +219,11 @@ function T.TestBoundary.test_metamethods_of_results_and_params_never_run_in_the_
   lu.assertEquals({ got.class, got.reasons }, { "x", { "c" } })
   local p1 = e:plan({ root = { path = "/tmp" }, mounts = { bind("/tmp", "/evil") } })
   lu.assertEquals(p1.mounts[1].class, "x")
+  -- a table (with metamethods) as the answer of `when` is a mistake, never a match
+  local none0, err0 = e:classify(bind("/tmp", "/evil-answer"))
+  lu.assertNil(none0)
+  lu.assertStrContains(err0, "rule 'evil' (" .. d .. "/50-evil.lua:8): when must return true, false or nil,"
+    .. " got a table")
   -- what the host hands in crosses as plain data too
   local none, err = e:is_evil(function() end)
   lu.assertNil(none)

@@ -173,15 +173,16 @@ end
 -- Editor lock (Emacs makes it a dangling symbolic link), backup and
 -- autosave files are skipped, each with a warning the engine keeps.
 function T.TestLoaderRefuses.test_editor_files_skipped_with_warning()
-  local _, d = tree({ ["10-a.lua"] = "params.a = 1\n", ["10-a.lua~"] = "error('old')",
+  local _, d = tree({ ["10-a.lua"] = "param { name = 'a', type = 'integer', default = 1, doc = 'a' }\n",
+    ["10-a.lua~"] = "error('old')",
     ["#10-a.lua#"] = "error('autosave')" })
   H.symlink("root@host.1234:1700000000", d .. "/.#10-a.lua")
   local e = assert(new(d))
   lu.assertEquals(e:params().a, 1)
   lu.assertEquals(e:warnings(), {
-    { file = d .. "/#10-a.lua#", what = "skipped", why = "an editor autosave file" },
-    { file = d .. "/.#10-a.lua", what = "skipped", why = "an editor lock file" },
-    { file = d .. "/10-a.lua~", what = "skipped", why = "an editor backup file" },
+    { file = d .. "/#10-a.lua#", line = 0, what = "skipped", why = "an editor autosave file" },
+    { file = d .. "/.#10-a.lua", line = 0, what = "skipped", why = "an editor lock file" },
+    { file = d .. "/10-a.lua~", line = 0, what = "skipped", why = "an editor backup file" },
   })
   assert(e:reload())
   H.sh("rm " .. q(d .. "/10-a.lua~"))
@@ -196,7 +197,9 @@ function T.TestLoaderRefuses.test_editor_files_skipped_with_warning()
 end
 
 -- A file replacing one of the same name earlier in the path is loaded in
--- its place, with a warning naming what it replaces.
+-- its place, with a warning naming what it replaces; the rules of a
+-- bundled file it replaces and does not define again are named as gone,
+-- and params nobody declares are named where they are set.
 function T.TestLoaderRefuses.test_replacing_a_file_warns()
   local _, d1 = tree({ ["50-x.lua"] = "params.x = 1\n" }, "loader-r1")
   local _, d2 = tree({ ["50-x.lua"] = "params.x = 2\n", ["70-watchable.lua"] = "params.w = true\n" },
@@ -204,10 +207,17 @@ function T.TestLoaderRefuses.test_replacing_a_file_warns()
   local e = assert(katamount.new({ rules_path = { d1, d2 } }))
   lu.assertEquals(e:params().x, 2)
   local bundled = assert(require("katamount.loader").bundled_dir())
+  local undeclared = "no rule file declares it with param { name = ..., type = ..., default = ...,"
+    .. " doc = ... }"
   lu.assertEquals(e:warnings(), {
-    { file = d2 .. "/50-x.lua", what = "replaces", why = "the earlier " .. d1 .. "/50-x.lua" },
-    { file = d2 .. "/70-watchable.lua", what = "replaces",
+    { file = d2 .. "/50-x.lua", line = 0, what = "replaces", why = "the earlier " .. d1 .. "/50-x.lua" },
+    { file = d2 .. "/70-watchable.lua", line = 0, what = "replaces",
       why = "the bundled " .. bundled .. "/70-watchable.lua" },
+    { file = d2 .. "/70-watchable.lua", line = 1, what = "param 'w' is not declared", why = undeclared },
+    { file = d2 .. "/50-x.lua", line = 1, what = "param 'x' is not declared", why = undeclared },
+    { file = d2 .. "/70-watchable.lua", line = 0, what = "rules gone: 'watchable'",
+      why = "the bundled " .. bundled .. "/70-watchable.lua defined them and this file, which replaces it,"
+        .. " does not" },
   })
 end
 

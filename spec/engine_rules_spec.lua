@@ -216,9 +216,9 @@ function T.TestReload.test_broken_file_keeps_the_last_good_set()
     { "params.watchable_max_files = 100\nerror({})\n", ":2: (error object is a table value)" },
     { "params.watchable_max_files = 100\nrule { name = 'r', order = 1, when = function() end,"
       .. " class = 'c' }\n", ":2: rule 'r': action must be a non-empty string" },
-    { "rule { name = 'r', order = 'first', when = print, class = 'c', action = 'a' }\n",
+    { "rule { name = 'r', order = 'first', when = tostring, class = 'c', action = 'a' }\n",
       ":1: rule 'r': order must be a number" },
-    { "rule { name = 'r', order = 1, scope = 'layer', when = print, class = 'c', action = 'a' }\n",
+    { "rule { name = 'r', order = 1, scope = 'layer', when = tostring, class = 'c', action = 'a' }\n",
       ":1: rule 'r': scope must be" },
     { "rule 'r'\n", ":1: rule: expects a table" },
     { "predicate('is x', function() end)\n", ":1: predicate: the name must be an identifier" },

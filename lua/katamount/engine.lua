@@ -85,7 +85,7 @@ M.PREDICATES = {
 --- The helpers and decisions every engine offers as methods.
 M.FUNCTIONS = {
   "device_for_path", "count_files", "mount_entry", "eval_mount_path", "layers",
-  "classify", "plan", "reload", "rules", "params", "param_sources", "warnings", "call",
+  "classify", "plan", "reload", "rules", "params", "param_info", "param_sources", "warnings", "call",
 }
 
 local Engine = {}
@@ -221,12 +221,16 @@ function Engine:reload()
       if sub(cerr, 1, #path + 1) ~= path .. ":" then cerr = path .. ": " .. cerr end
       return nil, cerr
     end,
+    shadow = function(path, text, by) return st:call("shadow_file", path, text, by) end,
     finish = function() return st:call("finish") end,
   })
   if not rs then
     st:close()
     return nil, warnings
   end
+  -- the loader's warnings (files left out or replacing others), then the
+  -- rule set's (undeclared params, unknown classes, rules gone or disabled)
+  for _, w in ipairs(rs.warnings or {}) do warnings[#warnings + 1] = w end
   rs.warnings = warnings
   -- the one param the host reads itself (mountInfo.json is read outside the rules)
   local params, perr = st:call("params")
@@ -260,17 +264,30 @@ function Engine:params()
   return self.rstate:call("params")
 end
 
---- What the loader noticed in the loaded rule set (a copy): each file left
--- out, and each file replacing an earlier one of the same name.
--- @treturn {table,...} `{file=, what=, why=}` each: `what = "skipped"`,
---   `why = "an editor lock file"`; or `what = "replaces"`, `why = "the
---   bundled /.../rules/70-watchable.lua"`
+--- What the load noticed in the rule set (a copy), in the Prosody style
+-- `{file=, line=, what=, why=}` (`line` 0 when it is the whole file): each
+-- file left out (`what = "skipped"`, `why = "an editor lock file"`), each
+-- file replacing an earlier one (`what = "replaces"`, `why = "the bundled
+-- /.../rules/70-watchable.lua"`), each assignment of an undeclared param
+-- (with the closest declared name), each rule naming an unknown class or
+-- action, each rule disabled (`why` its reason), the rules of a replaced
+-- bundled file that are gone.
+-- @treturn {table,...}
 function Engine:warnings()
   local out = {}
   for i, w in ipairs(self.ruleset.warnings or {}) do
-    out[i] = { file = w.file, what = w.what, why = w.why }
+    out[i] = { file = w.file, line = w.line or 0, what = w.what, why = w.why }
   end
   return out
+end
+
+--- The params the rule files declared (`param {...}`), each
+-- `{type=, default=, doc=, values=, file=, line=}`: what `--set` parses
+-- values by, and what `docs/rules.md` lists.
+-- @treturn[1] table `{name = declaration}`
+-- @return[2] nil, message
+function Engine:param_info()
+  return self.rstate:call("param_info")
 end
 
 --- Where each param was last set: `{name = "file:line"}` (a copy).

@@ -97,6 +97,9 @@ function M.files(dirs, bundled)
       local name = f.name
       local earlier = index[name] and entries[index[name]]
       if earlier then
+        -- the bundled file this one stands in for (through any operator
+        -- file between them): its rules are learnt, not defined (`shadow`)
+        f.replaces = earlier.bundled and earlier or earlier.replaces
         entries[index[name]] = false
         warnings[#warnings + 1] = { file = f.path, what = "replaces",
           why = (earlier.bundled and "the bundled " or "the earlier ") .. earlier.path }
@@ -114,9 +117,15 @@ function M.files(dirs, bundled)
 end
 
 -- Each file's text handed to `opts.compile(path, text)`, which compiles
--- and runs it inside the engine's rule state; then `opts.finish()`.
+-- and runs it inside the engine's rule state; then `opts.finish()`. A file
+-- replacing a bundled one first hands that one to `opts.shadow(path, text,
+-- by)`, so that the rule set knows which rules the replacement dropped.
 local function load_all(files, opts)
   for _, f in ipairs(files) do
+    if f.replaces and opts.shadow then
+      local ok, serr = opts.shadow(f.replaces.path, f.replaces.text, f.path)
+      if not ok then return nil, serr end
+    end
     local ok, cerr = opts.compile(f.path, f.text)
     if not ok then return nil, cerr end
   end
@@ -128,7 +137,8 @@ end
 --   directory, its owner and mode not checked), `compile(path, text)`
 --   (compiles and runs one file in the engine's rule state: `true` or
 --   `nil, "file:line: ..."`), `finish()` (what the rule set is, once every
---   file ran)
+--   file ran), `shadow(path, text, by)` (learns the rules of a bundled
+--   file that `by` replaces, defining nothing)
 -- @return[1] what `finish` returns
 -- @treturn[1] {{file=,what=,why=},...} warnings: the files left out and
 --   why, and each file that replaces an earlier one of the same name

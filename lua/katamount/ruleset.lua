@@ -12,7 +12,8 @@ local core = require("katamount.core")
 local facts = require("katamount.facts")
 local sandbox = require("katamount.sandbox")
 
-local type, error, pairs, ipairs, tostring, next = type, error, pairs, ipairs, tostring, next
+local type, error, pairs, ipairs, tostring, tonumber, next = type, error, pairs, ipairs, tostring,
+  tonumber, next
 local setmetatable, rawget, rawlen, load = setmetatable, rawget, rawlen, load
 local math_type = math.type
 local format, sub, find, gsub = string.format, string.sub, string.find, string.gsub
@@ -26,7 +27,19 @@ local state = { memo = nil, mtab = nil }
 local helpers = nil
 
 local rs = { params = {}, param_where = {}, predicates = {}, predicate_info = {}, rules = {},
-  mount_rules = {}, rootfs_rules = {}, files = {}, loading = false }
+  mount_rules = {}, rootfs_rules = {}, files = {}, loading = false,
+  -- param declarations `{name=, type=, default=, doc=, values=, file=, line=}`,
+  -- the places undeclared params were set, rules disabled by `disable`, the
+  -- classes and actions rule files declared, what the load noticed
+  declared = {}, undeclared = {}, disabled = {}, classes = {}, actions = {}, warnings = {},
+  -- the rules of each bundled file a rules directory replaced (`shadow_file`)
+  replaced = {} }
+
+-- A name no rule file defined: an error where it is read (a misspelled
+-- predicate fails the rule that calls it, naming it), never a silent nil.
+setmetatable(rs.predicates, { __index = function(_, k)
+  error(format("'%s' is not defined (no predicate, helper or library has that name)", tostring(k)), 2)
+end, __metatable = false })
 -- ctx as rules see it: the caller's settings over these params
 rs.ctx_mt = { __index = rs.params, __metatable = false }
 
@@ -45,7 +58,20 @@ do
   params_view = setmetatable({}, {
     __index = params,
     __newindex = function(_, k, v)
-      rs.param_where[k] = where_set()
+      local at = where_set()
+      local decl = rs.declared[k]
+      if decl ~= nil then
+        local bad = E.bad_value(decl, v)
+        if bad then error(bad, 2) end
+      else
+        local sites = rs.undeclared[k]
+        if sites == nil then
+          sites = {}
+          rs.undeclared[k] = sites
+        end
+        sites[#sites + 1] = at
+      end
+      rs.param_where[k] = at
       params[k] = v
     end,
     __pairs = function(t) return params_next, t, nil end,
@@ -100,6 +126,188 @@ end
 
 local SCOPES = { mount = true, rootfs = true }
 
+-- ------------------------------------------------------------ params
+
+-- What each param type accepts, in words for messages.
+local PARAM_TYPES = {
+  boolean = "true or false", integer = "an integer", number = "a number", string = "a string",
+  list = "a list of strings", map = "a table of strings keyed by strings",
+}
+
+-- A value as a message shows it: `the string "false"`, `a table`.
+local function shown(v)
+  local t = type(v)
+  if t == "string" then return format("the string %q", #v > 40 and sub(v, 1, 40) .. "..." or v) end
+  if t == "number" then
+    return (math_type(v) == "float" and "the number " or "the integer ") .. tostring(v)
+  end
+  if t == "boolean" or t == "nil" then return tostring(v) end
+  return "a " .. t
+end
+
+-- Why `v` is not a value of the param declared by `decl`, or nil.
+function E.bad_value(decl, v)
+  local t, ok = decl.type, false
+  if t == "boolean" then ok = type(v) == "boolean"
+  elseif t == "integer" then ok = math_type(v) == "integer"
+  elseif t == "number" then ok = type(v) == "number" and v == v
+  elseif t == "string" then ok = type(v) == "string"
+  elseif type(v) == "table" and (t == "list" or t == "map") then
+    ok = true
+    local n = rawlen(v)
+    -- every value a string; a list's keys 1..n, a map's strings
+    for k, x in next, v do
+      if type(x) ~= "string" then ok = false break end
+      if t == "list" and (math_type(k) ~= "integer" or k < 1 or k > n) then ok = false break end
+      if t == "map" and type(k) ~= "string" then ok = false break end
+    end
+  end
+  if not ok then
+    return format("param '%s' expects %s, got %s", decl.name, PARAM_TYPES[t], shown(v))
+  end
+  if decl.values ~= nil then
+    for _, allowed in ipairs(decl.values) do
+      if v == allowed then return nil end
+    end
+    return format("param '%s' is one of %s, got %s", decl.name, concat(decl.values, ", "), shown(v))
+  end
+  return nil
+end
+
+-- Edit distance of two short names (insert, delete, replace: one each).
+local function distance(a, b)
+  if #a > 64 or #b > 64 then return math.huge end
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    local ca = sub(a, i, i)
+    for j = 1, #b do
+      local cost = ca == sub(b, j, j) and 0 or 1
+      local best = prev[j] + 1
+      if cur[j - 1] + 1 < best then best = cur[j - 1] + 1 end
+      if prev[j - 1] + cost < best then best = prev[j - 1] + cost end
+      cur[j] = best
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+-- The name among the keys of `known` closest to `name` (a typo's likely
+-- meaning), or nil when none is within a third of its length (at least 2).
+local function closest(name, known)
+  local best, best_d = nil, math.max(2, #name // 3) + 1
+  for k in pairs(known) do
+    local d = distance(name, k)
+    if d < best_d or (d == best_d and best ~= nil and k < best) then best, best_d = k, d end
+  end
+  return best
+end
+
+-- "file:line" as file, line.
+local function match_position(at)
+  local file, line = string.match(at, "^(.*):(%d+)$")
+  if file == nil then return at, 0 end
+  return file, tonumber(line)
+end
+
+local function warn(file, line, what, why)
+  rs.warnings[#rs.warnings + 1] = { file = file, line = line, what = what, why = why }
+end
+
+-- param { name = "watchable_max_files", type = "integer", default = 8,
+--   doc = "...", values = {...} }: declare a param and set its default.
+local function param(decl)
+  if not rs.loading then error("param: params are declared only while their file loads", 2) end
+  if type(decl) ~= "table" then
+    error("param: expects a table { name = ..., type = ..., default = ..., doc = ... }", 2)
+  end
+  local name, t, doc, values = decl.name, decl.type, decl.doc, decl.values
+  if type(name) ~= "string" or not find(name, "^[%a_][%w_]*$") then
+    error("param: the name must be an identifier, got " .. shown(name), 2)
+  end
+  if PARAM_TYPES[t] == nil then
+    local kinds = {}
+    for k in pairs(PARAM_TYPES) do kinds[#kinds + 1] = k end
+    sort(kinds)
+    error(format("param '%s': type must be one of %s, got %s", name, concat(kinds, ", "), shown(t)), 2)
+  end
+  if type(doc) ~= "string" or doc == "" then
+    error(format("param '%s': doc must be a non-empty string (one line for operators)", name), 2)
+  end
+  if values ~= nil then
+    if t ~= "string" or type(values) ~= "table" or rawlen(values) == 0 then
+      error(format("param '%s': values is a non-empty list of strings, for a string param", name), 2)
+    end
+    local copy = {}
+    for i = 1, rawlen(values) do
+      if type(values[i]) ~= "string" then
+        error(format("param '%s': values is a non-empty list of strings", name), 2)
+      end
+      copy[i] = values[i]
+    end
+    values = copy
+  end
+  local file, line = where()
+  local d = { name = name, type = t, doc = doc, values = values, file = file, line = line }
+  local bad = E.bad_value(d, decl.default)
+  if bad then error(bad .. " as its default", 2) end
+  d.default = sandbox.plain(decl.default)
+  rs.declared[name] = d
+  rs.params[name] = decl.default
+  rs.param_where[name] = file .. ":" .. line
+end
+
+-- ------------------------------------------------- classes and actions
+
+-- The classes and actions a runtime acts on (DESIGN.md's decision table);
+-- a rule naming another is warned about unless a rule file declares it.
+local CLASSES = {
+  layer = true, system = true, ephemeral = true, hugepages = true, ["local"] = true,
+  block = true, passthrough = true, shm = true, ["host-device"] = true, watchable = true,
+  shared = true, rootfs = true, ["block-emptydir"] = true, ["direct-volume"] = true,
+  copy = true, dropped = true,
+}
+local ACTIONS = {
+  ["overlay-layer"] = true, skip = true, ["guest-tmpfs"] = true, ["guest-hugetlbfs"] = true,
+  ["guest-local"] = true, ["hotplug-block"] = true, ["guest-mount"] = true, ["guest-shm"] = true,
+  ["share-watchable"] = true, share = true, overlay = true, vfio = true, ["vhost-user-blk"] = true,
+  copy = true, ["copy-watch"] = true, drop = true,
+}
+
+-- declare("class", "name", "what it means") or declare("action", ...):
+-- a class or action of the operator's own, known to the runtime.
+local function declare(kind, name, doc)
+  if not rs.loading then error("declare: classes and actions are declared while their file loads", 2) end
+  if kind ~= "class" and kind ~= "action" then
+    error("declare: the kind is \"class\" or \"action\", got " .. shown(kind), 2)
+  end
+  if type(name) ~= "string" or name == "" then error("declare: the name must be a non-empty string", 2) end
+  if type(doc) ~= "string" or doc == "" then
+    error(format("declare %s '%s': say what it means for a runtime (a non-empty string)", kind, name), 2)
+  end
+  local file, line = where()
+  local into = kind == "class" and rs.classes or rs.actions
+  into[name] = { doc = doc, file = file, line = line }
+end
+
+-- disable("name", "reason"): remove a rule defined by an earlier file;
+-- the reason is shown in every load's warnings.
+local function disable(name, reason)
+  if not rs.loading then error("disable: rules are disabled only while their file loads", 2) end
+  if type(name) ~= "string" or name == "" then
+    error("disable: the rule's name must be a non-empty string, got " .. shown(name), 2)
+  end
+  if type(reason) ~= "string" or reason == "" then
+    error(format("disable '%s': give the reason (a non-empty string): disable(%q, \"why\")", name, name), 2)
+  end
+  local file, line = where()
+  rs.rules[name] = nil
+  rs.disabled[name] = { reason = reason, file = file, line = line }
+  warn(file, line, format("rule '%s' disabled", name), reason)
+end
+
 local function predicate(name, fn)
   if not rs.loading then error("predicate: rules are defined only while their file loads", 2) end
   if type(name) ~= "string" or not find(name, "^[%a_][%w_]*$") then
@@ -123,7 +331,14 @@ local function rule(spec)
     error("rule: name must be a non-empty string, got " .. tostring(name), 2)
   end
   if spec.disabled == true then
+    local old = rs.rules[name]
+    if old ~= nil and old.safety then
+      error(format("rule '%s' is a safety rule (%s:%d): remove it with disable(%q, \"why\")",
+        name, old.file, old.line, name), 2)
+    end
+    local file, line = where()
     rs.rules[name] = nil
+    rs.disabled[name] = { reason = "disabled = true", file = file, line = line }
     return
   end
   local order, scope, when = spec.order, spec.scope or "mount", spec.when
@@ -146,10 +361,14 @@ local function rule(spec)
   if why ~= nil and type(why) ~= "string" then
     error("rule '" .. name .. "': why must be a string", 2)
   end
+  if spec.safety ~= nil and type(spec.safety) ~= "boolean" then
+    error("rule '" .. name .. "': safety must be true or false", 2)
+  end
   local file, line = where()
+  rs.disabled[name] = nil
   rs.rules[name] = {
     name = name, order = order, scope = scope, when = when, class = class,
-    action = action, why = why, file = file, line = line,
+    action = action, why = why, file = file, line = line, safety = spec.safety == true,
   }
 end
 
@@ -172,7 +391,8 @@ end
 function E.load_file(path, text)
   rs.loading = true
   local env = sandbox.env({
-    params = params_view, predicate = predicate, rule = rule, core = helpers.core,
+    params = params_view, predicate = predicate, rule = rule, param = param, declare = declare,
+    disable = disable, core = helpers.core,
     mount_entry = helpers.mount_entry, device_for_path = helpers.device_for_path,
     count_files = helpers.count_files,
   }, rs.predicates)
@@ -186,6 +406,95 @@ function E.load_file(path, text)
   if not ok then return nil, err end
   rs.files[#rs.files + 1] = path
   return true
+end
+
+--- Learn the rules of a bundled file that a rules directory replaced
+-- (`by`), without defining anything: the file runs with `rule` recording
+-- names and every other definition going nowhere. `finish` then checks
+-- that none of its safety rules went missing unnoticed.
+-- @tparam string path the bundled file
+-- @tparam string text its text
+-- @tparam string by the file replacing it
+function E.shadow_file(path, text, by)
+  local names = {}
+  local function record(spec)
+    if type(spec) == "table" and type(spec.name) == "string" and spec.disabled ~= true then
+      names[#names + 1] = { name = spec.name, safety = spec.safety == true }
+    end
+  end
+  local function nothing() end
+  local sink = setmetatable({}, { __index = rs.params })
+  local env = sandbox.env({
+    params = sink, predicate = nothing, rule = record, param = nothing, declare = nothing,
+    disable = nothing, core = helpers.core, mount_entry = helpers.mount_entry,
+    device_for_path = helpers.device_for_path, count_files = helpers.count_files,
+  }, rs.predicates)
+  local chunk = load(text, "@" .. path, "t", env)
+  if chunk then sandbox.load_file(chunk, path) end -- what it defined before any error counts
+  rs.replaced[#rs.replaced + 1] = { path = path, by = by, rules = names }
+  return true
+end
+
+-- Checks of the whole rule set once every file ran: undeclared params
+-- (warnings, with the closest declared name), params a file changed in
+-- place to a wrong value, classes and actions nobody declared, and the
+-- rules of replaced bundled files (a safety rule only goes with `disable`).
+-- @return nil or the message of the first error
+local function check_loaded()
+  local undeclared = {}
+  for name in pairs(rs.undeclared) do
+    if rs.declared[name] == nil then undeclared[#undeclared + 1] = name end
+  end
+  sort(undeclared)
+  for _, name in ipairs(undeclared) do
+    local near = closest(name, rs.declared)
+    for _, at in ipairs(rs.undeclared[name]) do
+      local file, line = match_position(at)
+      warn(file, line, format("param '%s' is not declared", name),
+        near and format("did you mean '%s'? (declared at %s:%d)", near, rs.declared[near].file,
+          rs.declared[near].line)
+        or "no rule file declares it with param { name = ..., type = ..., default = ..., doc = ... }")
+    end
+  end
+  local names = {}
+  for name in pairs(rs.declared) do names[#names + 1] = name end
+  sort(names)
+  for _, name in ipairs(names) do
+    local bad = E.bad_value(rs.declared[name], rs.params[name])
+    if bad then return format("%s (last set at %s)", bad, rs.param_where[name] or "?") end
+  end
+  for _, r in ipairs(rs.mount_rules) do
+    if not CLASSES[r.class] and rs.classes[r.class] == nil then
+      local near = closest(r.class, CLASSES)
+      warn(r.file, r.line, format("rule '%s': unknown class '%s'", r.name, r.class),
+        (near and format("did you mean '%s'? ", near) or "")
+        .. "a runtime acts on the classes it knows: declare(\"class\", name, doc) to add one")
+    end
+    if not ACTIONS[r.action] and rs.actions[r.action] == nil then
+      local near = closest(r.action, ACTIONS)
+      warn(r.file, r.line, format("rule '%s': unknown action '%s'", r.name, r.action),
+        (near and format("did you mean '%s'? ", near) or "")
+        .. "a runtime acts on the actions it knows: declare(\"action\", name, doc) to add one")
+    end
+  end
+  for _, rep in ipairs(rs.replaced) do
+    local gone = {}
+    for _, r in ipairs(rep.rules) do
+      if rs.rules[r.name] == nil and rs.disabled[r.name] == nil then
+        if r.safety then
+          return format("%s: replaces the bundled %s, whose safety rule '%s' it does not define:"
+            .. " define it again, or remove it explicitly with disable(%q, \"why\")",
+            rep.by, rep.path, r.name, r.name)
+        end
+        gone[#gone + 1] = "'" .. r.name .. "'"
+      end
+    end
+    if #gone > 0 then
+      warn(rep.by, 0, "rules gone: " .. concat(gone, ", "),
+        "the bundled " .. rep.path .. " defined them and this file, which replaces it, does not")
+    end
+  end
+  return nil
 end
 
 local function by_order(a, b)
@@ -203,11 +512,13 @@ function E.finish()
   end
   sort(rs.mount_rules, by_order)
   sort(rs.rootfs_rules, by_order)
-  local out = { rules = {}, predicates = {}, files = rs.files }
+  local bad = check_loaded()
+  if bad then return nil, bad end
+  local out = { rules = {}, predicates = {}, files = rs.files, warnings = rs.warnings }
   for _, list in ipairs({ rs.mount_rules, rs.rootfs_rules }) do
     for _, r in ipairs(list) do
       out.rules[#out.rules + 1] = { name = r.name, order = r.order, scope = r.scope, class = r.class,
-        action = r.action, file = r.file, line = r.line, why = r.why }
+        action = r.action, file = r.file, line = r.line, why = r.why, safety = r.safety }
     end
   end
   for name in pairs(rs.predicates) do out.predicates[name] = true end
@@ -217,6 +528,16 @@ end
 --- The params (plain copies: functions dropped, metatables not kept).
 function E.params()
   return sandbox.plain(rs.params)
+end
+
+--- The declared params: `{name = {type=, default=, doc=, values=, file=, line=}}`.
+function E.param_info()
+  local out = {}
+  for name, d in pairs(rs.declared) do
+    out[name] = { type = d.type, default = d.default, doc = d.doc, values = d.values, file = d.file,
+      line = d.line }
+  end
+  return out
 end
 
 --- Where each param was last set.
@@ -237,7 +558,7 @@ end
 --- Call predicate `name` under the budget, with facts memoised for the call.
 -- @return true and its answers (plain copies), or false, message
 function E.call(name, ...)
-  local fn = rs.predicates[name]
+  local fn = rawget(rs.predicates, name)
   if fn == nil then return false, "predicate '" .. tostring(name) .. "' is not defined" end
   state.memo = {}
   sandbox.begin()

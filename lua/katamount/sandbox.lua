@@ -273,6 +273,13 @@ end
 -- The rule running under `first`, for the failure's message.
 local current = nil
 
+-- A `when` answered something else than true, false or nil: a mistake
+-- (a string, a count), never taken for a match.
+local function bad_answer(v)
+  error("when must return true, false or nil, got " .. (type(v) == "string"
+    and ("the string %q"):format(#v > 40 and sub(v, 1, 40) .. "..." or v) or "a " .. type(v)), 0)
+end
+
 -- Each rule's `when(a, b)` in order, until one returns true, in one
 -- protected call; each rule starts with a whole budget.
 local function run_rules(rules, a, b)
@@ -282,7 +289,10 @@ local function run_rules(rules, a, b)
     if dirty then clear_overlays() end
     start()
     local matched, why = r.when(a, b)
-    if matched then return r, why end
+    if matched then
+      if matched ~= true then bad_answer(matched) end
+      return r, why
+    end
   end
   return nil
 end
@@ -297,6 +307,7 @@ local function run_rules_traced(rules, a, b, on_result)
     start()
     local matched, why = r.when(a, b)
     stop()
+    if matched and matched ~= true then bad_answer(matched) end
     on_result(r, matched, why)
     if matched then return r, why end
   end
