@@ -63,6 +63,7 @@ build = {
       },
       incdirs = { "c" },
     },
+    ["katamount.compare"] = "lua/katamount/compare.lua",
     ["katamount.decide"] = "lua/katamount/decide.lua",
     ["katamount.directvolume"] = "lua/katamount/directvolume.lua",
     ["katamount.engine"] = "lua/katamount/engine.lua",

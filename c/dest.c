@@ -1,13 +1,15 @@
 /*
  * dest.c -- create the destination of a bind mount: a directory for a
- * directory source, an empty file (and its parents) for anything else.
+ * directory source, an empty file (and its parents) for anything else; and
+ * a fresh private directory (mkdtemp) for the command's scratch work.
  *
- * Lua functions: ensure_destination.
+ * Lua functions: ensure_destination, make_temp_dir.
  */
 /*** @submodule katamount.core */
 #include "katamount.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -160,7 +162,39 @@ static int km_ensure_destination(lua_State *L)
     return 1;
 }
 
+/***
+ * Make a new directory, mode 0700, named `prefix` and six random
+ * characters (mkdtemp(3)): nobody else can have made it or a link in its
+ * place. Not offered to rules.
+ * @function make_temp_dir
+ * @tparam string prefix e.g. `"/tmp/katamount-check."`
+ * @treturn[1] string the directory's path
+ * @return[2] nil, message, errno
+ */
+static int km_make_temp_dir(lua_State *L)
+{
+    static const char what[] = "make_temp_dir";
+    static const char suffix[] = "XXXXXX";
+    size_t len;
+    char buf[KM_PATH_MAX + 1];
+    const char *prefix = km_check_path(L, 1, &len);
+
+    if (prefix == NULL)
+        return km_push_path_error(L, what, 1);
+    if (len + sizeof suffix > sizeof buf)
+        return km_push_error(L, what, prefix, len, ENAMETOOLONG);
+    memcpy(buf, prefix, len);
+    memcpy(buf + len, suffix, sizeof suffix);
+    if (mkdtemp(buf) == NULL) {
+        int err = errno;
+        return km_push_error(L, what, prefix, len, err);
+    }
+    lua_pushstring(L, buf);
+    return 1;
+}
+
 const luaL_Reg km_dest_funcs[] = {
     {"ensure_destination", km_ensure_destination},
+    {"make_temp_dir", km_make_temp_dir},
     {NULL, NULL}
 };
