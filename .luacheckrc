@@ -29,6 +29,8 @@ stds.katamount_rules = {
     "is_hugepage_empty_dir", "is_ephemeral_storage", "is_host_empty_dir",
     "is_watchable_mount", "is_block_device", "is_device_mapper",
     "has_option", "has_option_prefix", "kubernetes_volume_kind", "is_bind_mount",
+    "shared_fs_kind", "emptydir_mode_of", "page_bytes", "hugepage_size", "hugepage_limit",
+    "agent_watch_limit", "unwatched_reason", "is_kubelet_config_volume",
   },
 }
 files["rules/"] = { std = "katamount_rules" }

@@ -80,6 +80,7 @@ build = {
     ["katamount.cli.why"] = "lua/katamount/cli/why.lua",
     ["katamount.compare"] = "lua/katamount/compare.lua",
     ["katamount.decide"] = "lua/katamount/decide.lua",
+    ["katamount.directvolume"] = "lua/katamount/directvolume.lua",
     ["katamount.engine"] = "lua/katamount/engine.lua",
     ["katamount.facts"] = "lua/katamount/facts.lua",
     ["katamount"] = "lua/katamount/init.lua",

@@ -409,7 +409,7 @@ if km and type(km.new) == "function" and type(core.rule_state) == "function" the
   end
   jobs[#jobs + 1] = { fields = { source = "/", destination = "/", type = "", options = {} },
     scope = "rootfs" }
-  local ctx = { disable_guest_empty_dir = false, fs_sharing_supported = true }
+  local ctx = { disable_guest_empty_dir = false, shared_fs = "virtio-fs" }
   boundary = case("plan crossing alone (jobs in, decisions out)",
     { function(j) return st:call("plan", j, ctx, false) end, jobs })
   if boundary.km then

@@ -8,8 +8,13 @@
 --
 -- An emptyDir is:
 --   on tmpfs (medium Memory)    -> a tmpfs made in the guest     (ephemeral)
---   on hugetlbfs (HugePages)    -> a hugetlbfs made in the guest (hugepages)
---   a directory on the disk     -> a local directory in the guest (local),
+--   on hugetlbfs (HugePages)    -> a hugetlbfs made in the guest (hugepages),
+--                                  of the mount's pagesize= and the pod's
+--                                  hugepageLimits for that size
+--   a directory on the disk     -> with emptydir_mode "block-encrypted" or
+--                                  "block-plain": a sparse disk.img made in
+--                                  it, hot-plugged (block-emptydir); else a
+--                                  local directory in the guest (local),
 --                                  unless disable_guest_empty_dir is set
 -- What an emptyDir is mounted with comes from the host's mount table (the
 -- visible mount at that path). When the mount table cannot be read, the
@@ -94,15 +99,94 @@ rule {
   end,
 }
 
+-- page_bytes(text): a page size as docker's units.RAMInBytes reads it
+-- ("2M", "2MB", "2Mi", "1GB", "1.5k": binary units), or nil.
+local UNITS = { [""] = 1, k = 2 ^ 10, m = 2 ^ 20, g = 2 ^ 30, t = 2 ^ 40, p = 2 ^ 50 }
+predicate("page_bytes", function(text)
+  if type(text) ~= "string" then return nil end
+  local num, unit, rest = text:match("^(%d+%.?%d*) ?([kKmMgGtTpP]?)(.*)$")
+  if not num or num:sub(-1) == "." or not rest:match("^[iI]?[bB]?$") then return nil end
+  return math.floor(tonumber(num) * UNITS[unit:lower()])
+end)
+
+-- hugepage_size(path): the pagesize= of the hugetlbfs mounted at `path`,
+-- in bytes, and as written; raises without one (kata's handleHugepages
+-- fails the container: "No pagesize option found").
+predicate("hugepage_size", function(path)
+  local entry, err = mount_entry(path)
+  if not entry then error(err, 0) end
+  -- the mount's options then its super block's (/proc/mounts shows both)
+  local text
+  for _, list in ipairs({ entry.options or {}, entry.super_options or {} }) do
+    for _, o in ipairs(list) do
+      if o:sub(1, 9) == "pagesize=" then text = o:sub(10) end
+    end
+  end
+  if not text then
+    error(("the hugetlbfs at '%s' has no pagesize= option (kata's handleHugepages fails"
+      .. " the container)"):format(path), 0)
+  end
+  local bytes = page_bytes(text)
+  if not bytes then error(("the hugetlbfs at '%s': bad pagesize=%s"):format(path, text), 0) end
+  return bytes, text
+end)
+
+-- hugepage_limit(limits, bytes): the limit of the pod's hugepageLimits
+-- (OCI linux.resources.hugepageLimits: {pageSize=, limit=}) for pages of
+-- `bytes`, or nil. As kata, entries of limit 0 are left out, and a bad
+-- pageSize among the others raises.
+predicate("hugepage_limit", function(limits, bytes)
+  local found = nil
+  for i, l in ipairs(limits or {}) do
+    if type(l) ~= "table" then error(("hugepage_limits[%d] must be a table"):format(i), 0) end
+    -- (a limit decoded from JSON may be a float of integral value)
+    local limit = math.tointeger(l.limit)
+    if limit == nil or limit < 0 then
+      error(("hugepage_limits[%d].limit must be a non-negative integer"):format(i), 0)
+    end
+    if limit ~= 0 then
+      local size = page_bytes(l.pageSize)
+      if not size then
+        error(("hugepage_limits[%d].pageSize %s: not a page size"):format(i, tostring(l.pageSize)), 0)
+      end
+      if size == bytes then found = limit end
+    end
+  end
+  return found
+end)
+
 rule {
   name = "hugepages", order = 300,
   class = "hugepages", action = "guest-hugetlbfs",
-  when = function(m)
+  when = function(m, ctx)
     if not is_empty_dir(m.source) then return false, "not a Kubernetes emptyDir" end
-    if is_hugepage_empty_dir(m.source) then
-      return true, "a Kubernetes emptyDir on hugetlbfs: made as a hugetlbfs in the guest"
+    if not is_hugepage_empty_dir(m.source) then return false, "an emptyDir not on hugetlbfs" end
+    local bytes, text = hugepage_size(m.source)
+    local limit = hugepage_limit(ctx.hugepage_limits, bytes)
+    local why = ("a Kubernetes emptyDir on hugetlbfs (pagesize=%s): made as a hugetlbfs in the"
+      .. " guest"):format(text)
+    if limit == nil then
+      return true, { why, ("pagesize=%d,size= (the pod's hugepageLimits give no limit for"
+        .. " pages of %d bytes: kata sends an empty size)"):format(bytes, bytes) }
     end
-    return false, "an emptyDir not on hugetlbfs"
+    return true, { why, ("pagesize=%d,size=%d (the pod's hugepageLimits)"):format(bytes, limit) }
+  end,
+}
+
+rule {
+  name = "block-emptydir", order = 350,
+  class = "block-emptydir", action = "hotplug-block",
+  when = function(m, ctx)
+    local mode = emptydir_mode_of(ctx)
+    if mode == "shared-fs" then return false, "emptydir_mode is shared-fs" end
+    if not is_host_empty_dir(m.source) then return false, "not a Kubernetes emptyDir on disk" end
+    if not is_bind_mount(m.type, m.options) then
+      return false, "an emptyDir on disk, but not a bind mount (kata hot-plugs bind mounts only)"
+    end
+    return true, ("a Kubernetes emptyDir on disk, emptydir_mode %s: a sparse disk.img as big as"
+      .. " its file system made in it and hot-plugged (even with block devices disabled),"
+      .. " formatted ext4 in the guest, %s"):format(mode, mode == "block-encrypted"
+      and "encrypted with an ephemeral key" or "mounted with discard")
   end,
 }
 
@@ -113,6 +197,10 @@ rule {
     if not is_host_empty_dir(m.source) then return false, "not a Kubernetes emptyDir on disk" end
     if ctx.disable_guest_empty_dir then
       return false, "an emptyDir on disk, but guest emptyDirs are disabled (disable_guest_empty_dir)"
+    end
+    local mode = emptydir_mode_of(ctx)
+    if mode ~= "shared-fs" then
+      return false, "an emptyDir on disk, but emptydir_mode is " .. mode
     end
     return true, "a Kubernetes emptyDir on the host's disk: made as a local directory in the guest"
   end,

@@ -290,7 +290,7 @@ rule { name = "ephemeral", order = 200, class = "ephemeral", action = "guest-tmp
   local w = warnings_about(e, "rules gone")
   lu.assertEquals(#w, 1)
   lu.assertEquals(w[1].file, d .. "/30-kubernetes.lua")
-  lu.assertEquals(w[1].what, "rules gone: 'hugepages', 'local'")
+  lu.assertEquals(w[1].what, "rules gone: 'hugepages', 'block-emptydir', 'local'")
   lu.assertEquals(#warnings_about(e, "replaces"), 1)
   -- a 20-system.lua that keeps the rule (another prefix list) loads quietly
   e = assert(new({ ["20-system.lua"] = [[

@@ -36,8 +36,9 @@ function D.test_rules_are_the_table_in_its_order()
     lu.assertStrContains(r.file, "rules/")
     lu.assertTrue(r.line > 0)
   end
-  lu.assertEquals(names, { "layer", "shm", "system", "ephemeral", "hugepages", "local", "block",
-    "passthrough", "host-device", "watchable", "shared",
+  lu.assertEquals(names, { "layer", "shm", "system", "ephemeral", "hugepages", "block-emptydir",
+    "local", "direct-vfio", "direct-spdk", "direct-block", "direct-mount", "block",
+    "passthrough", "host-device", "watchable", "copy-watch", "copy", "dropped", "shared",
     "rootfs-overlay", "rootfs-block", "rootfs-share" })
   local r = katamount.rules()[1]
   lu.assertEquals({ r.order, r.scope, r.class, r.action }, { 0, "mount", "layer", "overlay-layer" })
@@ -191,7 +192,8 @@ function D.test_row9_watchable()
   expect(bind(cm .. "/", "/etc/cfg"), "watchable", "share-watchable")
   expect(bind(big, "/run/secret"), "shared", "share")
   expect(bind(empty, "/etc/cfg"), "shared", "share")
-  expect(bind(cm, "/etc/cfg"), "shared", "share", nil, { fs_sharing_supported = false })
+  -- no shared file system (the deprecated boolean): copied, not shared
+  expect(bind(cm, "/etc/cfg"), "copy", "copy", nil, { fs_sharing_supported = false })
 end
 
 function D.test_row10_shared()
@@ -346,19 +348,19 @@ function P.test_explain_traces_every_rule_tried()
   local d = H.tmpdir("p")
   local p = katamount.plan(pod(d), { explain = true })
   local shared = p.mounts[8]     -- /etc/hosts: every rule up to the last
-  lu.assertEquals(#shared.trace, 11)
+  lu.assertEquals(#shared.trace, 19)
   for i, t in ipairs(shared.trace) do
     lu.assertIsString(t.name)
     lu.assertIsString(t.why)
     lu.assertIsBoolean(t.matched)
-    lu.assertEquals(t.matched, i == 11, t.name)
+    lu.assertEquals(t.matched, i == 19, t.name)
     lu.assertStrContains(t.file, "rules/")
   end
   lu.assertEquals(shared.trace[1].name, "layer")
   lu.assertEquals(shared.trace[2], { name = "shm", order = 50, matched = false,
     why = "the destination is not /dev/shm", file = shared.trace[2].file, line = shared.trace[2].line })
-  lu.assertEquals(shared.trace[11].name, "shared")
-  lu.assertEquals(shared.trace[7].why, "neither a block device node nor a file marked as one")
+  lu.assertEquals(shared.trace[19].name, "shared")
+  lu.assertEquals(shared.trace[12].why, "neither a block device node nor a file marked as one")
   local sys = p.mounts[14]
   lu.assertEquals(#sys.trace, 3)
   lu.assertEquals(sys.trace[3], { name = "system", order = 100, matched = true, why = sys.reasons[1],
@@ -413,7 +415,8 @@ function P.test_ctx_over_params_and_ctx_untouched()
   -- the defaults are the seed runtime's
   local params = katamount.params()
   lu.assertEquals({ params.disable_guest_empty_dir, params.disable_block_device_use,
-    params.fs_sharing_supported, params.watchable_max_files }, { false, false, true, 8 })
+    params.fs_sharing_supported, params.watchable_max_files, params.shared_fs, params.emptydir_mode },
+    { false, false, true, 8, "virtio-fs", "shared-fs" })
   lu.assertEquals(params.system_prefixes, { "/proc", "/sys" })
 end
 

@@ -8,6 +8,7 @@
 -- where it is defined.
 -- @module katamount.decide
 local layers = require("katamount.layers")
+local directvolume = require("katamount.directvolume")
 
 local M = {}
 
@@ -117,6 +118,54 @@ local function job(f, scope)
   return { fields = f, scope = scope }
 end
 
+--- The option that marks a regular file as a block device image.
+M.BLOCK_FILE = "io.katacontainers.fs-opt.block_device=file"
+
+-- Whether kata looks for a mountInfo.json of this mount: createBlockDevices
+-- reads it for bind mounts and mounts marked as block files only.
+local function may_be_direct(f)
+  if f.type == "bind" then return true end
+  for _, o in ipairs(f.options) do
+    if o == "bind" or o == "rbind" or o == M.BLOCK_FILE then return true end
+  end
+  return false
+end
+
+-- The direct volumes directory: ctx's, else the rules' param (read at load).
+local function direct_root(engine, ctx)
+  local root = ctx and ctx.direct_volumes_root
+  if root == nil then root = engine.direct_volumes_root or directvolume.DEFAULT_ROOT end
+  if type(root) ~= "string" or root == "" then
+    return nil, "direct_volumes_root must be a non-empty string, got " .. type(root)
+  end
+  return root
+end
+
+-- A mount job, with the mountInfo.json of a direct-assigned volume when
+-- the mount has one; nil, message when that file is bad.
+local function mount_job(engine, f, ctx)
+  local j = job(f, "mount")
+  if not may_be_direct(f) then return j end
+  local root, rerr = direct_root(engine, ctx)
+  if not root then return nil, rerr end
+  local info, err = directvolume.read(root, f.source)
+  if info == nil then return nil, err end
+  if info then j.direct_volume = info end
+  return j
+end
+
+-- The decision of a direct-assigned volume carries what replaced the mount.
+local function with_direct(d, j)
+  local info = j and j.direct_volume
+  if info and d.class == "direct-volume" then
+    local opts = {}
+    for i, o in ipairs(info.options) do opts[i] = o end
+    d.direct_volume = { path = info.path, volume_type = info.volume_type, device = info.device,
+      fstype = info.fstype, options = opts, fs_group = info.fs_group, readonly = info.readonly }
+  end
+  return d
+end
+
 --- Decide one OCI mount.
 -- @tparam table engine
 -- @tparam table mount `{source=, destination=, type=, options={}}`
@@ -132,11 +181,36 @@ function M.classify(engine, mount, ctx)
   end
   local f, err = M.fields(mount)
   if not f then return nil, err end
-  local res, cerr = engine.rstate:call("classify", job(f, "mount"), settings(ctx),
-    ctx and ctx.explain or false)
+  local j, jerr = mount_job(engine, f, ctx)
+  if not j then return nil, jerr end
+  local res, cerr = engine.rstate:call("classify", j, settings(ctx), ctx and ctx.explain or false)
   if not res then return nil, cerr end
   if res.error then return nil, res.error end
-  return decision(res, f)
+  return with_direct(decision(res, f), j)
+end
+
+-- The plan's settings: ctx's, and the pod's hugepage limits
+-- (spec.linux.resources.hugepageLimits) unless ctx gives hugepage_limits.
+local function plan_settings(spec, ctx)
+  local c = settings(ctx)
+  if c.hugepage_limits ~= nil then return c end
+  local linux = spec.linux
+  local res = type(linux) == "table" and linux.resources or nil
+  local limits = type(res) == "table" and res.hugepageLimits or nil
+  if type(limits) ~= "table" then return c end
+  local out = {}
+  for i, l in ipairs(limits) do
+    -- plain copies: what a rule sees is what the spec said, or false
+    if type(l) == "table" then
+      local size, limit = l.pageSize, l.limit
+      out[i] = { pageSize = type(size) == "string" and size or tostring(size),
+        limit = type(limit) == "number" and limit or -1 }
+    else
+      out[i] = false
+    end
+  end
+  c.hugepage_limits = out
+  return c
 end
 
 -- The root filesystem as the runtime received it.
@@ -184,10 +258,12 @@ local function plan(engine, spec, ctx)
       f, err = M.fields(mount)
       if not f then f = { source = "", destination = "", type = "", options = {} } end
     end
+    local j
+    if not err then j, err = mount_job(engine, f, ctx) end
     if err then
       add({ kind = "mount", i = i, f = f, err = err })
     else
-      add({ kind = "mount", i = i, f = f }, job(f, "mount"))
+      add({ kind = "mount", i = i, f = f, job = j }, j)
     end
   end
 
@@ -219,7 +295,7 @@ local function plan(engine, spec, ctx)
   if #jobs > 0 then
     local st = engine.rstate
     st:plan_begin()
-    results, cerr = st:call("plan", jobs, settings(ctx), ctx and ctx.explain or false)
+    results, cerr = st:call("plan", jobs, plan_settings(spec, ctx), ctx and ctx.explain or false)
     st:plan_end()
   end
   for _, slot in ipairs(slots) do
@@ -230,7 +306,7 @@ local function plan(engine, spec, ctx)
     elseif res.error then
       d = failed(slot.f, res.error, res.trace)
     else
-      d = decision(res, slot.f)
+      d = with_direct(decision(res, slot.f), slot.job)
       if slot.kind == "layer" then d.mount_point = slot.layer.mount_point end
     end
     if slot.kind == "mount" then

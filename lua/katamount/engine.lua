@@ -77,7 +77,9 @@ M.PREDICATES = {
   "is_system_mount", "is_host_device", "is_docker_volume", "is_empty_dir", "is_config_map",
   "is_secret", "is_projected", "is_downward_api", "is_hugepage_empty_dir",
   "is_ephemeral_storage", "is_host_empty_dir", "is_watchable_mount", "is_block_device",
-  "is_device_mapper", "has_option", "has_option_prefix",
+  "is_device_mapper", "has_option", "has_option_prefix", "shared_fs_kind", "emptydir_mode_of",
+  "page_bytes", "hugepage_size", "hugepage_limit", "agent_watch_limit", "unwatched_reason",
+  "is_kubelet_config_volume",
 }
 
 --- The helpers and decisions every engine offers as methods.
@@ -230,8 +232,15 @@ function Engine:reload()
   -- rule set's (undeclared params, unknown classes, rules gone or disabled)
   for _, w in ipairs(rs.warnings or {}) do warnings[#warnings + 1] = w end
   rs.warnings = warnings
+  -- the one param the host reads itself (mountInfo.json is read outside the rules)
+  local params, perr = st:call("params")
+  if not params then
+    st:close()
+    return nil, perr
+  end
   local old = self.rstate
   self.rstate, self.ruleset = st, rs
+  self.direct_volumes_root = params.direct_volumes_root
   if old ~= nil then old:close() end
   return true
 end

@@ -238,12 +238,14 @@ end
 local CLASSES = {
   layer = true, system = true, ephemeral = true, hugepages = true, ["local"] = true,
   block = true, passthrough = true, shm = true, ["host-device"] = true, watchable = true,
-  shared = true, rootfs = true,
+  shared = true, rootfs = true, ["block-emptydir"] = true, ["direct-volume"] = true,
+  copy = true, dropped = true,
 }
 local ACTIONS = {
   ["overlay-layer"] = true, skip = true, ["guest-tmpfs"] = true, ["guest-hugetlbfs"] = true,
   ["guest-local"] = true, ["hotplug-block"] = true, ["guest-mount"] = true, ["guest-shm"] = true,
-  ["share-watchable"] = true, share = true, overlay = true,
+  ["share-watchable"] = true, share = true, overlay = true, vfio = true, ["vhost-user-blk"] = true,
+  copy = true, ["copy-watch"] = true, drop = true,
 }
 
 -- declare("class", "name", "what it means") or declare("action", ...):
@@ -552,7 +554,7 @@ local function reasons_of(why, matched, r)
   return { "no match" }
 end
 
--- Decide one job `{fields=, scope=, layer=, mounted=}` with settings `c`
+-- Decide one job `{fields=, scope=, layer=, mounted=, direct_volume=}` with settings `c`
 -- (already over the params); `good`: the layers decided so far (rootfs).
 local function decide(job, c, explain, good)
   rt.restart()
@@ -561,6 +563,8 @@ local function decide(job, c, explain, good)
   local base = { source = f.source, destination = f.destination, type = f.type,
     options = sandbox.overlay(f.options or {}), scope = job.scope }
   if job.layer then base.layer = true end
+  -- a direct-assigned volume: its mountInfo.json, read by the host
+  if job.direct_volume then base.direct_volume = sandbox.freeze(job.direct_volume) end
   if job.scope == "rootfs" then
     base.layers = sandbox.freeze(good or {})
     base.mounted = job.mounted
