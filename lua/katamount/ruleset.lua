@@ -11,7 +11,7 @@ local rt = require("katamount.runtime")
 local core = require("katamount.core")
 local facts = require("katamount.facts")
 local sandbox = require("katamount.sandbox")
-local names = require("katamount.names")
+local closest_name = require("katamount.names").closest
 
 local type, error, pairs, ipairs, tostring, tonumber, next = type, error, pairs, ipairs, tostring,
   tonumber, next
@@ -175,7 +175,7 @@ function E.bad_value(decl, v)
   return nil
 end
 
-local closest = names.closest
+local closest = closest_name
 
 -- "file:line" as file, line.
 local function match_position(at)
