@@ -29,6 +29,8 @@ stds.katamount_rules = {
     "is_hugepage_empty_dir", "is_ephemeral_storage", "is_host_empty_dir",
     "is_watchable_mount", "is_block_device", "is_device_mapper",
     "has_option", "has_option_prefix", "kubernetes_volume_kind", "is_bind_mount",
+    "hotplugs_as_block", "virtual_volume", "is_nydus_rootfs", "is_erofs_rootfs",
+    "is_erofs_multi_layer", "rootfs_path",
   },
 }
 files["rules/"] = { std = "katamount_rules" }

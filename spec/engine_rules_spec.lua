@@ -92,9 +92,10 @@ function T.TestOverrides.test_operator_dir_param_predicate_rule()
   lu.assertEquals({ d1.class, d1.action, d1.reasons[1] }, { "shm", "share", "operator: /dev/shm is shared" })
   local d2 = e:classify(bind("/srv/volumes/v1"))
   lu.assertEquals({ d2.class, d2.action, d2.rule }, { "docker-volume", "share", "docker-volume" })
-  lu.assertEquals(names(e), { "layer", "system", "docker-volume", "ephemeral", "hugepages", "local",
-    "block", "passthrough", "shm", "host-device", "watchable", "shared",
-    "rootfs-overlay", "rootfs-block", "rootfs-share" })
+  lu.assertEquals(names(e), { "layer", "layer-dropped", "system", "docker-volume", "ephemeral",
+    "hugepages", "local", "block", "passthrough", "shm", "host-device", "watchable", "shared",
+    "rootfs-guest-pull", "rootfs-nydus", "rootfs-erofs", "rootfs-overlay", "rootfs-blockfile",
+    "rootfs-block", "rootfs-share" })
   for _, r in ipairs(e:rules()) do
     if r.name == "shm" or r.name == "docker-volume" then
       lu.assertStrContains(r.file, "rules-operator/50-operator.lua")
@@ -377,7 +378,7 @@ function T.TestTrust.test_group_writable_bundled_copy_still_loads()
   lu.assertTrue(ok, out)
   local lines = {}
   for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
-  lu.assertEquals(lines[1], ("14\t%s/rules/10-layers.lua\tsystem"):format(core.realpath(d)))
+  lu.assertEquals(lines[1], ("19\t%s/rules/10-layers.lua\tsystem"):format(core.realpath(d)))
   lu.assertEquals(lines[2], "1\tnil")
   lu.assertEquals(lines[3], ("nil\trules directory '%s': group- or world-writable (mode 775): refused")
     :format(op))

@@ -433,7 +433,7 @@ function T.TestBudget.test_rule_calls_allocate_nothing()
   lu.assertTrue(per_call < 4, ("%.1f bytes per rule call"):format(per_call))
   -- explained, each rule tried leaves its trace entry
   local p = e200:plan(spec, { explain = true })
-  lu.assertEquals(#p.mounts[1].trace, 200 + 11)
+  lu.assertEquals(#p.mounts[1].trace, 200 + 12)
   lu.assertEquals(p.mounts[1].trace[1].why, "never")
 end
 
