@@ -31,6 +31,8 @@ stds.katamount_rules = {
     "has_option", "has_option_prefix", "kubernetes_volume_kind", "is_bind_mount",
     "shared_fs_kind", "emptydir_mode_of", "page_bytes", "hugepage_size", "hugepage_limit",
     "agent_watch_limit", "unwatched_reason", "is_kubelet_config_volume",
+    "hotplugs_as_block", "virtual_volume", "is_nydus_rootfs", "is_erofs_rootfs",
+    "is_erofs_multi_layer", "rootfs_path",
   },
 }
 files["rules/"] = { std = "katamount_rules" }

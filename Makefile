@@ -25,7 +25,7 @@ CORE        = $(BUILD)/katamount/core.so
 FUZZ_SECONDS ?= 60
 
 DEBIAN_PKGS = lua5.4 liblua5.4-dev lua-unit lua-cjson lua-argparse lua-check luarocks \
-              lua-filesystem gcc make util-linux mount tar findutils e2fsprogs
+              lua-filesystem gcc make util-linux mount tar findutils e2fsprogs erofs-utils
 # Run the specs inside a private mount namespace when we are root.
 NS = $(shell [ "$$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev/null && echo "unshare -m --propagation private")
 

@@ -3,7 +3,8 @@
 # kubelet, containerd and Docker paths its mounts point at, with the file
 # systems and device nodes that decide them (a tmpfs memory emptyDir, a disk
 # emptyDir, configmaps and a secret in kubelet's `..data` layout, a projected
-# service-account token, a block device node, erofs layer files).
+# service-account token, a block device node, the tardev snapshotter's layer
+# files and the container's bundle with its root filesystem directory).
 #
 # It runs ONLY as root inside a private mount namespace, so that everything
 # vanishes with that namespace and nothing is written on the host:
@@ -33,7 +34,8 @@ VOL=$POD/volumes
 CRI=/var/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/$SANDBOX
 SHM=/run/containerd/io.containerd.grpc.v1.cri/sandboxes/$SANDBOX/shm
 PUBLISH=/var/lib/kubelet/plugins/kubernetes.io/csi/volumeDevices/publish/pvc-1d2e3f4a-5b6c-4d7e-8f90-a1b2c3d4e5f6
-SNAP=/var/lib/containerd/io.containerd.snapshotter.v1.erofs/snapshots
+LAYERS=/var/lib/containerd/io.containerd.snapshotter.v1.tardev/layers
+BUNDLE=/run/containerd/io.containerd.runtime.v2.task/k8s.io/c7a91e03b5d2f4687a9c0e1b3d5f7092b4c6e8a0d2f4b6c8e0a2c4e6a8b0d2f4
 
 tmpfs() { # tmpfs DIR [OPTIONS]
   mkdir -p "$1"
@@ -125,8 +127,16 @@ majmin=${majmin:-7:0}
 mkdir -p "$PUBLISH"
 mknod "$PUBLISH/$POD_UID" b "${majmin%%:*}" "${majmin##*:}"
 
-# --- the image's layers (erofs images), named by the root filesystem's options
-for l in 41/sha256-a2f3c8e1.erofs 42/sha256-7be90d44.erofs 43/sha256-c51d6f02.erofs; do
-  mkdir -p "$SNAP/${l%/*}"
-  : > "$SNAP/$l"
+# --- the image's layers: the tardev snapshotter keeps each layer as a tar
+# file (with its dm-verity tree) that kata hot-plugs as a block device
+# (rootfs.json marks them block_device=file and is-layer)
+mkdir -p "$LAYERS"
+for l in 77ea7eee3d80b1a38f83906dd3048e2689457eb90e18a7d12f839c5ae37106a2 \
+         95cf1a2e1698fe3ca1fcc3f653119146b271d0b62e487ec264441e886a11bd06 \
+         a0e70458d19e37e14d6388030a017c587283e2fb6ef10c0744cad0294c47e8f8; do
+  tar -cf "$LAYERS/$l" -C "$here/pod" rootfs.json
 done
+
+# --- the container's bundle (config.json's root.path): the root filesystem's
+# mount point, which kata's shim leaves unmounted for a layered root
+mkdir -p "$BUNDLE/rootfs"

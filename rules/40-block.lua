@@ -40,6 +40,29 @@ predicate("is_device_mapper", function(major, minor)
   return dev ~= false and dev.dm == true
 end)
 
+-- hotplugs_as_block(source, type, options, disabled): whether kata's
+-- createBlockDevices hot-plugs this mount, and why (or why not): a bind
+-- mount of a block device node, or a regular file marked
+-- params.block_device_file_option whatever the type, block devices enabled.
+predicate("hotplugs_as_block", function(source, mount_type, options, disabled)
+  if disabled then
+    return false, "block devices are disabled (disable_block_device_use)"
+  end
+  local block_file = has_option(options, params.block_device_file_option)
+  if not block_file and not is_bind_mount(mount_type, options) then
+    return false, "not a bind mount, nor marked " .. params.block_device_file_option
+  end
+  local st = core.stat(source)
+  if not st then return false, "the source cannot be stat'ed" end
+  if st.type == "block" then
+    return true, ("the source is a block device node (%d:%d)"):format(st.rdev_major, st.rdev_minor)
+  end
+  if st.type == "file" and block_file then
+    return true, "a regular file marked " .. params.block_device_file_option
+  end
+  return false, "neither a block device node nor a file marked as one"
+end)
+
 -- direct_volume_of(m, ctx): the mountInfo.json fields when kata reads them
 -- for this mount (block devices enabled; a bind mount or a marked file),
 -- else nil and why not.
@@ -122,21 +145,6 @@ rule {
   name = "block", order = 500,
   class = "block", action = "hotplug-block",
   when = function(m, ctx)
-    if ctx.disable_block_device_use then
-      return false, "block devices are disabled (disable_block_device_use)"
-    end
-    local block_file = has_option(m.options, params.block_device_file_option)
-    if not block_file and not is_bind_mount(m.type, m.options) then
-      return false, "not a bind mount, nor marked " .. params.block_device_file_option
-    end
-    local st = m:stat()
-    if not st then return false, "the source cannot be stat'ed" end
-    if st.type == "block" then
-      return true, ("the source is a block device node (%d:%d)"):format(st.rdev_major, st.rdev_minor)
-    end
-    if st.type == "file" and block_file then
-      return true, "a regular file marked " .. params.block_device_file_option
-    end
-    return false, "neither a block device node nor a file marked as one"
+    return hotplugs_as_block(m.source, m.type, m.options, ctx.disable_block_device_use)
   end,
 }

@@ -1,5 +1,7 @@
 -- engine_layers_spec.lua -- katamount.layers: the pure parser of kata
--- overlay layer options (also a libFuzzer target's entry point).
+-- overlay layer options (also a libFuzzer target's entry point), following
+-- kata's copyLayersToMounts (src/runtime/pkg/containerd-shim-v2/create.go):
+-- each option becomes a container mount with exactly its own options.
 local lu = require("luaunit")
 local layers = require("katamount.layers")
 
@@ -13,20 +15,20 @@ T.TestLayerParse = {}
 function T.TestLayerParse.test_good_options()
   local cases = {
     { P .. "/var/lib/layers/abc,erofs",
-      { source = "/var/lib/layers/abc", type = "erofs", options = {}, mount_point = ROOT .. "abc" } },
+      { source = "/var/lib/layers/abc", type = "erofs", options = {}, destination = ROOT .. "abc" } },
     { P .. "/l/one.img,ext4,ro,io.katacontainers.fs-opt.block_device=file",
       { source = "/l/one.img", type = "ext4",
-        options = { "ro", "io.katacontainers.fs-opt.block_device=file" }, mount_point = ROOT .. "one.img" } },
+        options = { "ro", "io.katacontainers.fs-opt.block_device=file" }, destination = ROOT .. "one.img" } },
     -- trailing slashes do not change the basename (Go filepath.Base)
     { P .. "/l/dir//,overlay", { source = "/l/dir//", type = "overlay", options = {},
-      mount_point = ROOT .. "dir" } },
+      destination = ROOT .. "dir" } },
     -- a relative source keeps its last element
-    { P .. "layer0,tar", { source = "layer0", type = "tar", options = {}, mount_point = ROOT .. "layer0" } },
+    { P .. "layer0,tar", { source = "layer0", type = "tar", options = {}, destination = ROOT .. "layer0" } },
     -- the value alone (without the prefix) is accepted too
-    { "/a/b,ext4,rw", { source = "/a/b", type = "ext4", options = { "rw" }, mount_point = ROOT .. "b" } },
+    { "/a/b,ext4,rw", { source = "/a/b", type = "ext4", options = { "rw" }, destination = ROOT .. "b" } },
     -- empty option fields are dropped
     { P .. "/a/b,ext4,,ro,",
-      { source = "/a/b", type = "ext4", options = { "ro" }, mount_point = ROOT .. "b" } },
+      { source = "/a/b", type = "ext4", options = { "ro" }, destination = ROOT .. "b" } },
   }
   for _, c in ipairs(cases) do
     local got, err = layers.parse(c[1])
@@ -58,6 +60,33 @@ function T.TestLayerParse.test_bad_options_name_the_option()
   end
 end
 
+-- The AKS tardev snapshotter's options (kata's policy samples,
+-- src/agent/samples/policy/test-input/, before a2b815cdef): kata HEAD's
+-- copyLayersToMounts takes them as written.
+function T.TestLayerParse.test_tardev_options_as_kata_head_reads_them()
+  local F = "io.katacontainers.fs-opt."
+  local name = "2c342a137e693c7898aec36da1047f191dc7c1687e66198adacc439cf4adf379"
+  local rh = F .. "root-hash=8568c70c0ccfe0051092e818da769111a59882cd19dd799d3bca5ffa82791080"
+  local value = name .. ",tar,ro," .. F .. "block_device=file," .. F .. "is-layer," .. rh
+  -- a plain value: a relative source kept relative (layer-src-prefix is not applied)
+  local got = assert(layers.parse(P .. value))
+  lu.assertEquals(got, { source = name, destination = ROOT .. name, type = "tar",
+    options = { "ro", F .. "block_device=file", F .. "is-layer", rh } })
+  -- the snapshotter's base64 value has no comma: one field, kata's "Missing fields"
+  local b64 = "MmMzNDJhMTM3ZTY5M2M3ODk4YWVjMzZkYTEwNDdmMTkxZGM3YzE2ODdlNjYxOThhZGFjYzQzOWNmNGFk"
+    .. "ZjM3OSx0YXIscm8saW8ua2F0YWNvbnRhaW5lcnMuZnMtb3B0LmJsb2NrX2RldmljZT1maWxlLGlvLmth"
+    .. "dGFjb250YWluZXJzLmZzLW9wdC5pcy1sYXllcg=="
+  local none, err = layers.parse(P .. b64)
+  lu.assertNil(none)
+  lu.assertStrContains(err, "got 1 field")
+  lu.assertStrContains(err, "base64")
+  -- the other options of a tardev root are no layers
+  local all = assert(layers.from_options({ F .. "layer-src-prefix=/var/lib/containerd/x/layers",
+    P .. value, F .. "overlay-rw", "lowerdir=" .. name }))
+  lu.assertEquals(#all, 1)
+  lu.assertEquals(all[1].option, P .. value)
+end
+
 function T.TestLayerParse.test_non_strings()
   for _, v in ipairs({ 1, true, {}, print }) do
     local got, err = layers.parse(v)
@@ -84,8 +113,8 @@ function T.TestLayerParse.test_never_raises_on_random_bytes()
     lu.assertTrue(ok, "raised on " .. string.format("%q", s))
     lu.assertTrue((got ~= nil) ~= (err ~= nil))
     if got then
-      lu.assertEquals(got.mount_point:sub(1, #ROOT), ROOT)
-      lu.assertNotStrContains(got.mount_point:sub(#ROOT + 1), "/")
+      lu.assertEquals(got.destination:sub(1, #ROOT), ROOT)
+      lu.assertNotStrContains(got.destination:sub(#ROOT + 1), "/")
     end
   end
 end
@@ -114,7 +143,7 @@ end
 function T.TestLayerParse.test_from_options()
   local got = assert(layers.from_options({ "ro", P .. "/a/x,ext4", "lowerdir=/y", P .. "/b/y,erofs,ro" }))
   lu.assertEquals(#got, 2)
-  lu.assertEquals(got[1].mount_point, ROOT .. "x")
+  lu.assertEquals(got[1].destination, ROOT .. "x")
   lu.assertEquals(got[1].option, P .. "/a/x,ext4")
   lu.assertEquals(got[2].options, { "ro" })
   lu.assertEquals(layers.from_options(nil), {})

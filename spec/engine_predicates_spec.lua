@@ -434,7 +434,8 @@ end
 function T.TestHelpers.test_layers()
   local got = assert(katamount.layers({ "io.katacontainers.fs-opt.layer=/l/a,erofs", "ro" }))
   lu.assertEquals(#got, 1)
-  lu.assertEquals(got[1].mount_point, "/run/kata-containers/sandbox/layers/a")
+  lu.assertEquals(got[1], { source = "/l/a", destination = "/run/kata-containers/sandbox/layers/a",
+    type = "erofs", options = {}, option = "io.katacontainers.fs-opt.layer=/l/a,erofs" })
   local none, err = katamount.layers({ "io.katacontainers.fs-opt.layer=/l/a" })
   lu.assertNil(none)
   lu.assertStrContains(err, "io.katacontainers.fs-opt.layer=/l/a")

@@ -92,11 +92,11 @@ function T.TestOverrides.test_operator_dir_param_predicate_rule()
   lu.assertEquals({ d1.class, d1.action, d1.reasons[1] }, { "shm", "share", "operator: /dev/shm is shared" })
   local d2 = e:classify(bind("/srv/volumes/v1"))
   lu.assertEquals({ d2.class, d2.action, d2.rule }, { "docker-volume", "share", "docker-volume" })
-  lu.assertEquals(names(e), { "layer", "system", "docker-volume", "ephemeral", "hugepages",
-    "block-emptydir", "local", "direct-vfio", "direct-spdk", "direct-block", "direct-mount",
-    "block", "passthrough", "shm", "host-device", "watchable", "copy-watch", "copy", "dropped",
-    "shared",
-    "rootfs-overlay", "rootfs-block", "rootfs-share" })
+  lu.assertEquals(names(e), { "layer", "layer-dropped", "system", "docker-volume", "ephemeral",
+    "hugepages", "block-emptydir", "local", "direct-vfio", "direct-spdk", "direct-block", "direct-mount",
+    "block", "passthrough", "shm", "host-device", "watchable", "copy-watch", "copy", "dropped", "shared",
+    "rootfs-guest-pull", "rootfs-nydus", "rootfs-erofs", "rootfs-overlay", "rootfs-blockfile",
+    "rootfs-block", "rootfs-share" })
   for _, r in ipairs(e:rules()) do
     if r.name == "shm" or r.name == "docker-volume" then
       lu.assertStrContains(r.file, "rules-operator/50-operator.lua")
@@ -379,7 +379,7 @@ function T.TestTrust.test_group_writable_bundled_copy_still_loads()
   lu.assertTrue(ok, out)
   local lines = {}
   for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
-  lu.assertEquals(lines[1], ("22\t%s/rules/10-layers.lua\tsystem"):format(core.realpath(d)))
+  lu.assertEquals(lines[1], ("27\t%s/rules/10-layers.lua\tsystem"):format(core.realpath(d)))
   lu.assertEquals(lines[2], "1\tnil")
   lu.assertEquals(lines[3], ("nil\trules directory '%s': group- or world-writable (mode 775): refused")
     :format(op))

@@ -434,7 +434,7 @@ function T.TestBudget.test_rule_calls_allocate_nothing()
   lu.assertTrue(per_call < 4, ("%.1f bytes per rule call"):format(per_call))
   -- explained, each rule tried leaves its trace entry
   local p = e200:plan(spec, { explain = true })
-  lu.assertEquals(#p.mounts[1].trace, 200 + 19)
+  lu.assertEquals(#p.mounts[1].trace, 200 + 20)
   lu.assertEquals(p.mounts[1].trace[1].why, "never")
 end
 

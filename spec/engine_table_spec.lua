@@ -36,10 +36,11 @@ function D.test_rules_are_the_table_in_its_order()
     lu.assertStrContains(r.file, "rules/")
     lu.assertTrue(r.line > 0)
   end
-  lu.assertEquals(names, { "layer", "shm", "system", "ephemeral", "hugepages", "block-emptydir",
-    "local", "direct-vfio", "direct-spdk", "direct-block", "direct-mount", "block",
+  lu.assertEquals(names, { "layer", "layer-dropped", "shm", "system", "ephemeral", "hugepages",
+    "block-emptydir", "local", "direct-vfio", "direct-spdk", "direct-block", "direct-mount", "block",
     "passthrough", "host-device", "watchable", "copy-watch", "copy", "dropped", "shared",
-    "rootfs-overlay", "rootfs-block", "rootfs-share" })
+    "rootfs-guest-pull", "rootfs-nydus", "rootfs-erofs", "rootfs-overlay", "rootfs-blockfile",
+    "rootfs-block", "rootfs-share" })
   local r = katamount.rules()[1]
   lu.assertEquals({ r.order, r.scope, r.class, r.action }, { 0, "mount", "layer", "overlay-layer" })
   lu.assertStrContains(r.file, "10-layers.lua")
@@ -48,14 +49,16 @@ end
 function D.test_row0_layer_before_everything()
   local d = H.tmpdir("t")
   H.write(d .. "/layer.img", "")
-  expect({ source = d .. "/layer.img", destination = "/l", type = "ext4", options = { LAYER } },
-    "layer", "overlay-layer")
-  -- tried before the system row
-  expect({ source = "/proc/1", destination = "/l", type = "bind", options = { "rbind", LAYER } },
-    "layer", "overlay-layer")
   local got = expect({ source = d .. "/layer.img", destination = "/l", type = "ext4",
     options = { LAYER, BLOCK_FILE } }, "layer", "overlay-layer")
-  lu.assertStrContains(got.reasons[1], "block device")
+  lu.assertStrContains(got.reasons[1], "hot-plugged")
+  -- tried before the system row: an is-layer mount is a layer or nothing
+  expect({ source = "/proc/1", destination = "/l", type = "bind", options = { "rbind", LAYER } },
+    "layer", "drop", "layer-dropped")
+  -- a layer that is not hot-plugged is dropped
+  got = expect({ source = d .. "/layer.img", destination = "/l", type = "ext4", options = { LAYER } },
+    "layer", "drop", "layer-dropped")
+  lu.assertStrContains(got.reasons[1], "kata removes it")
 end
 
 function D.test_row1_system()
@@ -220,10 +223,15 @@ function R.test_share_and_missing_path()
   lu.assertEquals({ r.class, r.action, r.rule }, { "rootfs", "share", "rootfs-share" })
   lu.assertEquals(r.source, d)
   lu.assertEquals(r.destination, "/")
-  r = rootfs({ root = { path = d .. "/missing" } })
-  lu.assertEquals(r.action, "share")
-  r = rootfs({}, { rootfs = { source = d .. "/missing" } })
-  lu.assertEquals(r.action, "share")
+  -- a missing root filesystem fails, naming the path
+  for _, c in ipairs({ { { root = { path = d .. "/missing" } } },
+                       { {}, { rootfs = { source = d .. "/missing" } } } }) do
+    local p, errs = katamount.plan(c[1], c[2])
+    lu.assertEquals(#errs, 1)
+    lu.assertStrContains(errs[1], d .. "/missing")
+    lu.assertStrContains(p.rootfs.error, "does not exist")
+    lu.assertNil(p.rootfs.class)
+  end
 end
 
 function R.test_hotplug_block_on_a_loop_device()
@@ -254,20 +262,26 @@ end
 
 function R.test_overlay_and_layers()
   local d = H.tmpdir("r")
+  H.write(d .. "/l2.img", "")
   local P = "io.katacontainers.fs-opt.layer="
   local r, p = rootfs({ root = { path = d } }, { rootfs = { source = d, type = "overlay", options = {
-    P .. d .. "/l1.img,erofs", "lowerdir=x", P .. d .. "/l2.img,ext4,ro," .. BLOCK_FILE } } })
+    P .. d .. "/l1.img,erofs", "lowerdir=x", P .. d .. "/l2.img,ext4,ro," .. BLOCK_FILE .. "," .. LAYER } } })
   lu.assertEquals({ r.class, r.action, r.rule }, { "rootfs", "overlay", "rootfs-overlay" })
+  lu.assertStrContains(r.reasons[1], "2 layer option(s), 1 layer(s) hot-plugged")
   lu.assertEquals(#p.layers, 2)
   local l1, l2 = p.layers[1], p.layers[2]
-  lu.assertEquals({ l1.class, l1.action, l1.rule }, { "layer", "overlay-layer", "layer" })
-  lu.assertEquals(l1.mount_point, "/run/kata-containers/sandbox/layers/l1.img")
-  lu.assertEquals(l1.destination, l1.mount_point)
+  -- no is-layer option: an ordinary mount (not a bind mount: the agent's)
+  lu.assertEquals({ l1.class, l1.action, l1.rule }, { "passthrough", "guest-mount", "passthrough" })
+  lu.assertEquals(l1.destination, "/run/kata-containers/sandbox/layers/l1.img")
+  lu.assertNil(l1.mount_point)
   lu.assertEquals(l1.source, d .. "/l1.img")
   lu.assertEquals(l1.type, "erofs")
+  lu.assertEquals(l1.options, {})
   lu.assertEquals(l1.option, P .. d .. "/l1.img,erofs")
+  -- exactly its own options
   lu.assertEquals(l2.options, { "ro", BLOCK_FILE, LAYER })
-  lu.assertStrContains(l2.reasons[1], "block device")
+  lu.assertEquals({ l2.class, l2.action }, { "layer", "overlay-layer" })
+  lu.assertStrContains(l2.reasons[1], "hot-plugged")
 end
 
 function R.test_bad_layer_option_is_an_error_naming_it()
@@ -280,7 +294,7 @@ function R.test_bad_layer_option_is_an_error_naming_it()
   lu.assertEquals(#p.layers, 2)
   lu.assertStrContains(p.layers[1].error, bad)
   lu.assertNil(p.layers[1].class)
-  lu.assertEquals(p.layers[2].class, "layer")
+  lu.assertEquals(p.layers[2].class, "passthrough")
   -- the rest is decided all the same
   lu.assertEquals(p.mounts[1].class, "shared")
   lu.assertEquals(p.rootfs.action, "overlay")
@@ -348,27 +362,28 @@ function P.test_explain_traces_every_rule_tried()
   local d = H.tmpdir("p")
   local p = katamount.plan(pod(d), { explain = true })
   local shared = p.mounts[8]     -- /etc/hosts: every rule up to the last
-  lu.assertEquals(#shared.trace, 19)
+  lu.assertEquals(#shared.trace, 20)
   for i, t in ipairs(shared.trace) do
     lu.assertIsString(t.name)
     lu.assertIsString(t.why)
     lu.assertIsBoolean(t.matched)
-    lu.assertEquals(t.matched, i == 19, t.name)
+    lu.assertEquals(t.matched, i == 20, t.name)
     lu.assertStrContains(t.file, "rules/")
   end
   lu.assertEquals(shared.trace[1].name, "layer")
-  lu.assertEquals(shared.trace[2], { name = "shm", order = 50, matched = false,
-    why = "the destination is not /dev/shm", file = shared.trace[2].file, line = shared.trace[2].line })
-  lu.assertEquals(shared.trace[19].name, "shared")
-  lu.assertEquals(shared.trace[12].why, "neither a block device node nor a file marked as one")
+  lu.assertEquals(shared.trace[2].name, "layer-dropped")
+  lu.assertEquals(shared.trace[3], { name = "shm", order = 50, matched = false,
+    why = "the destination is not /dev/shm", file = shared.trace[3].file, line = shared.trace[3].line })
+  lu.assertEquals(shared.trace[20].name, "shared")
+  lu.assertEquals(shared.trace[13].why, "neither a block device node nor a file marked as one")
   local sys = p.mounts[14]
-  lu.assertEquals(#sys.trace, 3)
-  lu.assertEquals(sys.trace[3], { name = "system", order = 100, matched = true, why = sys.reasons[1],
-    file = sys.trace[3].file, line = sys.trace[3].line })
-  lu.assertEquals(p.rootfs.trace[1].name, "rootfs-overlay")
+  lu.assertEquals(#sys.trace, 4)
+  lu.assertEquals(sys.trace[4], { name = "system", order = 100, matched = true, why = sys.reasons[1],
+    file = sys.trace[4].file, line = sys.trace[4].line })
+  lu.assertEquals(p.rootfs.trace[1].name, "rootfs-guest-pull")
   lu.assertFalse(p.rootfs.trace[1].matched)
   local d1 = katamount.classify(bind("/proc/1"), { explain = true })
-  lu.assertEquals(#d1.trace, 3)
+  lu.assertEquals(#d1.trace, 4)
 end
 
 function P.test_undecidable_mounts_do_not_stop_the_plan()

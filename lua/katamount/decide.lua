@@ -213,21 +213,62 @@ local function plan_settings(spec, ctx)
   return c
 end
 
--- The root filesystem as the runtime received it.
+-- One mount of ctx.rootfs, checked (a list's element names its place).
+local function root_mount(root, where)
+  if type(root) ~= "table" then return nil, where .. " must be a table, got " .. type(root) end
+  local f, err = M.fields({ source = root.source, destination = "/", type = root.type,
+    options = root.options })
+  if not f then return nil, where .. ": " .. err end
+  return f
+end
+
+-- The root filesystem as the runtime received it, as a job's fields plus
+-- how kata reaches it: `mounted` (the shim mounted it at `target`: kata's
+-- hotplugDrive then judges the target, not the source) and `parts` (the
+-- mounts of a rootfs given as a list). Without ctx.rootfs it is what kata's
+-- oci.ContainerConfig makes of spec.root.path: mounted, its target the path.
+-- A list of one mount is that mount (both runtimes take one alike); a longer
+-- one is mounted by the Go shim (checkAndMount mounts every part at the
+-- target) unless runtime-rs takes it as erofs layers (rules decide that).
 local function root_fields(spec, ctx)
   local root = ctx and ctx.rootfs
   if root ~= nil then
     if type(root) ~= "table" then return nil, "ctx.rootfs must be a table, got " .. type(root) end
-    local f, err = M.fields({ source = root.source, destination = root.target or "/",
-      type = root.type, options = root.options })
-    if not f then return nil, "rootfs: " .. err end
-    return f, root.mounted
+    local target, mounted = root.target, root.mounted
+    if target ~= nil and type(target) ~= "string" then
+      return nil, "rootfs: target must be a string, got " .. type(target)
+    end
+    if mounted ~= nil and type(mounted) ~= "boolean" then
+      return nil, "rootfs: mounted must be a boolean, got " .. type(mounted)
+    end
+    local f, err
+    local parts = {}
+    if root[1] ~= nil then
+      for i, part in ipairs(root) do
+        local p, perr = root_mount(part, "rootfs mount " .. i)
+        if not p then return nil, perr end
+        parts[i] = { source = p.source, type = p.type, options = p.options }
+      end
+      if #parts == 1 then
+        f = shaped(parts[1].source, "/", parts[1].type, copy_options(parts[1].options))
+        target = target or root[1].target
+        if mounted == nil then mounted = root[1].mounted end
+      else
+        f = shaped("", "/", "", {})
+        mounted = true
+      end
+    else
+      f, err = root_mount(root, "rootfs")
+      if not f then return nil, err end
+    end
+    f.destination = target or "/"
+    return f, { mounted = mounted == true, target = target, parts = parts }
   end
   local path = type(spec.root) == "table" and spec.root.path or nil
   if type(path) ~= "string" then
     return nil, "no root filesystem: neither ctx.rootfs nor spec.root.path is given"
   end
-  return shaped(path, "/", "", {})
+  return shaped(path, "/", "", {}), { mounted = true, target = path, parts = {} }
 end
 
 -- The plan's slots in output order, each either failed already (`d`) or
@@ -267,27 +308,27 @@ local function plan(engine, spec, ctx)
     end
   end
 
-  local root, mounted = root_fields(spec, ctx)
+  local root, how = root_fields(spec, ctx)
   if root then
-    -- Each io.katacontainers.fs-opt.layer= option of the root is a layer,
-    -- decided as a mount marked with the is-layer option.
+    -- Each io.katacontainers.fs-opt.layer= option of the root is a container
+    -- mount with exactly its own options (kata's copyLayersToMounts), decided
+    -- as every other mount.
     for _, o in ipairs(root.options) do
       if o:sub(1, #layers.PREFIX) == layers.PREFIX then
         local layer, lerr = layers.parse(o)
         if layer then
-          local lopts = copy_options(layer.options)
-          lopts[#lopts + 1] = M.IS_LAYER
-          local f = shaped(layer.source, layer.mount_point, layer.type, lopts)
+          local f = shaped(layer.source, layer.destination, layer.type, copy_options(layer.options))
           local j = job(f, "mount")
-          j.layer, j.layer_info = true, layer
-          add({ kind = "layer", f = f, option = o, layer = layer }, j)
+          j.layer_info = { source = layer.source, destination = layer.destination, type = layer.type,
+            options = copy_options(layer.options) }
+          add({ kind = "layer", f = f, option = o }, j)
         else
           add({ kind = "layer", f = { source = "", destination = "", type = "" }, option = o, err = lerr })
         end
       end
     end
     local j = job(root, "rootfs")
-    j.mounted = mounted
+    j.mounted, j.target, j.parts = how.mounted, how.target, how.parts
     add({ kind = "rootfs", f = root }, j)
   end
 
@@ -307,7 +348,6 @@ local function plan(engine, spec, ctx)
       d = failed(slot.f, res.error, res.trace)
     else
       d = with_direct(decision(res, slot.f), slot.job)
-      if slot.kind == "layer" then d.mount_point = slot.layer.mount_point end
     end
     if slot.kind == "mount" then
       if d.error then
@@ -324,8 +364,8 @@ local function plan(engine, spec, ctx)
     end
   end
   if not root then
-    out.rootfs = { error = mounted, source = "", destination = "/", type = "", options = {} }
-    errors[#errors + 1] = "rootfs: " .. mounted
+    out.rootfs = { error = how, source = "", destination = "/", type = "", options = {} }
+    errors[#errors + 1] = "rootfs: " .. how
   end
   return out, errors
 end
@@ -333,8 +373,8 @@ end
 --- Decide every mount of a decoded OCI spec, its root filesystem and its layers.
 -- @tparam table engine
 -- @tparam table spec the decoded config.json (`mounts`, `root.path`)
--- @tparam ?table ctx settings, `rootfs = {source=, target=, type=, options=, mounted=}`,
---   `explain`
+-- @tparam ?table ctx settings, `rootfs = {source=, target=, type=, options=, mounted=}`
+--   (or a list of such mounts, `target=`/`mounted=` beside them), `explain`
 -- @treturn table `{mounts = {decision...}, rootfs = decision, layers = {decision...}}`
 -- @treturn {string,...} the errors (empty when every decision was made)
 function M.plan(engine, spec, ctx)

@@ -372,10 +372,11 @@ function Engine.eval_mount_path(_, source, destination)
   return abs, destination
 end
 
---- The layer mounts of a kata overlay root filesystem.
+--- The layer mounts of a kata overlay root filesystem: the container mounts
+-- kata's shim makes of its `io.katacontainers.fs-opt.layer=` options.
 -- @function Engine:layers
 -- @tparam {string,...} rootfs_options
--- @treturn[1] {table,...} `{source=, type=, options=, mount_point=, option=}` each
+-- @treturn[1] {table,...} `{source=, destination=, type=, options=, option=}` each
 -- @return[2] nil, message naming the bad option
 function Engine.layers(_, rootfs_options)
   return layers.from_options(rootfs_options)

@@ -1,8 +1,14 @@
 --- Parser of kata overlay layer options.
 --
 -- A root filesystem option `io.katacontainers.fs-opt.layer=SOURCE,TYPE[,OPTION...]`
--- names one layer of a kata overlay root filesystem; the layer is mounted in
--- the guest at `/run/kata-containers/sandbox/layers/<basename of SOURCE>`.
+-- becomes, as kata's shim makes it (`copyLayersToMounts`,
+-- src/runtime/pkg/containerd-shim-v2/create.go), an ordinary container mount
+-- `{source = SOURCE, destination = "/run/kata-containers/sandbox/layers/<basename
+-- of SOURCE>", type = TYPE, options = {OPTION...}}`: exactly its own options.
+-- SOURCE is taken as written: kata HEAD neither joins a relative one to
+-- `io.katacontainers.fs-opt.layer-src-prefix=` nor decodes a base64 value (both
+-- are the AKS fork's tardev snapshotter's, not kata HEAD's: a base64 value has
+-- no comma, so it is an error, as kata's "Missing fields in rootfs layer").
 --
 -- This module is pure Lua with no dependency on the C core: a libFuzzer
 -- target embeds Lua and calls `parse` on raw bytes, so `parse` never raises
@@ -20,6 +26,10 @@ M.PREFIX = "io.katacontainers.fs-opt.layer="
 --- Where layers are mounted in the guest.
 M.MOUNT_ROOT = "/run/kata-containers/sandbox/layers/"
 
+--- The root filesystem option naming where relative layer sources live (the
+-- AKS tardev snapshotter's; kata HEAD ignores it).
+M.SOURCE_PREFIX = "io.katacontainers.fs-opt.layer-src-prefix="
+
 -- Longest part of an option quoted in an error message.
 local QUOTE_MAX = 200
 local SLASH = byte("/")
@@ -30,6 +40,21 @@ local function quote(option)
     return format("%q...", sub(option, 1, QUOTE_MAX))
   end
   return format("%q", option)
+end
+
+-- Whether a value could be base64 (the tardev snapshotter's encoding of
+-- "SOURCE,TYPE,..."): at least 8 bytes of the standard alphabet, a multiple of 4.
+local function looks_base64(value)
+  local n = #value
+  if n < 8 or n % 4 ~= 0 then return false end
+  for i = 1, n do
+    local c = byte(value, i)
+    if not ((c >= 65 and c <= 90) or (c >= 97 and c <= 122) or (c >= 48 and c <= 57)
+      or c == 43 or c == 47 or (c == 61 and i > n - 2)) then
+      return false
+    end
+  end
+  return true
 end
 
 -- Go filepath.Base without patterns: trailing slashes dropped, then the last
@@ -50,7 +75,8 @@ M.basename = basename
 -- rather than a layer mounted at `.../layers/.`; empty OPTION fields are dropped.
 -- @tparam string option the whole option (`io.katacontainers.fs-opt.layer=...`)
 --   or just its value (`SOURCE,TYPE[,OPTION...]`)
--- @treturn[1] table `{source=, type=, options={...}, mount_point=}`
+-- @treturn[1] table the container mount kata makes of it: `{source=, destination=,
+--   type=, options={...}}`
 -- @return[2] nil
 -- @treturn[2] string message naming the option
 function M.parse(option)
@@ -70,8 +96,10 @@ function M.parse(option)
     pos = comma + 1
   end
   if #fields < 2 then
+    local why = looks_base64(value) and " (a base64 value, as the AKS tardev snapshotter writes:"
+      .. " kata's copyLayersToMounts does not decode it and fails the create)" or ""
     return nil, "layer option " .. quote(option) .. ": want SOURCE,TYPE[,OPTION...], got "
-      .. tostring(#fields) .. " field"
+      .. tostring(#fields) .. " field" .. why
   end
   local source, fstype = fields[1], fields[2]
   if source == "" then return nil, "layer option " .. quote(option) .. ": empty source" end
@@ -87,7 +115,7 @@ function M.parse(option)
   for i = 3, #fields do
     if fields[i] ~= "" then options[#options + 1] = fields[i] end
   end
-  return { source = source, type = fstype, options = options, mount_point = M.MOUNT_ROOT .. base }
+  return { source = source, destination = M.MOUNT_ROOT .. base, type = fstype, options = options }
 end
 
 --- The layers named by a root filesystem's options, in option order.

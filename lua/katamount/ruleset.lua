@@ -554,20 +554,22 @@ local function reasons_of(why, matched, r)
   return { "no match" }
 end
 
--- Decide one job `{fields=, scope=, layer=, mounted=, direct_volume=}` with settings `c`
--- (already over the params); `good`: the layers decided so far (rootfs).
+-- Decide one job `{fields=, scope=, mounted=, target=, parts=, direct_volume=}`
+-- with settings `c` (already over the params); `good`: the layers decided
+-- so far (rootfs).
 local function decide(job, c, explain, good)
   rt.restart()
   sandbox.begin()
   local f = job.fields
   local base = { source = f.source, destination = f.destination, type = f.type,
     options = sandbox.overlay(f.options or {}), scope = job.scope }
-  if job.layer then base.layer = true end
   -- a direct-assigned volume: its mountInfo.json, read by the host
   if job.direct_volume then base.direct_volume = sandbox.freeze(job.direct_volume) end
   if job.scope == "rootfs" then
     base.layers = sandbox.freeze(good or {})
-    base.mounted = job.mounted
+    base.mounted = job.mounted == true
+    base.target = job.target
+    base.parts = sandbox.freeze(job.parts or {})
   end
   local m = sandbox.overlay(helpers.mount(base))
   local ctx = sandbox.overlay(c)
@@ -600,7 +602,8 @@ function E.classify(job, ctx, explain)
 end
 
 --- Decide the jobs of a plan in order, one memo for all; the rootfs job
--- (`scope = "rootfs"`) sees the layers whose job (`layer_info=`) was decided.
+-- (`scope = "rootfs"`) sees the layers whose job (`layer_info=`) was decided,
+-- each with the class and action decided for it.
 -- @treturn {table,...} one result per job (as `classify`'s)
 function E.plan(jobs, ctx, explain)
   state.memo = {}
@@ -608,7 +611,11 @@ function E.plan(jobs, ctx, explain)
   local out, good = {}, {}
   for i, job in ipairs(jobs) do
     local res = decide(job, c, explain, good)
-    if job.layer_info and res.error == nil then good[#good + 1] = job.layer_info end
+    if job.layer_info and res.error == nil then
+      local l = job.layer_info
+      good[#good + 1] = { source = l.source, destination = l.destination, type = l.type,
+        options = l.options, class = res.class, action = res.action }
+    end
     out[i] = res
   end
   state.memo = nil
