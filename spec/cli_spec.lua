@@ -202,12 +202,39 @@ function TestCliExample.test_set_changes_the_decision()
   lu.assertEquals(by_destination(decoded(example().json))["/dev/data0"].class, "block")
   -- "false" is the boolean false (the string "false" would be true)
   lu.assertEquals(by_destination(decoded(example().keep_local_json))["/scratch"].class, "local")
-  -- a name the rules do not know: a warning, the plan still made
+  -- a name no rule file declares: a usage error, no plan
   local r = example().unknown_set
+  lu.assertEquals(r.code, 2, r.err)
+  lu.assertEquals(lines(r.err), { "katamount plan: --set no_such_setting=2: no rule file declares a param"
+    .. " 'no_such_setting' (katamount rules lists them) (see 'katamount plan --help')" })
+  lu.assertEquals(r.out, "")
+end
+
+-- --set parses by the declared type: booleans are true/false only, an
+-- integer is an integer, a list is comma-separated, a string with values is
+-- one of them; a typo names the closest param.
+function TestCliExample.test_set_parses_by_the_declared_type()
+  for _, c in ipairs({
+    { "--set disable_guest_empty_dir=yes", "param 'disable_guest_empty_dir' expects true or false" },
+    { "--set disable_guest_empty_dir=1", "param 'disable_guest_empty_dir' expects true or false" },
+    { "--set watchable_max_files=8.5", "param 'watchable_max_files' expects an integer" },
+    { "--set watchable_max_files=lots", "param 'watchable_max_files' expects an integer" },
+    { "--set shared_fs=virtiofs", "param 'shared_fs' is one of virtio-fs, virtio-fs-nydus, virtio-9p, none" },
+    { "--set watchable_max_file=16", "no rule file declares a param 'watchable_max_file'"
+      .. " (did you mean 'watchable_max_files'?)" },
+    { "--set kubernetes_volume_kinds=x", "param 'kubernetes_volume_kinds' is a map: set it in a rules file" },
+  }) do
+    local r = km("classify --source /tmp --destination /x " .. c[1])
+    assert_one_line(r, 2, "katamount classify: ", c[2])
+    -- a value of the wrong type names where its param is declared
+    if not c[2]:find("no rule file", 1, true) then lu.assertStrContains(r.err, "rules/") end
+  end
+  -- a good one of each type changes the decision
+  local r = km("classify --source /proc/1 --destination /p --json --set system_prefixes=/srv,/opt")
   lu.assertEquals(r.code, 0, r.err)
-  lu.assertEquals(lines(r.err),
-    { "katamount: warning: --set no_such_setting: no param of that name in the rules" })
-  lu.assertEquals(#cjson.decode(r.out).mounts, 21)
+  lu.assertEquals(cjson.decode(r.out).class, "shared")
+  r = km("classify --source /srv/x --destination /p --json --set system_prefixes=/srv,/opt")
+  lu.assertEquals(cjson.decode(r.out).class, "system")
 end
 
 function TestCliExample.test_table_has_every_mount_rootfs_and_layers()

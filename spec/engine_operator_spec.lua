@@ -150,6 +150,27 @@ params.guest_tmpfs_size = "128m"
   end
 end
 
+-- set_params (the command's --set): declared params only, checked by
+-- type, all or nothing; rules reading `params` see them; a reload starts
+-- from the files again.
+function T.TestParams.test_set_params_is_checked_and_all_or_nothing()
+  local e = assert(katamount.new({ rules_path = {} }))
+  local ok, err = e:set_params({ watchable_max_files = 2, system_prefixes = "/srv" }, "--set")
+  lu.assertNil(ok)
+  lu.assertStrContains(err, "param 'system_prefixes' expects a list of strings, got the string \"/srv\"")
+  lu.assertEquals(e:params().watchable_max_files, 8) -- nothing was set
+  ok, err = e:set_params({ watchable_max_fils = 2 })
+  lu.assertNil(ok)
+  lu.assertStrContains(err, "did you mean 'watchable_max_files'?")
+  assert(e:set_params({ system_prefixes = { "/srv" } }, "--set"))
+  lu.assertEquals(e:param_sources().system_prefixes, "--set")
+  lu.assertEquals(e:classify(bind("/srv/x", "/x")).class, "system")
+  lu.assertEquals(e:classify(bind("/proc/1", "/p")).class, "shared")
+  assert(e:reload())
+  lu.assertEquals(e:classify(bind("/proc/1", "/p")).class, "system")
+  lu.assertErrorMsgContains("table expected", e.set_params, e, "x=1")
+end
+
 T.TestRules = { tearDown = H.cleanup }
 
 -- `when` answering a string (or a count, a table) is an error naming the

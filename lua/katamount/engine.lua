@@ -85,7 +85,7 @@ M.PREDICATES = {
 --- The helpers and decisions every engine offers as methods.
 M.FUNCTIONS = {
   "device_for_path", "count_files", "mount_entry", "eval_mount_path", "layers",
-  "classify", "plan", "reload", "rules", "params", "param_info", "param_sources", "warnings", "call",
+  "classify", "plan", "reload", "rules", "params", "param_info", "set_params", "param_sources", "warnings", "call",
 }
 
 local Engine = {}
@@ -279,6 +279,20 @@ function Engine:warnings()
     out[i] = { file = w.file, line = w.line or 0, what = w.what, why = w.why }
   end
   return out
+end
+
+--- Set declared params of the loaded rules (checked by their declared
+-- type, all or nothing), as if a last rule file set them; `param_sources`
+-- names `origin` for them. A reload starts from the files again.
+-- @tparam table values `{name = value}`
+-- @tparam[opt] string origin default `"set_params"`
+-- @treturn[1] boolean true
+-- @return[2] nil, message
+function Engine:set_params(values, origin)
+  if type(values) ~= "table" then
+    error("bad argument #1 to 'set_params' (table expected, got " .. type(values) .. ")", 2)
+  end
+  return self.rstate:call("set_params", values, origin or "set_params")
 end
 
 --- The params the rule files declared (`param {...}`), each

@@ -502,6 +502,30 @@ function E.params()
   return sandbox.plain(rs.params)
 end
 
+--- Set declared params over what the rule files set (the command's
+-- `--set`), each checked against its declaration; all or nothing.
+-- @tparam table values `{name = value}`
+-- @tparam string origin what set them, for `param_sources` (`"--set"`)
+-- @treturn[1] boolean true
+-- @return[2] nil, message
+function E.set_params(values, origin)
+  for name, v in pairs(values) do
+    local decl = rs.declared[name]
+    if decl == nil then
+      local near = closest(tostring(name), rs.declared)
+      return nil, format("no rule file declares a param '%s'%s", tostring(name),
+        near and (" (did you mean '" .. near .. "'?)") or "")
+    end
+    local bad = E.bad_value(decl, v)
+    if bad then return nil, bad end
+  end
+  for name, v in pairs(values) do
+    rs.params[name] = v
+    rs.param_where[name] = origin
+  end
+  return true
+end
+
 --- The declared params: `{name = {type=, default=, doc=, values=, file=, line=}}`.
 function E.param_info()
   local out = {}

@@ -35,7 +35,7 @@ function M.run(a, usage)
   local missing = input.is_bind(m) and a.source:sub(1, 1) == "/" and input.missing(a.source)
   local e = engine.load(a.rules)
   if missing then util.warn(("--source %s is not on this host: decided without it"):format(a.source)) end
-  local ctx = engine.context(e, settings, a.explain)
+  local ctx = engine.context(e, settings, a.explain, usage)
   local d, msg = e:classify(m, ctx)
   if type(d) ~= "table" then
     d = { error = msg or "could not be decided", source = m.source, destination = m.destination,

@@ -8,11 +8,14 @@ local fail = util.fail
 
 local M = {}
 
---- Print the loader's warnings (`{file=, what=, why=}`) on stderr.
+--- Print the load's warnings (`{file=, line=, what=, why=}`) on stderr,
+-- each as `katamount: warning: FILE[:LINE]: WHAT (WHY)`.
 -- @tparam {table,...} list
 function M.print_warnings(list)
   for _, w in ipairs(list or {}) do
-    io.stderr:write("katamount: warning: ", util.one_line(util.display_path(w.file)), ": ",
+    local at = util.display_path(w.file)
+    if math.type(w.line) == "integer" and w.line > 0 then at = at .. ":" .. w.line end
+    io.stderr:write("katamount: warning: ", util.one_line(at), ": ",
       util.one_line(w.what or "skipped"), " (", util.one_line(w.why or "?"), ")\n")
   end
 end
@@ -65,7 +68,8 @@ function M.params(e)
   return list
 end
 
---- `--set KEY=VALUE`s as a settings table: true/false and numbers converted.
+--- `--set KEY=VALUE`s split: `{ {name=, text=, arg=}, ... }`; the values
+-- are parsed by the declared type once the rules are loaded (`context`).
 -- @tparam {string,...} list
 -- @tparam function usage called with the message of a bad one
 -- @treturn table
@@ -79,30 +83,72 @@ function M.parse_sets(list, usage)
     if k == "explain" or k == "rootfs" then
       usage(("--set %s: %s is not a setting (use --%s)"):format(s, k, k))
     end
-    if v == "true" then v = true
-    elseif v == "false" then v = false
-    elseif tonumber(v) and v:match("^%s*[-+]?[%d.]") then v = math.tointeger(tonumber(v)) or tonumber(v)
-    end
-    settings[k] = v
+    settings[#settings + 1] = { name = k, text = v, arg = s }
   end
   return settings
 end
 
---- The ctx of a decision: the settings (a warning for each name no param
--- of the rules has), `explain` when asked.
+-- The value `text` of a param declared `decl` (`e:param_info()`), or nil
+-- and why not: booleans are `true`/`false` only, integers and numbers in
+-- decimal, a list comma-separated (empty: none), a string as it is.
+function M.typed(decl, text)
+  local t = decl.type
+  if t == "boolean" then
+    if text == "true" then return true elseif text == "false" then return false end
+    return nil, "expects true or false"
+  elseif t == "integer" then
+    local n = text:match("^[-+]?%d+$") and math.tointeger(tonumber(text))
+    if n then return n end
+    return nil, "expects an integer"
+  elseif t == "number" then
+    local n = text:match("^[-+]?[%d.]+[eE]?[-+]?%d*$") and tonumber(text)
+    if n and n == n then return n end
+    return nil, "expects a number"
+  elseif t == "list" then
+    local list = {}
+    for item in (text .. ","):gmatch("([^,]*),") do
+      if item ~= "" then list[#list + 1] = item end
+    end
+    return list
+  elseif t == "string" then
+    if decl.values then
+      for _, v in ipairs(decl.values) do if v == text then return text end end
+      return nil, "is one of " .. table.concat(decl.values, ", ")
+    end
+    return text
+  end
+  return nil, "is a " .. tostring(t) .. ": set it in a rules file"
+end
+
+--- The ctx of a decision: each `--set` parsed by its param's declared
+-- type (a name no rule file declares, or a value of another type, is a
+-- usage error naming the closest declared param), `explain` when asked.
 -- @tparam table e the engine
 -- @tparam table settings from `M.parse_sets`
 -- @tparam boolean explain
+-- @tparam ?function usage called with the message of a bad `--set`
 -- @treturn table
-function M.context(e, settings, explain)
-  local known = {}
-  for _, p in ipairs(M.params(e)) do known[p.name] = true end
-  local names = {}
-  for k in pairs(settings) do if not known[k] then names[#names + 1] = k end end
-  table.sort(names)
-  for _, k in ipairs(names) do util.warn("--set " .. k .. ": no param of that name in the rules") end
+function M.context(e, settings, explain, usage)
+  usage = usage or function(msg) fail(2, msg) end
+  local info = e:param_info() or {}
   local ctx = {}
-  for k, v in pairs(settings) do ctx[k] = v end
+  for _, s in ipairs(settings) do
+    local decl = info[s.name]
+    if decl == nil then
+      local near = require("katamount.names").closest(s.name, info)
+      usage(("--set %s: no rule file declares a param '%s'%s (katamount rules lists them)"):format(
+        s.arg, s.name, near and (" (did you mean '" .. near .. "'?)") or ""))
+    end
+    local v, why = M.typed(decl, s.text)
+    if v == nil then
+      usage(("--set %s: param '%s' %s (declared at %s:%d)"):format(s.arg, s.name, why,
+        util.display_path(decl.file), decl.line))
+    end
+    ctx[s.name] = v
+  end
+  -- the params too: rules read some through `params`, not `ctx`
+  local ok, err = e:set_params(ctx, "--set")
+  if not ok then usage("--set: " .. tostring(err)) end
   ctx.explain = explain or nil
   return ctx
 end
@@ -111,7 +157,8 @@ end
 -- @tparam table cmd an argparse command
 function M.options(cmd)
   cmd:option("--set", "A runtime setting over the rules' default, e.g. disable_guest_empty_dir=true\n" ..
-    "(true/false and numbers are converted; repeat for more).")
+    "(parsed by the param's declared type: true/false, numbers, comma-separated\n" ..
+    "lists; an undeclared name is an error; repeat for more).")
     :argname("KEY=VALUE"):count("*")
   cmd:option("--rules", "Load the rule files of DIR after the bundled ones (repeatable; replaces\n" ..
     "KATAMOUNT_RULES_PATH).")

@@ -79,7 +79,7 @@ function M.decide(a, usage, explain, quiet)
   local rootfs = input.rootfs(a, inp)
   local e = engine.load(a.rules)
   for _, w in ipairs(inp.warnings) do util.warn(w) end
-  local ctx = engine.context(e, settings, explain)
+  local ctx = engine.context(e, settings, explain, usage)
   ctx.rootfs = rootfs
   local plan, errors = e:plan(inp.spec, ctx)
   if type(plan) ~= "table" then fail(2, inp.name .. ": " .. tostring(errors or "no plan")) end
