@@ -85,7 +85,8 @@ M.PREDICATES = {
 --- The helpers and decisions every engine offers as methods.
 M.FUNCTIONS = {
   "device_for_path", "count_files", "mount_entry", "eval_mount_path", "layers",
-  "classify", "plan", "reload", "rules", "params", "param_info", "set_params", "param_sources", "warnings", "call",
+  "classify", "plan", "reload", "rules", "params", "param_info", "set_params", "param_sources", "warnings",
+  "call",
 }
 
 local Engine = {}
