@@ -69,6 +69,7 @@ build = {
     ["katamount.cli.classify"] = "lua/katamount/cli/classify.lua",
     ["katamount.cli.completion"] = "lua/katamount/cli/completion.lua",
     ["katamount.cli.decisions"] = "lua/katamount/cli/decisions.lua",
+    ["katamount.cli.diff"] = "lua/katamount/cli/diff.lua",
     ["katamount.cli.engine"] = "lua/katamount/cli/engine.lua",
     ["katamount.cli.input"] = "lua/katamount/cli/input.lua",
     ["katamount.cli.json"] = "lua/katamount/cli/json.lua",

@@ -675,6 +675,79 @@ function TestCliRules:test_check_good_and_missing_dirs()
   assert_one_line(km("rules --check " .. q(self.dir .. "/none")), 2, "katamount: " .. self.dir .. "/none: ")
 end
 
+-- Each mistake of issue 13, dropped into a rules directory alone, is
+-- caught by rules --check with a message naming file:line: a warning
+-- (status 1) or an error (status 2).
+function TestCliRules.test_check_catches_each_operator_mistake()
+  for _, c in ipairs({
+    { "params.watchable_max_file = 16\n", 1,
+      "/50-site.lua:1: param 'watchable_max_file' is not declared", "did you mean 'watchable_max_files'?" },
+    { "params.disable_guest_empty_dir = \"false\"\n", 2,
+      "/50-site.lua:1: param 'disable_guest_empty_dir' expects true or false, got the string \"false\"" },
+    { "rule { name = 'x', order = 1, class = 'shraed', action = 'share',\n"
+      .. "  when = function(m) return m.destination == '/data' end }\n", 1,
+      "/50-site.lua:1: rule 'x': unknown class 'shraed'", "did you mean 'shared'?" },
+    { "", 2, "/20-system.lua: replaces the bundled ", "safety rule 'system'", "20-system.lua" },
+  }) do
+    local d = H.mkdir(H.tmpdir("cli-check") .. "/rules")
+    H.write(d .. (c[5] and "/" .. c[5] or "/50-site.lua"), c[1])
+    local r = km("rules --check " .. q(d))
+    lu.assertEquals(r.code, c[2], c[1] .. r.err)
+    lu.assertStrContains(r.err, d .. c[3])
+    if c[4] then lu.assertStrContains(r.err, c[4]) end
+    lu.assertNotStrContains(r.err, "traceback")
+  end
+  -- `when` answering a string and an undefined predicate: the decisions
+  -- they make fail, shown as changes with the rule's file:line
+  local d = H.mkdir(H.tmpdir("cli-check") .. "/rules")
+  H.write(d .. "/50-site.lua", "rule { name = 'y', order = 1, class = 'shared', action = 'share',\n"
+    .. "  when = function(m) if m.destination == '/data' then return 'false' end\n"
+    .. "    return is_confg_map(m.source) end }\n")
+  local r = km("rules --check " .. q(d))
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertStrContains(r.out, "ERROR: rule 'y' (" .. d .. "/50-site.lua:1): when must return true, false"
+    .. " or nil, got the string \"false\"")
+  lu.assertStrContains(r.out, d .. "/50-site.lua:3: 'is_confg_map' is not defined")
+end
+
+-- rules --check shows what a directory changes: a raised limit makes the
+-- 12-file configmap of the canonical mounts watched, nothing else.
+function TestCliRules:test_check_shows_the_decisions_that_change()
+  local d = H.mkdir(self.dir .. "/limit")
+  H.write(d .. "/50-site.lua", "params.watchable_max_files = 16\n")
+  local r = km("rules --check " .. q(d))
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertStrContains(r.out,
+    "canonical mounts (one per row of the decision table): 1 of 12 decisions change")
+  lu.assertStrMatches(r.out, ".*\n  mount 10 /etc/large: shared / share %(shared%) %-> watchable / "
+    .. "share%-watchable %(watchable%)\n.*")
+  lu.assertStrContains(r.out, "examples/pod/config.json: 0 of")
+end
+
+-- diff: the decisions of a spec a directory changes; status 1 when some do,
+-- 0 when none, 2 without --rules; --json for scripts.
+function TestCliRules:test_diff_of_a_spec()
+  local d = H.mkdir(self.dir .. "/prefix")
+  H.write(d .. "/50-site.lua", "table.insert(params.system_prefixes, '/var/lib/containerd')\n")
+  local r = km("diff --rules " .. q(d) .. " " .. CONFIG)
+  lu.assertEquals(r.code, 1, r.err)
+  lu.assertStrContains(r.out, "examples/pod/config.json with " .. d .. ": 2 of 22 decisions change")
+  lu.assertStrMatches(r.out, ".*\n  mount %d+ /etc/hostname: shared / share %(shared%) %-> system / skip"
+    .. " %(system%)\n.*")
+  local doc = cjson.decode(km("diff --json --rules " .. q(d) .. " " .. CONFIG).out)
+  lu.assertTrue(#doc >= 1)
+  for _, c in ipairs(doc) do
+    lu.assertEquals(c.after.class, "system")
+    lu.assertStrContains(c.source, "/var/lib/containerd/")
+  end
+  local same = H.mkdir(self.dir .. "/same")
+  H.write(same .. "/50-site.lua", "params.watchable_max_files = 8\n")
+  r = km("diff --rules " .. q(same) .. " " .. CONFIG)
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertStrContains(r.out, ": 0 of ")
+  assert_one_line(km("diff " .. CONFIG), 2, "katamount diff: ", "--rules DIR")
+end
+
 local TestCliMounts = {}
 
 function TestCliMounts:setUp()
@@ -1173,7 +1246,7 @@ end
 
 function TestCliDocs.test_man_page_and_readme_name_every_command_and_flag()
   local man, readme = H.read("man/man1/katamount.1"), H.read("README.md")
-  for _, c in ipairs({ "plan", "why", "classify", "rules", "mounts", "completion" }) do
+  for _, c in ipairs(require("katamount.cli").COMMANDS) do
     local help = km(c .. " --help")
     lu.assertEquals(help.code, 0, help.err)
     lu.assertStrContains(man, ".B " .. c)

@@ -18,7 +18,7 @@ local util = require("katamount.cli.util")
 local M = {}
 
 --- The commands, in the order `--help` lists them.
-M.COMMANDS = { "plan", "why", "classify", "rules", "mounts", "completion" }
+M.COMMANDS = { "plan", "why", "classify", "rules", "diff", "mounts", "completion" }
 
 --- The parser of the whole command.
 -- @treturn table an argparse parser

@@ -31,12 +31,14 @@ M.PARAM_COLUMNS = {
 -- @tparam table parser
 function M.add(parser)
   local cmd = parser:command("rules", "List the loaded rules and params, or check a rules directory.")
-    :epilog("Exit status: 0 done; 2 bad usage, rules that do not load, or --check found problems.\n" ..
+    :epilog("Exit status: 0 done; 1 --check: DIR loads with warnings; 2 bad usage, rules that do\n" ..
+      "not load, or --check found problems.\n" ..
       "-o names columns of the rules table; the params table keeps its own.")
   cmd:option("--rules", "Load the rule files of DIR after the bundled ones (repeatable).")
     :argname("DIR"):count("*")
-  cmd:option("--check", "Load DIR in a fresh engine (not used otherwise) and print every file:line\n" ..
-    "problem on stderr.")
+  cmd:option("--check", "Load DIR in a fresh engine (not used otherwise), print every file:line\n" ..
+    "problem and warning on stderr, then every decision DIR changes on the canonical mounts\n" ..
+    "(one per row of the decision table) and on the example pod.")
     :argname("DIR")
   cmd:flag("--json", "Print {\"rules\": [...], \"params\": [...]} as JSON.")
   tbl.add_options(cmd, M.RULE_COLUMNS)
@@ -71,10 +73,9 @@ local function check_rules(dir)
     if #left < #files then -- a copy of the files still in the running
       if #left == 0 then break end
       if not tmp then
-        local p = assert(io.popen("mktemp -d /tmp/katamount-check.XXXXXX"))
-        tmp = p:read("l")
-        p:close()
-        if not tmp or tmp == "" then fail(2, "cannot make a temporary directory") end
+        local terr
+        tmp, terr = util.need_core().make_temp_dir((os.getenv("TMPDIR") or "/tmp") .. "/katamount-check.")
+        if not tmp then fail(2, "cannot make a temporary directory: " .. tostring(terr)) end
       end
       -- the texts read above, written anew (owner us, mode 600: the loader
       -- checks both), never copied again from the directory by path
@@ -122,6 +123,66 @@ local function plural(n, word)
   return ("%d %s%s"):format(n, word, n == 1 and "" or "s")
 end
 
+-- The example pod of a source checkout (examples/pod/config.json beside
+-- the bundled rules), or nil.
+local function example_spec()
+  local ok, loader = pcall(require, "katamount.loader")
+  local bundled = ok and loader.bundled_dir()
+  if not bundled then return nil end
+  local path = bundled .. "/../examples/pod/config.json"
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local text = f:read("a")
+  f:close()
+  local dok, spec = pcall(require("cjson").decode, text or "")
+  if not dok or type(spec) ~= "table" then return nil end
+  return spec, "examples/pod/config.json"
+end
+
+--- Print the decisions `after` makes differently from `before` on `spec`
+-- (a line `LABEL: N of M decisions change`, then one line each: what,
+-- destination, before -> after).
+-- @tparam table before an engine
+-- @tparam table after an engine
+-- @tparam table spec
+-- @tparam string label
+-- @tparam[opt] table ctx
+-- @treturn integer how many decisions change
+local function print_changes(before, after, spec, label, ctx)
+  local compare = require("katamount.compare")
+  local diff, n = compare.differences(before, after, spec, ctx)
+  util.emit(("%s: %d of %d decisions change\n"):format(label, #diff, n))
+  for _, d in ipairs(diff) do
+    util.emit(("  %s %s: %s -> %s\n"):format(d.what, cell(d.destination), compare.summary(d.before),
+      compare.summary(d.after)))
+  end
+  return #diff
+end
+M.print_changes = print_changes
+
+-- What `checked` (the bundled rules and DIR) decides differently from the
+-- bundled rules alone: on the canonical mounts (one per decision-table row,
+-- on a host layout made in a fresh private directory) and on the example pod.
+local function show_changes(checked)
+  local compare = require("katamount.compare")
+  local core = util.need_core()
+  local bundled, err = engine.new_function()({ rules_path = {} })
+  if not bundled then fail(2, "the bundled rules do not load: " .. tostring(err)) end
+  local root, terr = core.make_temp_dir((os.getenv("TMPDIR") or "/tmp") .. "/katamount-check.")
+  if not root then fail(2, "cannot make a temporary directory: " .. tostring(terr)) end
+  local made, merr = compare.make_host(root)
+  if not made then
+    os.remove(root)
+    fail(2, "cannot lay out the canonical mounts: " .. tostring(merr))
+  end
+  local ok, res = pcall(print_changes, bundled, checked, compare.canonical_spec(root),
+    "canonical mounts (one per row of the decision table)")
+  compare.remove_host(root, made)
+  if not ok then error(res, 0) end
+  local spec, name = example_spec()
+  if spec then print_changes(bundled, checked, spec, name) end
+end
+
 local function run_check(dir)
   local problems, files, checked = check_rules(dir)
   for _, p in ipairs(problems) do io.stderr:write("katamount: ", util.one_line(p), "\n") end
@@ -133,9 +194,12 @@ local function run_check(dir)
   for _, r in ipairs(checked and checked:rules() or {}) do
     if type(r.file) == "string" and r.file:find(dir, 1, true) then mine = mine + 1 end
   end
-  util.emit(("%s: %s load cleanly (%s defined there)\n"):format(dir, plural(#files, "rule file"),
-    plural(mine, "rule")))
-  return 0
+  local warnings = checked:warnings()
+  engine.print_warnings(warnings)
+  util.emit(("%s: %s loaded%s (%s defined there)\n"):format(dir, plural(#files, "rule file"),
+    #warnings > 0 and (" with " .. plural(#warnings, "warning")) or " cleanly", plural(mine, "rule")))
+  show_changes(checked)
+  return #warnings > 0 and 1 or 0
 end
 
 --- Run `katamount rules`.
