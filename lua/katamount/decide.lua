@@ -91,6 +91,11 @@ end
 local function decision(res, f)
   f.class, f.action, f.rule, f.reasons = res.class, res.action, res.rule, res.reasons
   if res.trace then f.trace = res.trace end
+  -- the guest side (a translation rule's, absent for a class without one)
+  if res.translation then
+    f.storages, f.guest_mount, f.guest_reason = res.storages, res.guest_mount, res.guest_reason
+    f.host, f.translation = res.host, res.translation
+  end
   return f
 end
 
@@ -109,6 +114,15 @@ local function settings(ctx)
     for k, v in pairs(ctx) do c[k] = v end
   end
   return c
+end
+
+-- spec.linux.resources.hugepageLimits (OCI: `{pageSize=, limit=}` each), or nil.
+local function hugepage_limits(spec)
+  local linux = spec.linux
+  local res = type(linux) == "table" and linux.resources or nil
+  local limits = type(res) == "table" and res.hugepageLimits or nil
+  if type(limits) ~= "table" then return nil end
+  return limits
 end
 
 -- A job for the rule state: the checked fields (source, destination,
@@ -218,8 +232,11 @@ local function plan(engine, spec, ctx)
   local results, cerr = nil, nil
   if #jobs > 0 then
     local st = engine.rstate
+    local c = settings(ctx)
+    -- the pod's hugepage limits (kata's handleHugepages reads them from the spec)
+    if c.hugepage_limits == nil then c.hugepage_limits = hugepage_limits(spec) end
     st:plan_begin()
-    results, cerr = st:call("plan", jobs, settings(ctx), ctx and ctx.explain or false)
+    results, cerr = st:call("plan", jobs, c, ctx and ctx.explain or false)
     st:plan_end()
   end
   for _, slot in ipairs(slots) do
