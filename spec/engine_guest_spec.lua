@@ -58,6 +58,8 @@ function T.TestHandleEphemeralStorage.test_kata_unit_test_mount()
   lu.assertStrContains(d.translation.file, "guest-ephemeral.lua")
 end
 
+-- runtime-rs volume/ephemeral_volume.rs test_ephemeral_volume_uses_guest_sandbox_path:
+-- the same mount point, the mount's options kept (set_options(m.options()))
 function T.TestHandleEphemeralStorage.test_fs_group_and_bind_options()
   H.need_mounts()
   local src = H.mount_tmpfs(empty_dir("eph", "shared-data"))
@@ -141,6 +143,10 @@ function T.TestHandleHugepages.test_ram_in_bytes()
   for _, c in ipairs(cases) do
     lu.assertEquals(e:call("ram_in_bytes", c[1]), c[2], c[1])
   end
+  -- runtime-rs volume/hugepage.rs test_get_huge_page_option: "1GB" and
+  -- "2MB" limits are keyed by 1Gi and 2Mi
+  lu.assertEquals(e:call("ram_in_bytes", "1GB"), 1 << 30)
+  lu.assertEquals(e:call("ram_in_bytes", "2MB"), 2 << 20)
 end
 
 -------------------------------------------------------------------------------
@@ -158,6 +164,16 @@ function T.TestHandleShm.test_kata_unit_test_mount()
   d = classify(mount, with(IDS, { sandbox_shm_size = 0 }))
   lu.assertEquals(d.guest_mount, { destination = "/dev/shm", type = "tmpfs", source = "shm",
     options = { "noexec", "nosuid", "nodev", "mode=1777", "size=" .. 65536 * 1024 } })
+end
+
+-- runtime-rs crates/resource/src/volume/shm_volume.rs
+-- test_shm_volume_uses_guest_sandbox_path: runtime-rs always binds the
+-- sandbox's shm (it always has one), as Go does when shmSize > 0
+function T.TestHandleShm.test_runtime_rs_shm_volume()
+  local d = classify({ destination = "/dev/shm" }, with(IDS, { sandbox_shm_size = 65536 * 1024 }))
+  lu.assertEquals(d.guest_mount, { destination = "/dev/shm", type = "bind",
+    source = "/run/kata-containers/sandbox/shm", options = { "rbind" } })
+  lu.assertEquals(d.storages, {})
 end
 
 -------------------------------------------------------------------------------
@@ -442,8 +458,10 @@ function T.TestGuestAttacks.test_build_cannot_change_the_decision()
       return { host = { action = "none" } } end }
   ]] })
   local e = assert(katamount.new({ rules_path = { rules } }))
-  local _, err = e:classify({ type = "proc", source = "proc", destination = "/proc" }, IDS)
-  lu.assertStrContains(err, "read-only")
+  -- build gets a copy of the decision's names: the decision stays the rule's
+  local d = classify({ type = "proc", source = "proc", destination = "/proc" }, IDS, e)
+  lu.assertEquals({ d.class, d.action, d.rule }, { "passthrough", "guest-mount", "passthrough" })
+  lu.assertEquals(d.host, { action = "none" })
 end
 
 function T.TestGuestAttacks.test_translate_false_skips_it()

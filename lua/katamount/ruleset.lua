@@ -393,7 +393,8 @@ local function guest(spec)
   end
   local key = class .. "/" .. (action or "*")
   local file, line = where()
-  rs.guests[key] = { name = key, build = build, file = file, line = line }
+  rs.guests[key] = { name = key, build = build, file = file, line = line,
+    info = { name = key, file = file, line = line } }
 end
 
 -- Lua names a chunk in a message by at most LUA_IDSIZE (60) bytes, so a
@@ -627,7 +628,7 @@ local function guest_fields(g, out, d)
     d.guest_reason = type(out.why) == "string" and out.why or "removed from the container's mounts"
   end
   d.host = sandbox.plain(host)
-  d.translation = { name = g.name, file = g.file, line = g.line }
+  d.translation = g.info
   return d
 end
 
@@ -639,8 +640,8 @@ end
 local function translate(m, ctx, d)
   local g = rs.guests[d.class .. "/" .. d.action] or rs.guests[d.class .. "/*"]
   if g == nil then return d end
-  local seen = sandbox.freeze({ class = d.class, action = d.action, rule = d.rule, reasons = d.reasons })
-  local ok, out = sandbox.call(g.build, m, ctx, seen)
+  -- build sees a copy of the decision's names: what it does to it stays there
+  local ok, out = sandbox.call(g.build, m, ctx, { class = d.class, action = d.action, rule = d.rule })
   local res, err
   if ok then res, err = guest_fields(g, out, d) else err = out end
   if res == nil then
