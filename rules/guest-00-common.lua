@@ -42,8 +42,14 @@ end)
 -- base_name(path): filepath.Base of the cleaned path. Unlike Go's Base
 -- ("/a/.." -> ".."), a name that would leave the directory it is joined to
 -- (".", "..", "/", "") raises.
+-- last(path): what follows the last "/" (an anchored pattern: one attempt,
+-- where an unanchored one would be tried at every position).
+local function last(path)
+  return path:match("^.*/(.-)$") or path
+end
+
 predicate("base_name", function(path)
-  local base = core.clean(path):match("[^/]*$")
+  local base = last(core.clean(path))
   if base == "" or base == "." or base == ".." then
     error(("'%s' has no name to place in the guest"):format(path), 0)
   end
@@ -69,12 +75,20 @@ predicate("fs_sharing", function(ctx)
   return ctx.fs_sharing_supported ~= false
 end)
 
--- FNV-1a 64 of the strings, as 16 hex digits.
+local byte = string.byte
+local P = 0x100000001b3
+
+-- FNV-1a 64 of the strings (each followed by a NUL), as 16 hex digits; the
+-- bytes taken 64 at a time (one call each).
 local function fnv(...)
   local h = 0xcbf29ce484222325
-  for _, s in ipairs({ ... }) do
-    for i = 1, #s do h = (h ~ s:byte(i)) * 0x100000001b3 end
-    h = (h ~ 0) * 0x100000001b3
+  for k = 1, select("#", ...) do
+    local s = select(k, ...)
+    for i = 1, #s, 64 do
+      local b = { byte(s, i, i + 63) }
+      for j = 1, #b do h = (h ~ b[j]) * P end
+    end
+    h = h * P -- the NUL
   end
   return ("%016x"):format(h)
 end
@@ -89,7 +103,7 @@ predicate("share_file_name", function(m, ctx, sandbox_scoped)
     return ("sandbox-%s-%s"):format(fnv(kata_id(ctx, "sandbox_id"), m.source), base_name(m.source))
   end
   local cid = kata_id(ctx, "container_id")
-  return ("%s-%s-%s"):format(cid, fnv(cid, m.source, m.destination), m.destination:match("[^/]*$"))
+  return ("%s-%s-%s"):format(cid, fnv(cid, m.source, m.destination), last(m.destination))
 end)
 
 local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
