@@ -18,7 +18,7 @@ stds.katamount_rules = {
     os = { fields = { "time", "clock", "date", "difftime" } },
     -- the rule API
     params = { read_only = false, other_fields = true },
-    "predicate", "rule", "param", "declare", "disable",
+    "predicate", "rule", "param", "declare", "disable", "guest",
     core = { fields = { "stat", "lstat", "realpath", "fs_type", "is_mount_point", "list_dir",
       "device_for_path", "block_device", "count_files", "mount_entry", "clean", "major",
       "minor", "mounts", "_VERSION" } },
@@ -33,6 +33,9 @@ stds.katamount_rules = {
     "agent_watch_limit", "unwatched_reason", "is_kubelet_config_volume",
     "hotplugs_as_block", "virtual_volume", "is_nydus_rootfs", "is_erofs_rootfs",
     "is_erofs_multi_layer", "rootfs_path",
+    -- the guest-side helpers (rules/guest-00-common.lua, guest-shared.lua, guest-hugepages.lua)
+    "guest_join", "base_name", "kata_id", "fs_sharing", "share_file_name", "base64_url",
+    "block_storage", "copy_list", "unchanged", "share", "ram_in_bytes",
   },
 }
 files["rules/"] = { std = "katamount_rules" }

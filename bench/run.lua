@@ -286,6 +286,7 @@ local plan_row = case("plan(pod spec)", { km and km.plan, P.spec }, { base.plan,
 -- match (tried first, pure string tests), minus the plan without them.
 local NRULES = 100
 local per_rule
+local translation
 if km and type(km.new) == "function" then
   local dir = R .. "/rules-bench"
   sh("mkdir -p " .. q(dir))
@@ -310,6 +311,14 @@ end
       { function(s) return e2:plan(s) end, P.spec })
     if r1.km and r2.km then
       per_rule = (r2.km - r1.km) / (NRULES * #P.spec.mounts)
+    end
+    -- the guest side (rules/guest-*.lua): the same plan without it
+    section("guest-side translation (plan with and without it)")
+    local no_guest = { translate = false }
+    local r0 = case("plan, decisions only (ctx.translate = false)",
+      { function(sp) return e1:plan(sp, no_guest) end, P.spec })
+    if r0.km and r1.km then
+      translation = { with = r1.km, without = r0.km }
     end
   else
     notes[#notes + 1] = "rule evaluation: " .. tostring(err1 or err2)
@@ -496,6 +505,12 @@ if core_ns and plan_row.km and plan_row.floor then
     .. " (%s; an engine with one always-matching rule: %s)"):format(fmt(plan_row.km), fmt(core_ns),
     core_ns / plan_row.floor, fmt(plan_row.floor), fmt(plan_row.km - core_ns),
     breakdown.one and fmt(breakdown.one.km) or "n/a"))
+end
+if translation then
+  local t = translation.with - translation.without
+  print(("guest-side translation: %s per plan of %d mounts (%s per decision), %.0f%% of the plan's"
+    .. " decisions alone (%s)"):format(fmt(t), #P.spec.mounts + 1, fmt(t / (#P.spec.mounts + 1)),
+    100 * t / translation.without, fmt(translation.without)))
 end
 if boundary and boundary.per then
   print(("crossing the boundary: %s per decision (a plan's jobs in and decisions out, one call)"):format(

@@ -114,7 +114,8 @@ function T.TestForbidden.test_the_environment_is_the_allow_list()
   ]] })
   local p = assert(katamount.new({ rules_path = { d } })):params()
   lu.assertEquals(p.env_names, table.concat({ "_VERSION", "assert", "core", "count_files",
-    "declare", "device_for_path", "disable", "error", "getmetatable", "ipairs", "math", "mount_entry",
+    "declare", "device_for_path", "disable", "error", "getmetatable", "guest", "ipairs", "math",
+    "mount_entry",
     "next", "os",
     "pairs", "param", "params", "pcall", "predicate", "rawequal", "rawget", "rawlen", "rule", "select",
     "setmetatable", "string", "table", "tonumber", "tostring", "type", "utf8", "xpcall" }, " "))

@@ -92,6 +92,11 @@ end
 local function decision(res, f)
   f.class, f.action, f.rule, f.reasons = res.class, res.action, res.rule, res.reasons
   if res.trace then f.trace = res.trace end
+  -- the guest side (a translation rule's, absent for a class without one)
+  if res.translation then
+    f.storages, f.guest_mount, f.guest_reason = res.storages, res.guest_mount, res.guest_reason
+    f.host, f.translation = res.host, res.translation
+  end
   return f
 end
 

@@ -34,7 +34,9 @@ local rs = { params = {}, param_where = {}, predicates = {}, predicate_info = {}
   -- classes and actions rule files declared, what the load noticed
   declared = {}, undeclared = {}, disabled = {}, classes = {}, actions = {}, warnings = {},
   -- the rules of each bundled file a rules directory replaced (`shadow_file`)
-  replaced = {} }
+  replaced = {},
+  -- the guest-side translations, keyed "class/action" or "class/*" (`guest`)
+  guests = {} }
 
 -- A name no rule file defined: an error where it is read (a misspelled
 -- predicate fails the rule that calls it, naming it), never a silent nil.
@@ -344,6 +346,31 @@ local function rule(spec)
   }
 end
 
+-- guest { class = "ephemeral", action = "guest-tmpfs" (optional),
+--   build = function(m, ctx, d) return { storages =, guest_mount =, host =, why = } end }:
+-- how a decision of that class (and action) becomes what the guest agent
+-- receives; a later definition for the same class/action replaces it.
+local function guest(spec)
+  if not rs.loading then error("guest: translations are defined only while their file loads", 2) end
+  if type(spec) ~= "table" then
+    error("guest: expects a table { class = ..., action = ..., build = function(m, ctx, d) ... end }", 2)
+  end
+  local class, action, build = spec.class, spec.action, spec.build
+  if type(class) ~= "string" or class == "" then
+    error("guest: class must be a non-empty string, got " .. shown(class), 2)
+  end
+  if action ~= nil and (type(action) ~= "string" or action == "") then
+    error(format("guest '%s': action must be a non-empty string or nil, got %s", class, shown(action)), 2)
+  end
+  if type(build) ~= "function" then
+    error(format("guest '%s': build must be a function (m, ctx, d)", class), 2)
+  end
+  local key = class .. "/" .. (action or "*")
+  local file, line = where()
+  rs.guests[key] = { name = key, build = build, file = file, line = line,
+    info = { name = key, file = file, line = line } }
+end
+
 -- Lua names a chunk in a message by at most LUA_IDSIZE (60) bytes, so a
 -- longer path comes out as "..." and its tail: give each such position of
 -- `file` its whole path back (an operator's rules directory may be deep).
@@ -364,7 +391,7 @@ function E.load_file(path, text)
   rs.loading = true
   local env = sandbox.env({
     params = params_view, predicate = predicate, rule = rule, param = param, declare = declare,
-    disable = disable, core = helpers.core,
+    disable = disable, guest = guest, core = helpers.core,
     mount_entry = helpers.mount_entry, device_for_path = helpers.device_for_path,
     count_files = helpers.count_files,
   }, rs.predicates)
@@ -398,7 +425,7 @@ function E.shadow_file(path, text, by)
   local sink = setmetatable({}, { __index = rs.params })
   local env = sandbox.env({
     params = sink, predicate = nothing, rule = record, param = nothing, declare = nothing,
-    disable = nothing, core = helpers.core, mount_entry = helpers.mount_entry,
+    disable = nothing, guest = nothing, core = helpers.core, mount_entry = helpers.mount_entry,
     device_for_path = helpers.device_for_path, count_files = helpers.count_files,
   }, rs.predicates)
   local chunk = load(text, "@" .. path, "t", env)
@@ -578,6 +605,49 @@ local function reasons_of(why, matched, r)
   return { "no match" }
 end
 
+-- What a translation's `build` returned, checked: a list of storages, a
+-- guest mount or nil, a host step; plain data only.
+local function guest_fields(g, out, d)
+  if type(out) ~= "table" then
+    return nil, format("build must return a table { storages =, guest_mount =, host = }, got %s", shown(out))
+  end
+  local storages, gm, host = out.storages or {}, out.guest_mount, out.host or { action = "none" }
+  if type(storages) ~= "table" then return nil, "storages must be a list of tables" end
+  for i = 1, rawlen(storages) do
+    if type(rawget(storages, i)) ~= "table" then return nil, format("storage %d is not a table", i) end
+  end
+  if gm ~= nil and type(gm) ~= "table" then return nil, "guest_mount must be a table or nil" end
+  if type(host) ~= "table" or type(host.action) ~= "string" then
+    return nil, "host must be a table with an action (share, copy, watch, hotplug, none)"
+  end
+  d.storages = sandbox.plain(storages)
+  d.guest_mount = gm and sandbox.plain(gm) or nil
+  if gm == nil then
+    d.guest_reason = type(out.why) == "string" and out.why or "removed from the container's mounts"
+  end
+  d.host = sandbox.plain(host)
+  d.translation = g.info
+  return d
+end
+
+-- The guest side of decision `d` of mount `m`: the translation of its
+-- class and action (else of its class) run under the budget; `d` gains
+-- `storages`, `guest_mount` (or `guest_reason`), `host` and `translation`.
+-- A class without a translation leaves `d` as it is.
+-- Returns `d`, or `{error=, trace=}` when the translation failed.
+local function translate(m, ctx, d)
+  local g = rs.guests[d.class .. "/" .. d.action] or rs.guests[d.class .. "/*"]
+  if g == nil then return d end
+  -- build sees a copy of the decision's names: what it does to it stays there
+  local ok, out = sandbox.call(g.build, m, ctx, { class = d.class, action = d.action, rule = d.rule })
+  local res, err
+  if ok then res, err = guest_fields(g, out, d) else err = out end
+  if res == nil then
+    return { error = format("guest '%s' (%s:%d): %s", g.name, g.file, g.line, err), trace = d.trace }
+  end
+  return res
+end
+
 -- Decide one job `{fields=, scope=, mounted=, target=, parts=, direct_volume=}`
 -- with settings `c` (already over the params); `good`: the layers decided
 -- so far (rootfs).
@@ -612,8 +682,10 @@ local function decide(job, c, explain, good)
     return { error = format("rule '%s' (%s:%d): %s", r.name, r.file, r.line, why), trace = trace }
   end
   if r == nil then return { error = "no rule matched", trace = trace } end
-  return { class = r.class, action = r.action, rule = r.name, reasons = reasons_of(why, true, r),
+  local d = { class = r.class, action = r.action, rule = r.name, reasons = reasons_of(why, true, r),
     trace = trace }
+  if c.translate == false then return d end
+  return translate(m, ctx, d)
 end
 
 --- Decide one mount: `job` `{fields=, scope=}`, the caller's settings.

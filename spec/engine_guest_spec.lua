@@ -1,0 +1,518 @@
+-- spec/engine_guest_spec.lua -- the guest side of each decision
+-- (rules/guest-*.lua) checked against kata-containers' own code: each test
+-- names the upstream function (src/runtime/virtcontainers/ unless said) and,
+-- where kata has one, feeds the mount its unit test feeds and asserts the
+-- same storage and rewritten mount, field by field.
+local lu = require("luaunit")
+local H = require("helpers")
+local katamount = require("katamount")
+local agent = require("katamount.agent")
+local cjson = require("cjson")
+
+local BLOCK_FILE = "io.katacontainers.fs-opt.block_device=file"
+local EPHEMERAL = "/run/kata-containers/sandbox/ephemeral"
+local SHARED = "/run/kata-containers/shared/containers"
+local IDS = { container_id = "c1", sandbox_id = "s1" }
+
+local function with(ctx, extra)
+  local c = {}
+  for k, v in pairs(ctx or IDS) do c[k] = v end
+  for k, v in pairs(extra or {}) do c[k] = v end
+  return c
+end
+
+local function classify(mount, ctx, e)
+  local d, err = (e or katamount.engine):classify(mount, ctx or IDS)
+  lu.assertNil(err, mount.source)
+  return d
+end
+
+local function esc(p) return (p:gsub("%p", "%%%0")) end
+local SHARED_P = esc(SHARED)
+
+local function basename(p) return (p:match("([^/]*)/*$")) end
+
+local function empty_dir(tag, name)
+  return H.tmpdir(tag) .. "/pods/p/volumes/kubernetes.io~empty-dir/" .. name
+end
+
+local T = {}
+
+-------------------------------------------------------------------------------
+-- kata_agent.go handleEphemeralStorage; kata_agent_test.go TestHandleEphemeralStorage
+T.TestHandleEphemeralStorage = {}
+function T.TestHandleEphemeralStorage.tearDown() H.cleanup() end
+
+function T.TestHandleEphemeralStorage.test_kata_unit_test_mount()
+  H.need_mounts()
+  -- the test's mount: type "ephemeral", the source a directory (here a tmpfs emptyDir)
+  local src = H.mount_tmpfs(empty_dir("eph", "cache"))
+  local d = classify({ type = "ephemeral", source = src, destination = "/cache" })
+  lu.assertEquals({ d.class, d.action }, { "ephemeral", "guest-tmpfs" })
+  local mp = EPHEMERAL .. "/" .. basename(src)
+  lu.assertEquals(d.storages, { { driver = "ephemeral", source = "tmpfs", fstype = "tmpfs", mount_point = mp,
+    options = {} } })
+  lu.assertEquals(d.guest_mount, { source = mp, destination = "/cache", type = "bind", options = {} })
+  lu.assertEquals(d.host, { action = "none" })
+  lu.assertEquals(d.translation.name, "ephemeral/*")
+  lu.assertStrContains(d.translation.file, "guest-ephemeral.lua")
+end
+
+-- runtime-rs volume/ephemeral_volume.rs test_ephemeral_volume_uses_guest_sandbox_path:
+-- the same mount point, the mount's options kept (set_options(m.options()))
+function T.TestHandleEphemeralStorage.test_fs_group_and_bind_options()
+  H.need_mounts()
+  local src = H.mount_tmpfs(empty_dir("eph", "shared-data"))
+  H.sh("chgrp 2345 " .. H.q(src))
+  local d = classify(H.bind_mount(src, "/data"))
+  -- the volume's group is not root: "fsgid=<gid>" (kata's fsGid)
+  lu.assertEquals(d.storages[1].options, { "fsgid=2345" })
+  lu.assertEquals(d.guest_mount, { source = EPHEMERAL .. "/shared-data", destination = "/data", type = "bind",
+    options = { "rbind" } })
+end
+
+-------------------------------------------------------------------------------
+-- kata_agent.go handleLocalStorage; kata_agent_test.go TestHandleLocalStorage
+T.TestHandleLocalStorage = {}
+function T.TestHandleLocalStorage.tearDown() H.cleanup() end
+
+function T.TestHandleLocalStorage.test_kata_unit_test_mount()
+  -- the test's mount: type "local", a directory (an emptyDir that is no mount
+  -- point of its own: on the disk), sandbox "sandboxid", suffix "rootfs"
+  local src = H.mkdir(empty_dir("local", "scratch"))
+  local d = classify({ type = "local", source = src, destination = "/scratch" },
+    with(IDS, { sandbox_id = "sandboxid" }))
+  lu.assertEquals({ d.class, d.action }, { "local", "guest-local" })
+  local mp = SHARED .. "/sandboxid/rootfs/local/scratch"
+  lu.assertEquals(d.storages, { { driver = "local", source = "local", fstype = "local", mount_point = mp,
+    options = { "mode=0777" } } })
+  lu.assertEquals(d.guest_mount, { source = mp, destination = "/scratch", type = "local", options = {} })
+  H.sh("chgrp 77 " .. H.q(src))
+  lu.assertEquals(classify(H.bind_mount(src, "/s")).storages[1].options, { "mode=0777", "fsgid=77" })
+end
+
+-------------------------------------------------------------------------------
+-- kata_agent.go handleHugepages; kata_agent_linux_test.go TestHandleHugepages
+T.TestHandleHugepages = {}
+function T.TestHandleHugepages.tearDown() H.cleanup() end
+
+function T.TestHandleHugepages.test_kata_unit_test_mounts()
+  H.need_mounts()
+  -- as the test: one hugetlbfs per page size the host has, mounted with
+  -- pagesize=<size>, the pod's limit 1,000,000 pages of it
+  local sizes = {}
+  for name in H.sh("ls /sys/kernel/mm/hugepages 2>/dev/null || true"):gmatch("hugepages%-(%S+)") do
+    sizes[#sizes + 1] = name
+  end
+  lu.skipIf(#sizes == 0, "no huge page sizes on this host")
+  local e = katamount.engine
+  local base = H.tmpdir("huge") .. "/pods/p/volumes/kubernetes.io~empty-dir/"
+  for _, size in ipairs(sizes) do
+    local bytes = assert(e:call("ram_in_bytes", size))
+    local target = H.mkdir(base .. "hugepages-" .. size)
+    local _, ok = H.run(("mount -t hugetlbfs -o pagesize=%s nodev %s"):format(size, H.q(target)))
+    lu.skipIf(not ok, "hugetlbfs cannot be mounted here")
+    local spec = { root = { path = "/" },
+      mounts = { { type = "local", source = target, destination = "/hp" } },
+      linux = { resources = { hugepageLimits = { { pageSize = size, limit = 1000000 * bytes } } } } }
+    local plan, errs = e:plan(spec, IDS)
+    lu.assertEquals(errs, {})
+    local d = plan.mounts[1]
+    lu.assertEquals({ d.class, d.action }, { "hugepages", "guest-hugetlbfs" })
+    local mp = EPHEMERAL .. "/hugepages-" .. size
+    lu.assertEquals(d.storages, { { driver = "ephemeral", source = "nodev", fstype = "hugetlbfs",
+      mount_point = mp, options = { ("pagesize=%d,size=%d"):format(bytes, 1000000 * bytes) } } })
+    lu.assertEquals(d.guest_mount, { source = mp, destination = "/hp", type = "bind", options = {} })
+    -- no limit for that page size: kata writes "size=" with nothing after it
+    local d2 = classify({ type = "local", source = target, destination = "/hp" })
+    lu.assertEquals(d2.storages[1].options, { ("pagesize=%d,size="):format(bytes) })
+    -- a limit kata cannot read fails the decision, as kata fails
+    local _, err = e:classify({ type = "local", source = target, destination = "/hp" },
+      with(IDS, { hugepage_limits = { { pageSize = "2XB", limit = 1 } } }))
+    -- (the decision's own rule, 30-kubernetes.lua's, fails first)
+    lu.assertStrContains(err, "hugepage_limits[1].pageSize 2XB: not a page size")
+  end
+end
+
+-- docker's units.RAMInBytes, which kata uses for both page sizes
+function T.TestHandleHugepages.test_ram_in_bytes()
+  local e = katamount.engine
+  local cases = { { "2M", 2097152 }, { "2MB", 2097152 }, { "2MiB", 2097152 }, { "2048kB", 2097152 },
+    { "1G", 1073741824 }, { "1 GB", 1073741824 }, { "512", 512 }, { "1.5k", 1536 }, { "2X", nil },
+    { "", nil }, { "M", nil } }
+  for _, c in ipairs(cases) do
+    lu.assertEquals(e:call("ram_in_bytes", c[1]), c[2], c[1])
+  end
+  -- runtime-rs volume/hugepage.rs test_get_huge_page_option: "1GB" and
+  -- "2MB" limits are keyed by 1Gi and 2Mi
+  lu.assertEquals(e:call("ram_in_bytes", "1GB"), 1 << 30)
+  lu.assertEquals(e:call("ram_in_bytes", "2MB"), 2 << 20)
+end
+
+-------------------------------------------------------------------------------
+-- kata_agent.go handleShm; kata_agent_test.go TestHandleShm
+T.TestHandleShm = {}
+
+function T.TestHandleShm.test_kata_unit_test_mount()
+  local mount = { type = "bind", destination = "/dev/shm" }
+  -- the sandbox has an shm (shmSize 8192): an rbind of it
+  local d = classify(mount, with(IDS, { sandbox_shm_size = 8192 }))
+  lu.assertEquals(d.guest_mount, { destination = "/dev/shm", type = "bind",
+    source = "/run/kata-containers/sandbox/shm", options = { "rbind" } })
+  lu.assertEquals(d.storages, {})
+  -- none (shmSize 0): a tmpfs of DefaultShmSize
+  d = classify(mount, with(IDS, { sandbox_shm_size = 0 }))
+  lu.assertEquals(d.guest_mount, { destination = "/dev/shm", type = "tmpfs", source = "shm",
+    options = { "noexec", "nosuid", "nodev", "mode=1777", "size=" .. 65536 * 1024 } })
+end
+
+-- runtime-rs crates/resource/src/volume/shm_volume.rs
+-- test_shm_volume_uses_guest_sandbox_path: runtime-rs always binds the
+-- sandbox's shm (it always has one), as Go does when shmSize > 0
+function T.TestHandleShm.test_runtime_rs_shm_volume()
+  local d = classify({ destination = "/dev/shm" }, with(IDS, { sandbox_shm_size = 65536 * 1024 }))
+  lu.assertEquals(d.guest_mount, { destination = "/dev/shm", type = "bind",
+    source = "/run/kata-containers/sandbox/shm", options = { "rbind" } })
+  lu.assertEquals(d.storages, {})
+end
+
+-------------------------------------------------------------------------------
+-- kata_agent.go handleDeviceBlockVolume + handleBlkOCIMounts;
+-- kata_agent_test.go TestHandleBlockVolume (its standard DeviceBlock mount)
+T.TestHandleBlockVolume = {}
+function T.TestHandleBlockVolume.tearDown() H.cleanup() end
+
+function T.TestHandleBlockVolume.test_kata_unit_test_mount()
+  H.need_root()
+  local node = H.tmpdir("blk") .. "/disk"
+  H.sh("mknod " .. H.q(node) .. " b 7 200")
+  -- bMount: type "bind", options {"bind"}, PCI path 03/04, driver virtio-blk-pci
+  local ctx = with(IDS, { block_device_driver = "virtio-blk-pci", block_addresses = { [node] = "03/04" } })
+  local d = classify({ type = "bind", options = { "bind" }, source = node,
+    destination = "/DeviceBlock/destination" }, ctx)
+  lu.assertEquals({ d.class, d.action }, { "block", "hotplug-block" })
+  -- createBlkStorageObject's storage, its mount point then moved by
+  -- handleBlkOCIMounts to storage/<base64url("03/04")>
+  local mp = "/run/kata-containers/sandbox/storage/MDMvMDQ="
+  lu.assertEquals(d.storages, { { driver = "blk", source = "03/04", fstype = "bind", options = { "bind" },
+    mount_point = mp } })
+  lu.assertEquals(d.guest_mount, { source = mp, destination = "/DeviceBlock/destination", type = "bind",
+    options = { "bind" } })
+  lu.assertEquals(d.host, { action = "hotplug", path = node, file = false, read_only = false })
+  -- each block device driver's agent driver (handleBlockVolume)
+  for drv, want in pairs({ ["virtio-scsi"] = "scsi", ["virtio-mmio"] = "mmioblk",
+    ["virtio-blk-ccw"] = "blk-ccw" }) do
+    lu.assertEquals(classify(H.bind_mount(node, "/b"), with(ctx, { block_device_driver = drv }))
+      .storages[1].driver, want)
+  end
+end
+
+function T.TestHandleBlockVolume.test_block_file_is_bound()
+  local img = H.write(H.tmpdir("blk") .. "/vol.img", "x")
+  local d = classify({ type = "ext4", source = img, destination = "/vol", options = { "ro", BLOCK_FILE } },
+    with(IDS, { block_addresses = { [img] = "0:0:1:0" } }))
+  lu.assertEquals({ d.class, d.action }, { "block", "hotplug-block" })
+  local mp = "/run/kata-containers/sandbox/storage/MDowOjE6MA=="
+  lu.assertEquals(d.storages, { { driver = "scsi", source = "0:0:1:0", fstype = "ext4",
+    options = { "ro", BLOCK_FILE }, mount_point = mp } })
+  -- the device is mounted already: the container's mount binds it
+  lu.assertEquals(d.guest_mount, { source = mp, destination = "/vol", type = "ext4", options = { "bind" } })
+  lu.assertEquals(d.host, { action = "hotplug", path = img, file = true, read_only = true })
+  -- without an address yet, the host path stands for it
+  local d2 = classify({ type = "ext4", source = img, destination = "/vol", options = { BLOCK_FILE } })
+  lu.assertEquals(d2.storages[1].source, img)
+  lu.assertEquals(d2.storages[1].mount_point,
+    "/run/kata-containers/sandbox/storage/" .. katamount.base64_url(img))
+end
+
+-------------------------------------------------------------------------------
+-- fs_share_linux.go ShareFile, container.go mountSharedDirMounts
+T.TestShareFile = {}
+function T.TestShareFile.tearDown() H.cleanup() end
+
+function T.TestShareFile.test_shared_read_only_kept()
+  local src = H.tmpdir("share")
+  local d = classify(H.bind_mount(src, "/etc/app", { "ro" }))
+  lu.assertEquals({ d.class, d.action }, { "shared", "share" })
+  local name = d.guest_mount.source:match("^" .. SHARED_P .. "/(.*)$")
+  -- shareFileName: <container>-<16 hex digits>-<basename of the destination>
+  lu.assertStrMatches(name, "c1%-%x+%-app")
+  lu.assertEquals(#name:match("%-(%x+)%-"), 16)
+  lu.assertEquals(d.guest_mount, { source = SHARED .. "/" .. name, destination = "/etc/app", type = "bind",
+    options = { "rbind", "ro" } })
+  lu.assertEquals(d.host, { action = "share", source = src, read_only = true,
+    path = "/run/kata-containers/shared/sandboxes/s1/mounts/" .. name })
+  lu.assertEquals(d.storages, {})
+  -- the digits are a hash, not a draw: the same plan twice says the same
+  lu.assertEquals(classify(H.bind_mount(src, "/etc/app", { "ro" })).guest_mount.source, d.guest_mount.source)
+  lu.assertNotEquals(classify(H.bind_mount(src, "/etc/app2")).guest_mount.source, d.guest_mount.source)
+end
+
+function T.TestShareFile.test_copied_without_sharing()
+  local dir = H.tmpdir("copy")
+  -- a kubelet path (a 36-character pod uid: kata's configVolRegex)
+  local cm = H.fill(dir .. "/pods/00000000-0000-4000-8000-000000000000/volumes/kubernetes.io~configmap/cfg",
+    2)
+  -- (the watchable rule reads fs_sharing_supported; the translation either)
+  lu.assertFalse(katamount.fs_sharing({ shared_fs = "none", fs_sharing_supported = true }))
+  lu.assertTrue(katamount.fs_sharing({ shared_fs = "virtio-fs" }))
+  for _, ctx in ipairs({ with(IDS, { fs_sharing_supported = false }),
+    with(IDS, { shared_fs = "none", fs_sharing_supported = false }) }) do
+    local d = classify(H.bind_mount(cm, "/cfg"), ctx)
+    lu.assertEquals({ d.class, d.action }, { "copy", "copy-watch" })
+    lu.assertStrMatches(d.guest_mount.source, "^" .. SHARED_P .. "/c1%-%x+%-cfg$")
+    lu.assertEquals(d.host, { action = "copy", source = cm, path = d.guest_mount.source, watch = true })
+  end
+  -- a socket cannot be copied: kata ignores the mount, and it leaves the spec
+  local sock = dir .. "/s.sock"
+  H.sh("python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' " .. H.q(sock))
+  local d = classify(H.bind_mount(sock, "/run/s.sock"), with(IDS, { fs_sharing_supported = false }))
+  lu.assertNil(d.guest_mount)
+  lu.assertStrContains(d.guest_reason, "not copied")
+end
+
+-- container.go mountSharedDirMounts: the watchable-bind storage
+function T.TestShareFile.test_watchable()
+  local cm = H.fill(H.tmpdir("watch") .. "/pods/p/volumes/kubernetes.io~secret/token", 2)
+  local d = classify(H.bind_mount(cm, "/var/run/secrets/token", { "ro" }))
+  lu.assertEquals({ d.class, d.action }, { "watchable", "share-watchable" })
+  local shared = d.storages[1].source
+  lu.assertStrMatches(shared, "^" .. SHARED_P .. "/c1%-%x+%-token$")
+  local mp = SHARED .. "/watchable/" .. basename(shared)
+  lu.assertEquals(d.storages, { { driver = "watchable-bind", source = shared, fstype = "bind",
+    mount_point = mp, options = { "rbind", "ro" } } })
+  lu.assertEquals(d.guest_mount, { source = mp, destination = "/var/run/secrets/token", type = "bind",
+    options = { "rbind", "ro" } })
+  lu.assertEquals(d.host.action, "share")
+  lu.assertEquals(d.host.read_only, true)
+end
+
+-------------------------------------------------------------------------------
+-- fs_share_linux.go ShareRootFilesystem, kata_agent.go handleBlkOCIMounts and
+-- removeIgnoredOCIMount, containerd-shim-v2/create.go copyLayersToMounts
+T.TestRootfs = {}
+function T.TestRootfs.tearDown() H.cleanup() end
+
+function T.TestRootfs.test_overlay_of_layers()
+  local dir = H.tmpdir("layers")
+  local img = H.write(dir .. "/base.img", "x")
+  -- a layer option is a container mount with its own options
+  -- (copyLayersToMounts); with is-layer and hot-plugged, a layer
+  local opts = { "io.katacontainers.fs-opt.layer=" .. img .. ",erofs,ro," .. BLOCK_FILE
+      .. ",io.katacontainers.fs-opt.is-layer",
+    "io.katacontainers.fs-opt.layer=" .. dir .. "/plain,overlay", "lowerdir=x" }
+  local plan, errs = katamount.plan({ root = { path = "/" } }, with(IDS, {
+    rootfs = { source = "overlay", target = dir, mounted = true, type = "fuse3.kata-overlay",
+      options = opts },
+    block_addresses = { [img] = "02/00" }, block_device_driver = "virtio-blk-pci" }))
+  lu.assertEquals(errs, {})
+  local l1, l2 = plan.layers[1], plan.layers[2]
+  lu.assertEquals(l1.storages, { { driver = "blk", source = "02/00", fstype = "erofs",
+    options = { "ro", BLOCK_FILE, "io.katacontainers.fs-opt.is-layer" },
+    mount_point = "/run/kata-containers/sandbox/layers/base.img" } })
+  lu.assertNil(l1.guest_mount)
+  lu.assertStrContains(l1.guest_reason, "removed from the container's mounts")
+  lu.assertEquals(l1.host, { action = "hotplug", path = img, file = true, read_only = true })
+  -- a layer option without is-layer: an ordinary mount, left to the agent
+  lu.assertEquals({ l2.class, l2.action }, { "passthrough", "guest-mount" })
+  lu.assertEquals(l2.guest_mount.destination, "/run/kata-containers/sandbox/layers/plain")
+  local r = plan.rootfs
+  lu.assertEquals({ r.class, r.action }, { "rootfs", "overlay" })
+  lu.assertEquals(r.storages, { { driver = "overlayfs", source = "none", fstype = "fuse3.kata-overlay",
+    options = opts, mount_point = "/run/kata-containers/c1/rootfs" } })
+  lu.assertEquals(r.guest_mount.source, "/run/kata-containers/c1/rootfs")
+  -- what the agent gets: the layer's storage before the overlay's
+  local doc = agent.document(plan)
+  lu.assertEquals(doc.storages, { l1.storages[1], r.storages[1] })
+  lu.assertEquals(doc.root, { path = "/run/kata-containers/c1/rootfs" })
+end
+
+function T.TestRootfs.test_shared_root()
+  local root = H.tmpdir("root")
+  local plan = katamount.plan({ root = { path = root } }, IDS)
+  local r = plan.rootfs
+  if r.action ~= "share" then lu.skip("the scratch directory sits on a block device here") end
+  lu.assertEquals(r.storages, {})
+  lu.assertEquals(r.guest_mount.source, SHARED .. "/c1/rootfs")
+  lu.assertEquals(r.host, { action = "share", source = root, read_only = false,
+    path = "/run/kata-containers/shared/sandboxes/s1/mounts/c1/rootfs" })
+end
+
+-------------------------------------------------------------------------------
+-- the mounts kata leaves in the spec as they are
+T.TestUnchanged = {}
+
+function T.TestUnchanged.test_system_device_passthrough()
+  for _, m in ipairs({
+    { source = "proc", destination = "/proc", type = "proc", options = { "nosuid" } },
+    H.bind_mount("/sys/fs/cgroup", "/sys/fs/cgroup"),
+    H.bind_mount("/dev/null", "/dev/null"),
+  }) do
+    local d = classify(m)
+    lu.assertEquals(d.guest_mount, m, m.source)
+    lu.assertEquals(d.storages, {})
+    lu.assertEquals(d.host, { action = "none" })
+  end
+end
+
+-------------------------------------------------------------------------------
+-- an operator's rules directory changes the guest paths and sizes
+T.TestOperator = {}
+function T.TestOperator.tearDown() H.cleanup() end
+
+function T.TestOperator.test_ephemeral_dir_and_shm_size_from_a_rules_directory()
+  H.need_mounts()
+  local rules = H.rules_dir({ ["50-site.lua"] = [[
+    params.guest_ephemeral_dir = "/run/site/ephemeral"
+    params.shm_size = 128 * 1024 * 1024
+  ]] })
+  local e = assert(katamount.new({ rules_path = { rules } }))
+  local src = H.mount_tmpfs(empty_dir("op", "cache"))
+  local plan, errs = e:plan({ root = { path = "/" }, mounts = { H.bind_mount(src, "/cache"),
+    { type = "bind", source = "shm", destination = "/dev/shm", options = { "rbind" } } } }, IDS)
+  lu.assertEquals(errs, {})
+  lu.assertEquals(plan.mounts[1].storages[1].mount_point, "/run/site/ephemeral/cache")
+  lu.assertEquals(plan.mounts[1].guest_mount.source, "/run/site/ephemeral/cache")
+  lu.assertEquals(plan.mounts[2].guest_mount.options[5], "size=134217728")
+  -- a wrong type is refused where it is set
+  local bad = H.rules_dir({ ["50-site.lua"] = 'params.shm_size = "128M"' })
+  local none, err = katamount.new({ rules_path = { bad } })
+  lu.assertNil(none)
+  lu.assertStrContains(err, "param 'shm_size' expects an integer")
+end
+
+function T.TestOperator.test_a_new_class_is_one_file()
+  local dir = H.tmpdir("cls")
+  local rules = H.rules_dir({ ["50-quarantine.lua"] = [[
+    declare("class", "quarantine", "mounts kept out of the guest")
+    declare("action", "drop", "removed from the spec")
+    rule { name = "quarantine", order = 10, class = "quarantine", action = "drop",
+      when = function(m) return m.destination == "/q" end }
+  ]], ["guest-quarantine.lua"] = [[
+    guest { class = "quarantine", build = function(m)
+      return { why = "quarantined: " .. m.destination } end }
+  ]] })
+  local e = assert(katamount.new({ rules_path = { rules } }))
+  local d = classify(H.bind_mount(dir, "/q"), nil, e)
+  lu.assertNil(d.guest_mount)
+  lu.assertEquals(d.guest_reason, "quarantined: /q")
+  lu.assertEquals(d.storages, {})
+  lu.assertEquals(d.host, { action = "none" })
+  -- without its guest file the class has no guest side, and the agent's
+  -- document names it
+  local rules2 = H.rules_dir({ ["50-quarantine.lua"] = H.read(rules .. "/50-quarantine.lua") })
+  local e2 = assert(katamount.new({ rules_path = { rules2 } }))
+  local plan = e2:plan({ root = { path = "/" }, mounts = { H.bind_mount(dir, "/q") } }, IDS)
+  lu.assertNil(plan.mounts[1].storages)
+  lu.assertNil(plan.mounts[1].translation)
+  local doc = agent.document(plan)
+  lu.assertEquals(doc.untranslated, { { destination = "/q", source = dir, class = "quarantine",
+    action = "drop" } })
+  lu.assertEquals(doc.mounts[1].source, dir)
+end
+
+-------------------------------------------------------------------------------
+-- attacks and failures
+T.TestGuestAttacks = {}
+function T.TestGuestAttacks.tearDown() H.cleanup() end
+
+function T.TestGuestAttacks.test_ids_never_add_a_directory()
+  local src = H.tmpdir("ids")
+  for _, id in ipairs({ "../../etc", "a/b", "", ".hidden", "x\0y", ("a"):rep(10) .. "/" }) do
+    local _, err = katamount.classify(H.bind_mount(src, "/x"), with(IDS, { container_id = id }))
+    lu.assertStrContains(err, "container_id must match", id)
+  end
+  local _, err = katamount.classify(H.bind_mount(src, "/x"), with(IDS, { sandbox_id = 7 }))
+  lu.assertStrContains(err, "sandbox_id must match")
+end
+
+function T.TestGuestAttacks.test_a_source_named_dot_dot_fails()
+  lu.assertEquals(katamount.base_name("/a/b//"), "b")
+  for _, p in ipairs({ "/", "", "..", "." }) do
+    local ok, err = katamount.engine:call("base_name", p)
+    lu.assertNil(ok)
+    lu.assertStrContains(err, "has no name")
+  end
+end
+
+function T.TestGuestAttacks.test_a_failing_translation_names_itself()
+  local rules = H.rules_dir({ ["guest-shared.lua"] = [[
+    guest { class = "shared", build = function() error("boom") end }
+  ]], ["guest-shm.lua"] = [[
+    guest { class = "shm", build = function() while true do end end }
+  ]], ["guest-system.lua"] = [[
+    guest { class = "passthrough", build = function() return { host = "share" } end }
+  ]] })
+  local e = assert(katamount.new({ rules_path = { rules } }))
+  local _, err = e:classify(H.bind_mount(H.tmpdir("f"), "/x"), IDS)
+  lu.assertStrMatches(err, "guest 'shared/%*' %(.*guest%-shared%.lua:1%): .*boom")
+  _, err = e:classify({ type = "bind", source = "x", destination = "/dev/shm" }, IDS)
+  lu.assertStrContains(err, "guest 'shm/*'")
+  _, err = e:classify({ type = "proc", source = "proc", destination = "/proc" }, IDS)
+  lu.assertStrContains(err, "host must be a table with an action")
+  -- in a plan the failure is that mount's error; the others go on
+  local plan, errs = e:plan({ root = { path = "/" }, mounts = {
+    { type = "proc", source = "proc", destination = "/proc" },
+    { type = "tmpfs", source = "tmpfs", destination = "/dev/shm" } } }, IDS)
+  lu.assertEquals(#errs, 2)
+  lu.assertNotNil(plan.rootfs.class)
+end
+
+function T.TestGuestAttacks.test_build_cannot_change_the_decision()
+  local rules = H.rules_dir({ ["guest-passthrough.lua"] = [[
+    guest { class = "passthrough", build = function(m, ctx, d)
+      d.class = "shared"
+      return { host = { action = "none" } } end }
+  ]] })
+  local e = assert(katamount.new({ rules_path = { rules } }))
+  -- build gets a copy of the decision's names: the decision stays the rule's
+  local d = classify({ type = "proc", source = "proc", destination = "/proc" }, IDS, e)
+  lu.assertEquals({ d.class, d.action, d.rule }, { "passthrough", "guest-mount", "passthrough" })
+  lu.assertEquals(d.host, { action = "none" })
+end
+
+function T.TestGuestAttacks.test_translate_false_skips_it()
+  local d = classify({ type = "proc", source = "proc", destination = "/proc" },
+    with(IDS, { translate = false }))
+  lu.assertEquals(d.class, "passthrough")
+  lu.assertNil(d.storages)
+  lu.assertNil(d.guest_mount)
+  lu.assertNil(d.host)
+end
+
+-------------------------------------------------------------------------------
+-- katamount.agent.document: one table in agent-protocol names, valid JSON
+T.TestAgentDocument = {}
+function T.TestAgentDocument.tearDown() H.cleanup() end
+
+function T.TestAgentDocument.test_a_pod()
+  H.need_mounts()
+  local dir = H.tmpdir("pod")
+  local eph = H.mount_tmpfs(dir .. "/pods/p/volumes/kubernetes.io~empty-dir/cache")
+  local cm = H.fill(dir .. "/pods/p/volumes/kubernetes.io~configmap/cfg", 1)
+  local spec = { root = { path = dir }, mounts = {
+    { type = "proc", source = "proc", destination = "/proc" },
+    H.bind_mount(eph, "/cache"),
+    H.bind_mount(cm, "/cfg", { "ro" }),
+    { type = "bind", source = "/run/shm", destination = "/dev/shm", options = { "rbind" } },
+  } }
+  local plan, errs = katamount.plan(spec, with(IDS, { sandbox_shm_size = 65536 }))
+  lu.assertEquals(errs, {})
+  local doc = agent.document(plan)
+  local back = cjson.decode(cjson.encode(doc))
+  lu.assertEquals(#back.mounts, 4)
+  lu.assertEquals(back.mounts[2].source, EPHEMERAL .. "/cache")
+  lu.assertEquals(back.mounts[4], { destination = "/dev/shm", source = "/run/kata-containers/sandbox/shm",
+    type = "bind", options = { "rbind" } })
+  local drivers = {}
+  for _, s in ipairs(back.storages) do
+    drivers[#drivers + 1] = s.driver
+    for k in pairs(s) do lu.assertNotNil(({ driver = 1, driver_options = 1, source = 1, fstype = 1,
+      options = 1, mount_point = 1, fs_group = 1 })[k], k) end
+  end
+  lu.assertEquals(drivers, { "ephemeral", "watchable-bind" })
+  lu.assertEquals(back.untranslated, {})
+  lu.assertError(agent.document, "plan")
+end
+
+return T
