@@ -94,6 +94,9 @@ lint: deps
 # volumes, device nodes, tmpfs) inside a private mount namespace that vanishes
 # with the command: nothing is written on the host. Needs root.
 DEMO_PLAN = bin/katamount plan examples/pod/config.json --rootfs examples/pod/rootfs.json
+# the table with the guest side of each mount (DEMO_ARGS=--agent: what kata's
+# agent would receive; DEMO_ARGS=--explain: every rule tried)
+DEMO_ARGS ?= -o destination,source,type,class,action,rule,guest
 demo: need-root $(CORE)
 	@KATAMOUNT_BUILD=$(BUILD) unshare -m --propagation private \
 	  sh -c 'examples/setup.sh && $(LUA) $(DEMO_PLAN) $(DEMO_ARGS)'

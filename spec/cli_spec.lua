@@ -724,6 +724,49 @@ function TestCliRules:test_check_shows_the_decisions_that_change()
   lu.assertStrContains(r.out, "examples/pod/config.json: 0 of")
 end
 
+-- plan --agent: what kata's agent would receive (valid JSON, agent field
+-- names); -o guest and --explain show the guest side of each mount.
+function TestCliRules.test_plan_agent_and_the_guest_column()
+  local dir = H.tmpdir("cli-agent")
+  local data = H.mkdir(dir .. "/data")
+  local config = H.write(dir .. "/config.json", cjson.encode({
+    root = { path = dir },
+    mounts = {
+      { destination = "/proc", source = "proc", type = "proc", options = { "nosuid" } },
+      { destination = "/data", source = data, type = "bind", options = { "rbind", "ro" } },
+      { destination = "/dev/shm", source = "shm", type = "tmpfs", options = { "nosuid" } },
+    },
+  }))
+  local r = km("plan " .. q(config) .. " --agent --set container_id=c1 --set sandbox_id=s1")
+  lu.assertEquals(r.code, 0, r.err)
+  local doc = cjson.decode(r.out)
+  lu.assertEquals(#doc.mounts, 3)
+  lu.assertEquals(doc.mounts[1], { destination = "/proc", source = "proc", type = "proc",
+    options = { "nosuid" } })
+  -- the shared bind points under the guest's shared directory, ro kept
+  lu.assertStrMatches(doc.mounts[2].source, "^/run/kata%-containers/shared/containers/c1%-%x+%-data$")
+  lu.assertEquals(doc.mounts[2].options, { "rbind", "ro" })
+  -- /dev/shm: kata's handleShm, a tmpfs of 64 MiB without a sandbox shm
+  local shm = doc.mounts[3]
+  lu.assertEquals(shm.destination, "/dev/shm")
+  lu.assertEquals(shm.type, "tmpfs")
+  for _, s in ipairs(doc.storages) do
+    lu.assertIsString(s.driver)
+    lu.assertIsString(s.mount_point)
+  end
+  -- the table's GUEST column and --explain's translation line
+  r = km("plan " .. q(config) .. " -o destination,class,guest --set container_id=c1 --set sandbox_id=s1",
+    "COLUMNS=0")
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertStrMatches(r.out, "^DESTINATION%s+CLASS%s+GUEST\n.*")
+  lu.assertStrMatches(r.out, ".*\n/proc%s+passthrough%s+as given\n.*")
+  lu.assertStrMatches(r.out, ".*\n/data%s+shared%s+/run/kata%-containers/shared/containers/c1%-%x+%-data\n.*")
+  r = km("plan " .. q(config) .. " --explain", "COLUMNS=0")
+  lu.assertStrContains(r.out, "guest: translated by 'shared/*' [")
+  lu.assertStrContains(r.out, "guest-shared.lua:")
+  assert_one_line(km("plan " .. q(config) .. " --agent --json"), 2, "katamount plan: ", "--agent")
+end
+
 -- diff: the decisions of a spec a directory changes; status 1 when some do,
 -- 0 when none, 2 without --rules; --json for scripts.
 function TestCliRules:test_diff_of_a_spec()
@@ -1145,7 +1188,7 @@ function TestCliTable:test_output_columns_and_no_headers()
   lu.assertEquals(r.out, "guest-mount\n")
   assert_one_line(km("plan " .. q(self.dir) .. " -o class,bogus"), 2,
     "katamount plan: -o class,bogus: no column"
-    .. " 'bogus' (columns: destination,source,type,class,action,rule,options,reasons,missing)")
+    .. " 'bogus' (columns: destination,source,type,class,action,rule,guest,options,reasons,missing)")
   r = km("rules -o name,class --no-headers")
   lu.assertEquals(r.code, 0, r.err)
   lu.assertStrMatches(lines(r.out)[1], "^%S+%s+%S+$")

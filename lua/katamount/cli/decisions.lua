@@ -9,8 +9,8 @@ local cell, one_line = util.cell, util.one_line
 
 local M = {}
 
---- The columns of a decision table (`-o` takes their names; `options`,
--- `reasons` and `missing` only when named).
+--- The columns of a decision table (`-o` takes their names; `guest`,
+-- `options`, `reasons` and `missing` only when named).
 M.COLUMNS = {
   { name = "destination", title = "DESTINATION", shrink = "middle", min = 16, prio = 2, head = true },
   { name = "source", title = "SOURCE", shrink = "middle", min = 30, prio = 1, wrap = true },
@@ -18,6 +18,7 @@ M.COLUMNS = {
   { name = "class", title = "CLASS", shrink = "end", min = 9 },
   { name = "action", title = "ACTION", shrink = "end", min = 12 },
   { name = "rule", title = "RULE", shrink = "end", min = 12 },
+  { name = "guest", title = "GUEST", shrink = "middle", min = 14, prio = 1, extra = true },
   { name = "options", title = "OPTIONS", shrink = "end", min = 10, extra = true },
   { name = "reasons", title = "REASONS", shrink = "end", min = 12, extra = true },
   { name = "missing", title = "MISSING", min = 7, extra = true },
@@ -25,6 +26,25 @@ M.COLUMNS = {
 
 --- The mark a source missing on this host gets in the table.
 M.MISSING_MARK = " (missing)"
+
+--- The guest side of a decision in a few words: the first storage's mount
+-- point and driver, else where the container's mount points in the guest,
+-- else "removed" (or "-" when no translation ran).
+-- @tparam table d
+-- @treturn string
+function M.guest(d)
+  local s = type(d.storages) == "table" and d.storages[1] or nil
+  if type(s) == "table" then
+    local more = #d.storages > 1 and (" +" .. (#d.storages - 1)) or ""
+    return cell(s.mount_point) .. " (" .. cell(s.driver) .. ")" .. more
+  end
+  if type(d.guest_mount) == "table" then
+    if d.guest_mount.source == d.source then return "as given" end
+    return cell(d.guest_mount.source)
+  end
+  if d.guest_reason then return "removed" end
+  return "-"
+end
 
 --- A decision's table row.
 -- @tparam table d
@@ -34,7 +54,7 @@ function M.row(d)
   return { destination = cell(d.destination),
     source = cell(d.source) .. (d.source_missing and M.MISSING_MARK or ""),
     type = cell(d.type), class = d.error and "ERROR" or cell(d.class), action = cell(d.action),
-    rule = cell(d.rule), options = cell(d.options), reasons = cell(reasons),
+    rule = cell(d.rule), guest = M.guest(d), options = cell(d.options), reasons = cell(reasons),
     missing = d.source_missing and "yes" or "-" }
 end
 
@@ -61,6 +81,12 @@ function M.explain_lines(d, indent)
   if d.error then out[#out + 1] = indent .. "error: " .. one_line(d.error) end
   if d.source_missing then
     out[#out + 1] = indent .. "source: not on this host; the rules decided without it"
+  end
+  local tr = d.translation
+  if type(tr) == "table" then
+    out[#out + 1] = ("%sguest: translated by '%s' [%s:%s]%s"):format(indent, one_line(tr.name),
+      util.display_path(tr.file), tostring(tr.line),
+      d.guest_reason and ("; " .. one_line(d.guest_reason)) or "")
   end
   local trace = type(d.trace) == "table" and d.trace or {}
   if #trace == 0 then

@@ -56,6 +56,8 @@ function M.add(parser)
       "\"warnings\": [...]}.")
   M.input_options(cmd)
   decisions.output_options(cmd)
+  cmd:flag("--agent", "Print what a runtime sends kata's agent: the rewritten OCI mounts and the\n" ..
+    "storages, as one JSON document in agent-protocol field names.")
 end
 
 --- Plan the spec the arguments name: `{input=, mounts=, rootfs=, layers=,
@@ -108,7 +110,11 @@ end
 function M.run(a, usage)
   local topts = decisions.table_options(a, usage)
   local p = M.decide(a, usage, a.explain)
-  if a.json then
+  if a.agent then
+    if a.json then usage("--agent prints JSON already: give one of --agent and --json") end
+    local agent = require("katamount.agent")
+    json.print(agent.document({ mounts = p.mounts, rootfs = p.rootfs, layers = p.layers }))
+  elseif a.json then
     local doc = { mounts = {}, layers = {}, rootfs = decisions.data(p.rootfs), warnings = p.input.warnings }
     for i, d in ipairs(p.mounts) do doc.mounts[i] = decisions.data(d) end
     for i, d in ipairs(p.layers) do doc.layers[i] = decisions.data(d) end
