@@ -1,5 +1,5 @@
---- `katamount diff --rules DIR CONFIG`: the decisions of a spec that a
--- rules directory changes, against the bundled rules alone.
+--- The diff command: the decisions of a spec that a rules directory (its
+-- `--rules DIR`) changes, against the bundled rules alone.
 -- @module katamount.cli.diff
 local util = require("katamount.cli.util")
 local input = require("katamount.cli.input")
