@@ -36,7 +36,7 @@ NS = $(shell [ "$$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev
 export VALGRIND_LOG_FILTER := /unhandled amd64-linux syscall: 45[78]$$/ { skip = 4; next } \
   skip > 0 { skip--; next } { print }
 
-.PHONY: all deps need-root test check asan valgrind lint bench fuzz fuzz-replay fuzz-deps demo doc install clean
+.PHONY: all deps need-root test check asan valgrind lint bench fuzz fuzz-replay fuzz-deps demo doc install clean demo-direct
 
 all: $(CORE)
 
@@ -100,6 +100,13 @@ DEMO_ARGS ?= -o destination,source,type,class,action,rule,guest
 demo: need-root $(CORE)
 	@KATAMOUNT_BUILD=$(BUILD) unshare -m --propagation private \
 	  sh -c 'examples/setup.sh && $(LUA) $(DEMO_PLAN) $(DEMO_ARGS)'
+
+# The second example: a database pod with a direct-assigned volume (a
+# mountInfo.json naming a block device), /dev/shm and a nydus root filesystem.
+DEMO_DIRECT_PLAN = bin/katamount plan examples/pod-direct/config.json --rootfs examples/pod-direct/rootfs.json
+demo-direct: need-root $(CORE)
+	@KATAMOUNT_BUILD=$(BUILD) unshare -m --propagation private \
+	  sh -c 'examples/setup.sh && $(LUA) $(DEMO_DIRECT_PLAN) $(DEMO_ARGS)'
 
 # Benchmarks (bench/): a Lua driver over the core and the engine, a monotonic
 # clock module, the syscall floors timed in C, and two fixture helpers that

@@ -61,7 +61,7 @@ cover() {
 }
 
 cover /var/lib kubelet containerd docker
-cover /run containerd
+cover /run containerd kata-containers
 
 # --- the pod's own files ----------------------------------------------------
 mkdir -p "$POD/containers/web" "$POD/plugins/kubernetes.io~empty-dir"
@@ -140,3 +140,19 @@ done
 # --- the container's bundle (config.json's root.path): the root filesystem's
 # mount point, which kata's shim leaves unmounted for a layered root
 mkdir -p "$BUNDLE/rootfs"
+
+# --- the second example (examples/pod-direct): a database pod whose data
+# volume a CSI driver assigned directly to the VM with `kata-runtime
+# direct-volume add`: a mountInfo.json under the direct-volumes directory,
+# named by the volume's source in base64url (padded), names the block device
+# (here the raw block volume's node above) that replaces the mount.
+DPOD=/var/lib/kubelet/pods/0d6f5e2a-8b1c-4e3d-9a7f-5c2b1e0d9f84
+DSRC=$DPOD/volumes/kubernetes.io~csi/pvc-7c1e9d2a-4b6f-4a3e-8d5c-9f0e1b2a3c4d/mount
+DBUNDLE=/run/containerd/io.containerd.runtime.v2.task/k8s.io/4be1c0d7a9e2f3b5c6d8e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1
+mkdir -p "$DSRC" "$DBUNDLE/rootfs"   # the nydus root is not mounted on the host
+printf '127.0.0.1\tlocalhost\n10.244.2.9\tdb-0\n' > "$DPOD/etc-hosts"
+b64=$(printf %s "$DSRC" | base64 -w0 | tr '+/' '-_')
+mkdir -p "/run/kata-containers/shared/direct-volumes/$b64"
+printf '{"volume-type":"block","device":"%s","fstype":"ext4","metadata":{"fsGroup":"999"},"options":["rw"]}\n' \
+  "$PUBLISH/$POD_UID" > "/run/kata-containers/shared/direct-volumes/$b64/mountInfo.json"
+

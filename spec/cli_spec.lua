@@ -51,6 +51,7 @@ local EXAMPLE_RUNS = {
   classify_mem = { "classify --source " .. POD .. "/volumes/kubernetes.io~empty-dir/cache"
     .. " --destination /cache --explain", "COLUMNS=0" },
   mounts = { "mounts", "COLUMNS=0" },
+  direct_json = { "plan examples/pod-direct/config.json --rootfs examples/pod-direct/rootfs.json --json" },
   mounts_json = { "mounts --json" },
 }
 
@@ -235,6 +236,32 @@ function TestCliExample.test_set_parses_by_the_declared_type()
   lu.assertEquals(cjson.decode(r.out).class, "shared")
   r = km("classify --source /srv/x --destination /p --json --set system_prefixes=/srv,/opt")
   lu.assertEquals(cjson.decode(r.out).class, "system")
+end
+
+-- The second example (examples/pod-direct), each decision as kata's code
+-- makes it: mounts that are not binds go to the agent (mountSharedDirMounts
+-- skips them), /dev/shm is the guest's (kata_agent.go handleShm), the data
+-- volume's mountInfo.json names a block device that is hot-plugged
+-- (pkg/direct-volume VolumeMountInfo, container.go createBlockDevices),
+-- /etc/hosts is shared (fs_share_linux.go ShareFile), the nydus root is
+-- neither mounted on the host nor hot-plugged (IsNydusRootFSType).
+function TestCliExample.test_the_direct_volume_example_decides_as_kata()
+  local r = example().direct_json
+  lu.assertEquals(r.code, 0, r.err)
+  local doc = cjson.decode(r.out)
+  local got = {}
+  for _, d in ipairs(doc.mounts) do got[#got + 1] = { d.destination, d.class, d.action } end
+  lu.assertEquals(got, {
+    { "/proc", "passthrough", "guest-mount" },
+    { "/dev", "passthrough", "guest-mount" },
+    { "/sys", "passthrough", "guest-mount" },
+    { "/dev/shm", "shm", "guest-shm" },
+    { "/var/lib/postgresql/data", "direct-volume", "hotplug-block" },
+    { "/etc/hosts", "shared", "share" },
+  })
+  lu.assertEquals(doc.mounts[5].direct_volume.fstype, "ext4")
+  lu.assertEquals(doc.mounts[5].direct_volume.fs_group, 999)
+  lu.assertEquals({ doc.rootfs.class, doc.rootfs.action }, { "rootfs", "nydus" })
 end
 
 function TestCliExample.test_table_has_every_mount_rootfs_and_layers()
