@@ -265,7 +265,7 @@ function T.TestShareFile.test_copied_without_sharing()
   end
   -- a socket cannot be copied: kata ignores the mount, and it leaves the spec
   local sock = dir .. "/s.sock"
-  H.sh("python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' " .. H.q(sock))
+  H.make_socket(sock)
   local d = classify(H.bind_mount(sock, "/run/s.sock"), with(IDS, { fs_sharing_supported = false }))
   lu.assertNil(d.guest_mount)
   lu.assertStrContains(d.guest_reason, "not copied")

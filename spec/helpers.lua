@@ -256,6 +256,15 @@ function H.pid()
   return pid
 end
 
+--- Make a Unix socket at `path` (bound, then left: the file stays) with
+-- perl's Socket module, which Debian's essential perl-base carries, so that
+-- a fresh minimal machine has it (python3 it may lack).
+function H.make_socket(path)
+  H.sh("perl -MSocket -e 'socket(S, PF_UNIX, SOCK_STREAM, 0) or die \"socket: $!\";"
+    .. " bind(S, pack_sockaddr_un($ARGV[0])) or die \"bind: $!\"' " .. sh_quote(path))
+  return path
+end
+
 --- Assert the error contract: nil, a message naming `what`, an integer errno.
 function H.assert_error(what, ok, msg, errno, want_errno)
   lu.assertNil(ok, "expected a failure return")
