@@ -2,7 +2,6 @@
 -- `--rules DIR`) changes, against the bundled rules alone.
 -- @module katamount.cli.diff
 local util = require("katamount.cli.util")
-local input = require("katamount.cli.input")
 local engine = require("katamount.cli.engine")
 local plan = require("katamount.cli.plan")
 local rules = require("katamount.cli.rules")
@@ -30,14 +29,7 @@ end
 function M.run(a, usage)
   if not a.rules or #a.rules == 0 then usage("give the rules directory to compare: --rules DIR") end
   local sets = engine.parse_sets(a.set, usage)
-  if a.container then
-    if a.config then usage("give CONFIG or --container ID, not both") end
-    a.config = input.find_container(a.container, a.containerd_root, a.crio_root)
-  elseif not a.config then
-    usage("missing argument 'config' (or --container ID)")
-  end
-  local inp = input.load(a.config, a.bundle)
-  local rootfs = input.rootfs(a, inp)
+  local inp, rootfs = plan.load_input(a, usage)
   for _, w in ipairs(inp.warnings) do util.warn(w) end
   local new = engine.new_function()
   local before, berr = new({ rules_path = {} })

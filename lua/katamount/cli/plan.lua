@@ -67,9 +67,13 @@ end
 -- @tparam[opt] boolean explain
 -- @tparam[opt] boolean quiet
 -- @treturn table
-function M.decide(a, usage, explain, quiet)
-  local report = quiet and function() end or decisions.report_failure
-  local settings = engine.parse_sets(a.set, usage)
+--- The spec the input options name (CONFIG, stdin, a bundle or a running
+-- container) and its root filesystem as ctx.rootfs.
+-- @tparam table a the parsed arguments
+-- @tparam function usage
+-- @treturn table the input (`input.load`)
+-- @treturn ?table the root filesystem
+function M.load_input(a, usage)
   if a.container then
     if a.config then usage("give CONFIG or --container ID, not both") end
     if a.bundle then usage("--bundle is for a spec read from stdin, not --container") end
@@ -78,7 +82,13 @@ function M.decide(a, usage, explain, quiet)
     usage("missing argument 'config' (or --container ID)")
   end
   local inp = input.load(a.config, a.bundle)
-  local rootfs = input.rootfs(a, inp)
+  return inp, input.rootfs(a, inp)
+end
+
+function M.decide(a, usage, explain, quiet)
+  local report = quiet and function() end or decisions.report_failure
+  local settings = engine.parse_sets(a.set, usage)
+  local inp, rootfs = M.load_input(a, usage)
   local e = engine.load(a.rules)
   for _, w in ipairs(inp.warnings) do util.warn(w) end
   local ctx = engine.context(e, settings, explain, usage)
