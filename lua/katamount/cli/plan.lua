@@ -60,13 +60,6 @@ function M.add(parser)
     "storages, as one JSON document in agent-protocol field names.")
 end
 
---- Plan the spec the arguments name: `{input=, mounts=, rootfs=, layers=,
--- failed=}`, the warnings printed on stderr, and the failures unless `quiet`.
--- @tparam table a the parsed arguments
--- @tparam function usage
--- @tparam[opt] boolean explain
--- @tparam[opt] boolean quiet
--- @treturn table
 --- The spec the input options name (CONFIG, stdin, a bundle or a running
 -- container) and its root filesystem as ctx.rootfs.
 -- @tparam table a the parsed arguments
@@ -85,6 +78,13 @@ function M.load_input(a, usage)
   return inp, input.rootfs(a, inp)
 end
 
+--- Plan the spec the arguments name: `{input=, mounts=, rootfs=, layers=,
+-- failed=}`, the warnings printed on stderr, and the failures unless `quiet`.
+-- @tparam table a the parsed arguments
+-- @tparam function usage
+-- @tparam[opt] boolean explain
+-- @tparam[opt] boolean quiet
+-- @treturn table
 function M.decide(a, usage, explain, quiet)
   local report = quiet and function() end or decisions.report_failure
   local settings = engine.parse_sets(a.set, usage)
