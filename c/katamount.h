@@ -300,6 +300,9 @@ extern const luaL_Reg km_sysfs_funcs[];
 extern const luaL_Reg km_dest_funcs[];
 extern const luaL_Reg km_rulefiles_funcs[];
 extern const luaL_Reg km_term_funcs[];
+extern const luaL_Reg km_encode_funcs[];
+extern const luaL_Reg km_readfile_funcs[];
+extern const luaL_Reg km_treesize_funcs[];
 
 /* rulestate.c: a Lua state of its own per engine (new{memory=, deadline=}). */
 extern const luaL_Reg km_rulestate_funcs[];

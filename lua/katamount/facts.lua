@@ -37,7 +37,10 @@ end
 -- else (ensure_destination) stays out of the sandbox.
 local MEMO1 = { "stat", "lstat", "realpath", "fs_type", "is_mount_point", "list_dir",
   "device_for_path" }
-local PURE = { "clean", "major", "minor", "mounts", "_VERSION" }
+local PURE = { "clean", "major", "minor", "mounts", "base64url", "fnv1a64", "_VERSION" }
+-- Walks of a tree taking limits as well as a path: not remembered (a rule
+-- asks each once per mount).
+local UNREMEMBERED = { "tree_size" }
 
 --- Bind the fact helpers to an engine state.
 -- @tparam table state the engine's `{memo=, mtab=}` (memo set while deciding)
@@ -126,6 +129,7 @@ function M.new(state, core, mountinfo, per_path, freeze)
     if core[name] then ro[name] = memo1(name, core[name]) end
   end
   for _, name in ipairs(PURE) do ro[name] = core[name] end
+  for _, name in ipairs(UNREMEMBERED) do ro[name] = core[name] end
   -- clean is pure but asked by nearly every rule: remembered per decision
   local core_clean = core.clean
   ro.clean = function(path)

@@ -1,0 +1,316 @@
+/*
+ * treesize.c -- tree_size: the entries and bytes of a tree as kata's agent
+ * counts them before it watches a volume, stopped at the first limit
+ * passed.
+ *
+ * Lua functions: tree_size.
+ *
+ * The walk has no recursion: a stack of the directories still to read
+ * (their paths end to end in one block), one directory open at a time,
+ * each entry judged with fstatat(AT_SYMLINK_NOFOLLOW) relative to its
+ * directory and each directory below the top opened with O_NOFOLLOW, so
+ * that no link is ever followed. A directory is read for at most the
+ * entries still allowed plus one, so a directory of a million entries
+ * costs what the limit allows, and its names are sorted so that the
+ * answer does not depend on the file system's order. Nothing of the Lua
+ * API runs while the walk holds memory or a descriptor.
+ */
+/*** @submodule katamount.core */
+#include "katamount.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Largest max_entries tree_size accepts: it bounds the walk's work and its
+ * memory (at most this many directory paths of KM_PATH_MAX bytes). */
+#define KM_TREE_ENTRIES_MAX 4096
+
+enum { KM_TREE_WITHIN, KM_TREE_ENTRIES, KM_TREE_BYTES };
+
+struct km_tree {
+    lua_Integer max_entries, max_bytes;
+    lua_Integer entries, bytes;
+    char *stack;            /* pending directories: NUL-terminated paths */
+    size_t stack_len, stack_cap;
+    size_t *tops;           /* where each pending path starts */
+    size_t ntops, tops_cap;
+    char *buf;              /* the getdents64 buffer */
+    char *names;            /* one directory's names, NUL-terminated */
+    size_t names_len, names_cap;
+    size_t *offs;
+    size_t noffs, offs_cap;
+    const char **sorted;
+    size_t sorted_cap;
+    char cur[KM_PATH_MAX + 1];      /* the directory being read */
+    size_t cur_len;
+    char err_path[KM_PATH_MAX + 1]; /* what failed */
+    size_t err_len;
+};
+
+static void tree_free(struct km_tree *t)
+{
+    free(t->stack);
+    free(t->tops);
+    free(t->buf);
+    free(t->names);
+    free(t->offs);
+    free(t->sorted);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Push dir/name (name NULL: dir alone) on the pending stack; 0 or errno. */
+static int push_dir(struct km_tree *t, const char *dir, size_t dlen, const char *name)
+{
+    size_t nlen = name != NULL ? strlen(name) + 1 : 0, need = dlen + nlen + 1;
+    char *stack;
+    size_t *tops;
+    if (dlen + nlen > KM_PATH_MAX)
+        return ENAMETOOLONG;
+    stack = km_grow(t->stack, &t->stack_cap, t->stack_len + need, 1);
+    if (stack == NULL)
+        return ENOMEM;
+    t->stack = stack;
+    tops = km_grow(t->tops, &t->tops_cap, t->ntops + 1, sizeof *tops);
+    if (tops == NULL)
+        return ENOMEM;
+    t->tops = tops;
+    t->tops[t->ntops++] = t->stack_len;
+    memcpy(t->stack + t->stack_len, dir, dlen);
+    if (name != NULL) {
+        t->stack[t->stack_len + dlen] = '/';
+        memcpy(t->stack + t->stack_len + dlen + 1, name, nlen - 1);
+    }
+    t->stack[t->stack_len + dlen + nlen] = '\0';
+    t->stack_len += need;
+    return 0;
+}
+
+/* Pop the last pending directory into t->cur. */
+static void pop_dir(struct km_tree *t)
+{
+    size_t at = t->tops[--t->ntops];
+    t->cur_len = t->stack_len - at - 1;
+    memcpy(t->cur, t->stack + at, t->cur_len + 1);
+    t->stack_len = at;
+}
+
+/* Read at most `most` names of fd into t->names (sorted into t->sorted);
+ * more than `most` sets *over. 0 or an errno. */
+static int read_names(struct km_tree *t, int fd, size_t most, int *over)
+{
+    size_t i;
+    t->names_len = 0;
+    t->noffs = 0;
+    *over = 0;
+    for (;;) {
+        size_t pos = 0;
+        long n = km_getdents(fd, t->buf, KM_COUNT_BUF_MAX);
+        if (n < 0)
+            return errno;
+        if (n == 0)
+            break;
+        while (pos < (size_t)n) {
+            const struct km_dirent64 *d = km_dirent_at(t->buf, pos, (size_t)n);
+            size_t nl;
+            char *names;
+            size_t *offs;
+            if (d == NULL)
+                return EIO;
+            pos += d->d_reclen;
+            if (km_is_dot(d->d_name))
+                continue;
+            if (t->noffs == most) {
+                *over = 1;
+                return 0;
+            }
+            nl = strlen(d->d_name) + 1;
+            names = km_grow(t->names, &t->names_cap, t->names_len + nl, 1);
+            if (names == NULL)
+                return ENOMEM;
+            t->names = names;
+            offs = km_grow(t->offs, &t->offs_cap, t->noffs + 1, sizeof *offs);
+            if (offs == NULL)
+                return ENOMEM;
+            t->offs = offs;
+            memcpy(t->names + t->names_len, d->d_name, nl);
+            t->offs[t->noffs++] = t->names_len;
+            t->names_len += nl;
+        }
+    }
+    if (t->noffs > 0) {
+        const char **sorted = km_grow(t->sorted, &t->sorted_cap, t->noffs, sizeof *sorted);
+        if (sorted == NULL)
+            return ENOMEM;
+        t->sorted = sorted;
+        for (i = 0; i < t->noffs; i++)
+            t->sorted[i] = t->names + t->offs[i];
+        qsort(t->sorted, t->noffs, sizeof *t->sorted, name_cmp);
+    }
+    return 0;
+}
+
+/* Remember dir[/name] as what failed. */
+static void failed_at(struct km_tree *t, const char *name)
+{
+    size_t nlen = name != NULL ? strlen(name) : 0;
+    memcpy(t->err_path, t->cur, t->cur_len);
+    t->err_len = t->cur_len;
+    if (name != NULL && t->cur_len + 1 + nlen <= KM_PATH_MAX) {
+        t->err_path[t->err_len++] = '/';
+        memcpy(t->err_path + t->err_len, name, nlen);
+        t->err_len += nlen;
+    }
+    t->err_path[t->err_len] = '\0';
+}
+
+/* Judge one directory's entries; *res set when a limit is passed. */
+static int judge_entries(struct km_tree *t, int fd, int *res)
+{
+    size_t i;
+    for (i = 0; i < t->noffs; i++) {
+        struct stat st;
+        const char *name = t->sorted[i];
+        int err;
+        if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            err = errno;
+            failed_at(t, name);
+            return err;
+        }
+        if (++t->entries > t->max_entries) {
+            *res = KM_TREE_ENTRIES;
+            return 0;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            err = push_dir(t, t->cur, t->cur_len, name);
+            if (err != 0) {
+                failed_at(t, name);
+                return err;
+            }
+        } else {
+            if (st.st_size > t->max_bytes - t->bytes) {
+                t->bytes = st.st_size > LUA_MAXINTEGER - t->bytes ? LUA_MAXINTEGER
+                                                                  : t->bytes + st.st_size;
+                *res = KM_TREE_BYTES;
+                return 0;
+            }
+            t->bytes += st.st_size;
+        }
+    }
+    return 0;
+}
+
+/* The walk from t->cur (the top, already on the stack); 0 or an errno
+ * (t->err_path names what failed). */
+static int walk(struct km_tree *t, int *res)
+{
+    int first = 1;
+    *res = KM_TREE_WITHIN;
+    t->buf = malloc(KM_COUNT_BUF_MAX);
+    if (t->buf == NULL)
+        return ENOMEM;
+    while (t->ntops > 0 && *res == KM_TREE_WITHIN) {
+        int fd, err, over;
+        pop_dir(t);
+        /* the top may be reached through a link, as the agent's path is */
+        fd = open(t->cur, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (first ? 0 : O_NOFOLLOW));
+        first = 0;
+        if (fd < 0) {
+            err = errno;
+            failed_at(t, NULL);
+            return err;
+        }
+        err = read_names(t, fd, (size_t)(t->max_entries - t->entries) + 1, &over);
+        if (err == 0 && over) {
+            t->entries = t->max_entries + 1;
+            *res = KM_TREE_ENTRIES;
+        } else if (err == 0) {
+            err = judge_entries(t, fd, res);
+        } else {
+            failed_at(t, NULL);
+        }
+        close(fd);
+        if (err != 0)
+            return err;
+    }
+    return 0;
+}
+
+/***
+ * The entries and bytes of the tree at `path`, as kata's agent counts them
+ * before it watches a volume (src/agent/src/watcher.rs): the top directory
+ * and every entry below it are entries; files, links (their own length)
+ * and anything not a directory add their size; links are never followed
+ * (the top may be one). The walk stops at the first limit passed, so its
+ * work is bounded by `max_entries` (at most KM_TREE_ENTRIES_MAX).
+ * @function tree_size
+ * @tparam string path a directory
+ * @tparam integer max_entries
+ * @tparam integer max_bytes
+ * @treturn[1] integer entries counted (`max_entries + 1` when passed)
+ * @treturn[1] integer bytes counted
+ * @treturn[1] ?string the limit passed, `"entries"` or `"bytes"`; nil
+ *   when the tree is within both
+ * @return[2] nil, message naming the entry that failed, errno
+ */
+static int km_tree_size(lua_State *L)
+{
+    static const char what[] = "tree_size";
+    size_t len;
+    const char *path = km_check_path(L, 1, &len);
+    struct km_tree *t;
+    int err, res = KM_TREE_WITHIN;
+
+    lua_Integer max_entries = luaL_checkinteger(L, 2);
+    lua_Integer max_bytes = luaL_checkinteger(L, 3);
+    luaL_argcheck(L, max_entries >= 1 && max_entries <= KM_TREE_ENTRIES_MAX, 2,
+                  "out of range (1 to KM_TREE_ENTRIES_MAX, " KM_STR(KM_TREE_ENTRIES_MAX) ")");
+    luaL_argcheck(L, max_bytes >= 0, 3, "must not be negative");
+    if (path == NULL)
+        return km_push_path_error(L, what, 1);
+    t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return km_push_error(L, what, path, len, ENOMEM);
+    t->max_entries = max_entries;
+    t->max_bytes = max_bytes;
+    t->entries = 1;
+    err = push_dir(t, path, len, NULL);
+    if (err == 0) {
+        err = walk(t, &res);
+    } else {
+        memcpy(t->err_path, path, len + 1);
+        t->err_len = len;
+    }
+    tree_free(t);
+    if (err != 0) {
+        char failed[KM_PATH_MAX + 1];
+        size_t flen = t->err_len;
+        memcpy(failed, t->err_path, flen + 1);
+        free(t);
+        return km_push_error(L, what, failed, flen, err);
+    }
+    {
+        lua_Integer entries = t->entries, bytes = t->bytes;
+        free(t);
+        lua_pushinteger(L, entries);
+        lua_pushinteger(L, bytes);
+    }
+    if (res == KM_TREE_ENTRIES)
+        lua_pushliteral(L, "entries");
+    else if (res == KM_TREE_BYTES)
+        lua_pushliteral(L, "bytes");
+    else
+        lua_pushnil(L);
+    return 3;
+}
+
+const luaL_Reg km_treesize_funcs[] = {
+    {"tree_size", km_tree_size},
+    {NULL, NULL}
+};
