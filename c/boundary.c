@@ -63,6 +63,28 @@ static int km_copy_scalar(lua_State *from, int idx, lua_State *to, struct km_cop
     }
 }
 
+/* A new table on `to` sized for the table at `idx` of `from` (its border
+ * and its number of entries, counted raw: each table is made at its size,
+ * never grown and rehashed entry by entry). The count stops where the
+ * copy would fail anyway (KM_BOUNDARY_ITEMS_MAX entries in all). */
+static void km_new_table_like(lua_State *from, int idx, lua_State *to, const struct km_copy *c)
+{
+    lua_Unsigned narr = lua_rawlen(from, idx), count = 0;
+    lua_Unsigned most = (lua_Unsigned)(KM_BOUNDARY_ITEMS_MAX - c->items) + 1;
+    lua_pushnil(from);
+    while (lua_next(from, idx)) {
+        lua_pop(from, 1);
+        if (++count == most) {
+            lua_pop(from, 1);
+            break;
+        }
+    }
+    if (narr > count)
+        narr = count;
+    lua_createtable(to, narr > INT_MAX ? INT_MAX : (int)narr,
+                    count - narr > INT_MAX ? INT_MAX : (int)(count - narr));
+}
+
 /*
  * Copy the value at `idx` of `from` onto `to`, without recursion (an
  * explicit stack of KM_BOUNDARY_DEPTH_MAX frames) and without metamethods
@@ -83,7 +105,7 @@ int km_copy_value(lua_State *from, int idx, lua_State *to, struct km_copy *c)
         lua_pop(from, 1);
         return km_copy_fail(c, "a table with a metatable does not cross");
     }
-    lua_newtable(to);
+    km_new_table_like(from, idx, to, c);
     src[0] = idx;
     dst[0] = lua_gettop(to);
     depth = 1;
@@ -126,7 +148,7 @@ int km_copy_value(lua_State *from, int idx, lua_State *to, struct km_copy *c)
                 lua_pop(from, 1);
                 return km_copy_fail(c, "a table with a metatable does not cross");
             }
-            lua_newtable(to);
+            km_new_table_like(from, lua_gettop(from), to, c);
             src[depth] = lua_gettop(from);
             dst[depth] = lua_gettop(to);
             depth++;

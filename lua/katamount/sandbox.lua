@@ -68,6 +68,23 @@ end
 -- @return the view (or `v` when it is not a table)
 function M.freeze(v) return freeze_at(v, 0) end
 
+local function freeze_owned_at(v, depth)
+  if type(v) ~= "table" or inner_of(v) ~= nil then return v end
+  if depth > M.DEPTH_MAX then error("facts nested deeper than " .. M.DEPTH_MAX, 0) end
+  for k, x in next, v do
+    if type(x) == "table" then v[k] = freeze_owned_at(x, depth + 1) end
+  end
+  return setmetatable({}, { __index = v, __newindex = ro_write, __len = ro_len,
+    __pairs = ro_pairs, __metatable = false })
+end
+
+--- The same view of a table nothing else refers to (a core call's fresh
+-- answer): `v` itself becomes the view's hidden table, its nested tables
+-- frozen in place, without a copy.
+-- @param v
+-- @return the view (or `v` when it is not a table)
+function M.freeze_owned(v) return freeze_owned_at(v, 0) end
+
 local function plain_at(v, depth)
   local t = type(v)
   if t == "function" or t == "userdata" or t == "thread" then return nil end
@@ -87,6 +104,32 @@ end
 -- @param v
 -- @return the copy
 function M.plain(v) return plain_at(v, 0) end
+
+-- Whether `v` is plain data already: no metatable at any level, keys
+-- strings, numbers or booleans, values those or plain tables, at most
+-- DEPTH_MAX deep. Read raw: no metamethod runs.
+local function is_plain_at(v, depth)
+  local t = type(v)
+  if t ~= "table" then return t == "string" or t == "number" or t == "boolean" end
+  if depth > M.DEPTH_MAX or debug_getmetatable(v) ~= nil then return false end
+  for k, x in next, v do
+    local tk = type(k)
+    if not (tk == "string" or tk == "number" or tk == "boolean") or not is_plain_at(x, depth + 1) then
+      return false
+    end
+  end
+  return true
+end
+
+--- `v` itself when it is plain data already (what a translation builds:
+-- checked, not copied), else `plain(v)`. What crosses to the host is
+-- copied there by the boundary in any case.
+-- @param v
+-- @return `v` or its plain copy
+function M.as_plain(v)
+  if is_plain_at(v, 0) then return v end
+  return plain_at(v, 0)
+end
 
 -- next/rawget/rawlen that see through frozen views.
 local function safe_next(t, k)
