@@ -20,9 +20,9 @@
 
 param { name = "watchable_max_files", type = "integer", default = 8,
   doc = "a configmap or secret with at most this many files is copied and watched, not shared" }
-param { name = "watchable_max_entries", type = "integer", default = 16,
+param { name = "watchable_max_entries", type = "integer", default = 16, min = 1, max = 4096,
   doc = "the agent's MAX_ENTRIES_PER_STORAGE: past it a watched mount is bind-mounted instead" }
-param { name = "watchable_max_bytes", type = "integer", default = 1024 * 1024,
+param { name = "watchable_max_bytes", type = "integer", default = 1024 * 1024, min = 0,
   doc = "the agent's MAX_SIZE_PER_WATCHABLE_MOUNT: past it a watched mount is bind-mounted instead" }
 
 predicate("is_watchable_mount", function(path)
@@ -34,33 +34,15 @@ end)
 
 -- agent_watch_limit(path): nil when the agent watches the tree at `path`,
 -- else which limit it passes ("entries" or "bytes") and the count so far.
--- The walk lists directories and lstat()s entries, never following a link,
--- and stops at the first limit passed; is_watchable_mount has already
--- bounded the tree (count_files' work bound), so it is short.
+-- The core's tree_size walks it as the agent does (entries: the directory,
+-- its files, links and directories; bytes: all but directories), never
+-- following a link, and stops at the first limit passed.
 predicate("agent_watch_limit", function(path)
-  local max_entries, max_bytes = params.watchable_max_entries, params.watchable_max_bytes
-  local entries, bytes = 1, 0                       -- the mount's own directory
-  local stack, top = { core.clean(path) }, 1
-  while top > 0 do
-    local dir = stack[top]
-    stack[top], top = nil, top - 1
-    local names, err = core.list_dir(dir)
-    if not names then error(err, 0) end
-    for _, name in ipairs(names) do
-      local p = dir .. "/" .. name
-      local st, serr = core.lstat(p)
-      if not st then error(serr, 0) end
-      entries = entries + 1
-      if entries > max_entries then return "entries", entries end
-      if st.type == "directory" then
-        top = top + 1
-        stack[top] = p
-      else
-        bytes = bytes + st.size
-        if bytes > max_bytes then return "bytes", bytes end
-      end
-    end
-  end
+  local entries, bytes, passed = core.tree_size(path, params.watchable_max_entries,
+    params.watchable_max_bytes)
+  if entries == nil then error(bytes, 0) end
+  if passed == "entries" then return "entries", entries end
+  if passed == "bytes" then return "bytes", bytes end
   return nil
 end)
 

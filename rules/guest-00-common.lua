@@ -74,23 +74,9 @@ predicate("fs_sharing", function(ctx)
   return shared_fs_kind(ctx) ~= "none"
 end)
 
-local byte = string.byte
-local P = 0x100000001b3
-
--- FNV-1a 64 of the strings (each followed by a NUL), as 16 hex digits; the
--- bytes taken 64 at a time (one call each).
-local function fnv(...)
-  local h = 0xcbf29ce484222325
-  for k = 1, select("#", ...) do
-    local s = select(k, ...)
-    for i = 1, #s, 64 do
-      local b = { byte(s, i, i + 63) }
-      for j = 1, #b do h = (h ~ b[j]) * P end
-    end
-    h = h * P -- the NUL
-  end
-  return ("%016x"):format(h)
-end
+-- FNV-1a 64 of the strings (each followed by a NUL), as 16 hex digits:
+-- the core's fnv1a64.
+local fnv = core.fnv1a64
 
 -- share_file_name(m, ctx, sandbox_scoped): kata's shareFileName,
 -- <container>-<hex>-<base of destination>, or sandbox-<hex>-<base of source>
@@ -105,25 +91,8 @@ predicate("share_file_name", function(m, ctx, sandbox_scoped)
   return ("%s-%s-%s"):format(cid, fnv(cid, m.source, m.destination), last(m.destination))
 end)
 
-local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
--- base64_url(s): Go's base64.URLEncoding (padded).
-predicate("base64_url", function(s)
-  local out = {}
-  for i = 1, #s, 3 do
-    local a, b, c = s:byte(i, i + 2)
-    local n = (a << 16) | ((b or 0) << 8) | (c or 0)
-    local q = {}
-    for k = 1, 4 do
-      local v = (n >> (6 * (4 - k))) & 63
-      q[k] = B64:sub(v + 1, v + 1)
-    end
-    if c == nil then q[4] = "=" end
-    if b == nil then q[3] = "=" end
-    out[#out + 1] = table.concat(q)
-  end
-  return table.concat(out)
-end)
+-- base64_url(s): Go's base64.URLEncoding (padded), the core's base64url.
+predicate("base64_url", function(s) return core.base64url(s) end)
 
 -- block_storage(m, ctx, path): the storage of a hot-plugged block device
 -- (kata_agent.go handleBlockVolume + handleDeviceBlockVolume): the driver

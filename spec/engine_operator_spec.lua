@@ -89,6 +89,14 @@ function T.TestParams.test_a_value_of_the_wrong_type_fails_the_load()
     { "params.kubernetes_volume_kinds = { \"kubernetes.io~secret\" }\n",
       ":1: param 'kubernetes_volume_kinds' expects a table of strings keyed by strings, got a table" },
     { "params.sysfs_root = false\n", ":1: param 'sysfs_root' expects a string, got false" },
+    -- a number out of its declared range (min = 1, max = 4096: the core's
+    -- tree_size bound) fails the load, not every watched mount's decision
+    { "params.watchable_max_entries = 0\n",
+      ":1: param 'watchable_max_entries' is from 1 to 4096, got the integer 0" },
+    { "params.watchable_max_entries = 5000\n",
+      ":1: param 'watchable_max_entries' is from 1 to 4096, got the integer 5000" },
+    { "params.watchable_max_bytes = -1\n",
+      ":1: param 'watchable_max_bytes' is at least 0, got the integer -1" },
   }
   local d = rules_dir({ ["50-tune.lua"] = "params.watchable_max_files = 4\n" })
   local e = assert(katamount.new({ rules_path = { d } }))
@@ -125,6 +133,8 @@ params.guest_tmpfs_size = "128m"
   lu.assertEquals(e:params().guest_tmpfs_size, "128m")
   lu.assertEquals(e:warnings(), {})
   lu.assertEquals(e:param_info().mode.values, { "fast", "safe" })
+  lu.assertEquals({ e:param_info().watchable_max_entries.min, e:param_info().watchable_max_entries.max },
+    { 1, 4096 })
   H.write(d .. "/60-more.lua", "params.mode = 'fastest'\n")
   local ok, rerr = e:reload()
   lu.assertNil(ok)
@@ -142,6 +152,12 @@ params.guest_tmpfs_size = "128m"
       ":1: param: the name must be an identifier" },
     { "param { name = 'x', type = 'integer', default = 1, doc = 'x', values = { 1 } }",
       ":1: param 'x': values is a non-empty list of strings, for a string param" },
+    { "param { name = 'x', type = 'string', default = 'a', doc = 'x', min = 1 }",
+      ":1: param 'x': min and max are numbers, for an integer or number param" },
+    { "param { name = 'x', type = 'integer', default = 1, doc = 'x', max = '9' }",
+      ":1: param 'x': min and max are numbers, for an integer or number param" },
+    { "param { name = 'x', type = 'integer', default = 0, doc = 'x', min = 1, max = 9 }",
+      ":1: param 'x' is from 1 to 9, got the integer 0 as its default" },
   }) do
     H.write(d .. "/60-more.lua", c[1] .. "\n")
     ok, rerr = e:reload()

@@ -297,7 +297,7 @@ function Engine:set_params(values, origin)
 end
 
 --- The params the rule files declared (`param {...}`), each
--- `{type=, default=, doc=, values=, file=, line=}`: what `--set` parses
+-- `{type=, default=, doc=, values=, min=, max=, file=, line=}`: what `--set` parses
 -- values by, and what `docs/rules.md` lists.
 -- @treturn[1] table `{name = declaration}`
 -- @return[2] nil, message

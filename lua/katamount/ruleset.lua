@@ -108,7 +108,8 @@ end
 function E.configure(opts)
   local c = core
   if opts._spy then c = spy_core(core) end
-  helpers = facts.new(state, c, opts.mountinfo, nil, sandbox.freeze)
+  -- facts are core answers (fresh tables) or made by facts.lua: frozen in place
+  helpers = facts.new(state, c, opts.mountinfo, nil, sandbox.freeze_owned)
   return helpers.mount_lookup
 end
 
@@ -168,6 +169,10 @@ function E.bad_value(decl, v)
   if not ok then
     return format("param '%s' expects %s, got %s", decl.name, PARAM_TYPES[t], shown(v))
   end
+  if (decl.min ~= nil and v < decl.min) or (decl.max ~= nil and v > decl.max) then
+    return format("param '%s' is %s, got %s", decl.name, decl.min == nil and "at most " .. decl.max
+      or decl.max == nil and "at least " .. decl.min or "from " .. decl.min .. " to " .. decl.max, shown(v))
+  end
   if decl.values ~= nil then
     for _, allowed in ipairs(decl.values) do
       if v == allowed then return nil end
@@ -191,7 +196,8 @@ local function warn(file, line, what, why)
 end
 
 -- param { name = "watchable_max_files", type = "integer", default = 8,
---   doc = "...", values = {...} }: declare a param and set its default.
+--   doc = "...", values = {...}, min = n, max = n }: declare a param and set
+--   its default (values: a string's choices; min, max: a number's range).
 local function param(decl)
   if not rs.loading then error("param: params are declared only while their file loads", 2) end
   if type(decl) ~= "table" then
@@ -223,8 +229,15 @@ local function param(decl)
     end
     values = copy
   end
+  local min, max = decl.min, decl.max
+  if (min ~= nil or max ~= nil) and not ((t == "integer" or t == "number")
+      and (min == nil or (type(min) == "number" and min == min))
+      and (max == nil or (type(max) == "number" and max == max))) then
+    error(format("param '%s': min and max are numbers, for an integer or number param", name), 2)
+  end
   local file, line = where()
-  local d = { name = name, type = t, doc = doc, values = values, file = file, line = line }
+  local d = { name = name, type = t, doc = doc, values = values, min = min, max = max,
+    file = file, line = line }
   local bad = E.bad_value(d, decl.default)
   if bad then error(bad .. " as its default", 2) end
   d.default = sandbox.plain(decl.default)
@@ -553,12 +566,12 @@ function E.set_params(values, origin)
   return true
 end
 
---- The declared params: `{name = {type=, default=, doc=, values=, file=, line=}}`.
+--- The declared params: `{name = {type=, default=, doc=, values=, min=, max=, file=, line=}}`.
 function E.param_info()
   local out = {}
   for name, d in pairs(rs.declared) do
-    out[name] = { type = d.type, default = d.default, doc = d.doc, values = d.values, file = d.file,
-      line = d.line }
+    out[name] = { type = d.type, default = d.default, doc = d.doc, values = d.values, min = d.min,
+      max = d.max, file = d.file, line = d.line }
   end
   return out
 end
@@ -620,12 +633,12 @@ local function guest_fields(g, out, d)
   if type(host) ~= "table" or type(host.action) ~= "string" then
     return nil, "host must be a table with an action (share, copy, watch, hotplug, none)"
   end
-  d.storages = sandbox.plain(storages)
-  d.guest_mount = gm and sandbox.plain(gm) or nil
+  d.storages = sandbox.as_plain(storages)
+  d.guest_mount = gm and sandbox.as_plain(gm) or nil
   if gm == nil then
     d.guest_reason = type(out.why) == "string" and out.why or "removed from the container's mounts"
   end
-  d.host = sandbox.plain(host)
+  d.host = sandbox.as_plain(host)
   d.translation = g.info
   return d
 end
@@ -635,11 +648,14 @@ end
 -- `storages`, `guest_mount` (or `guest_reason`), `host` and `translation`.
 -- A class without a translation leaves `d` as it is.
 -- Returns `d`, or `{error=, trace=}` when the translation failed.
+local names = { class = nil, action = nil, rule = nil }
 local function translate(m, ctx, d)
   local g = rs.guests[d.class .. "/" .. d.action] or rs.guests[d.class .. "/*"]
   if g == nil then return d end
-  -- build sees a copy of the decision's names: what it does to it stays there
-  local ok, out = sandbox.call(g.build, m, ctx, { class = d.class, action = d.action, rule = d.rule })
+  -- build sees the decision's names through an overlay of a table reused
+  -- by every decision: what it does to them stays there
+  names.class, names.action, names.rule = d.class, d.action, d.rule
+  local ok, out = sandbox.call(g.build, m, ctx, sandbox.overlay(names))
   local res, err
   if ok then res, err = guest_fields(g, out, d) else err = out end
   if res == nil then
