@@ -9,6 +9,7 @@
 -- @module katamount.decide
 local layers = require("katamount.layers")
 local directvolume = require("katamount.directvolume")
+local core = require("katamount.core")
 
 local M = {}
 
@@ -146,13 +147,28 @@ local function direct_root(engine, ctx)
   return root
 end
 
+-- Whether the direct volumes directory `root` is missing (no volume can
+-- be direct then), asked once per plan: `seen` remembers it.
+local function no_direct_root(root, seen)
+  if seen == nil then return false end
+  local missing = seen[root]
+  if missing == nil then
+    local _, _, errno = core.stat(root)
+    missing = errno == 2 or errno == 20                -- ENOENT, ENOTDIR
+    seen[root] = missing
+  end
+  return missing
+end
+
 -- A mount job, with the mountInfo.json of a direct-assigned volume when
--- the mount has one; nil, message when that file is bad.
-local function mount_job(engine, f, ctx)
+-- the mount has one; nil, message when that file is bad. `seen` (a plan's)
+-- remembers whether the direct volumes directory exists.
+local function mount_job(engine, f, ctx, seen)
   local j = job(f, "mount")
   if not may_be_direct(f) then return j end
   local root, rerr = direct_root(engine, ctx)
   if not root then return nil, rerr end
+  if no_direct_root(root, seen) then return j end
   local info, err = directvolume.read(root, f.source)
   if info == nil then return nil, err end
   if info then j.direct_volume = info end
@@ -295,6 +311,7 @@ local function plan(engine, spec, ctx)
     errors[#errors + 1] = "spec.mounts must be a list, got " .. type(mounts)
     mounts = nil
   end
+  local seen = {}
   for i, mount in ipairs(mounts or {}) do
     local f, err
     if type(mount) ~= "table" then
@@ -305,7 +322,7 @@ local function plan(engine, spec, ctx)
       if not f then f = { source = "", destination = "", type = "", options = {} } end
     end
     local j
-    if not err then j, err = mount_job(engine, f, ctx) end
+    if not err then j, err = mount_job(engine, f, ctx, seen) end
     if err then
       add({ kind = "mount", i = i, f = f, err = err })
     else

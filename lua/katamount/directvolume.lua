@@ -16,7 +16,7 @@ local core = require("katamount.core")
 local M = {}
 
 local type, tostring, pairs, ipairs, next = type, tostring, pairs, ipairs, next
-local format, byte, sub, concat = string.format, string.byte, string.sub, table.concat
+local format, match = string.format, string.match
 local math_type, tointeger = math.type, math.tointeger
 
 --- kata's directory of direct-assigned volumes.
@@ -29,25 +29,12 @@ M.MAX_DEPTH = 4
 --- The name of the file in each volume's directory.
 M.FILE = "mountInfo.json"
 
-local ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
---- Go's `base64.URLEncoding.EncodeToString`: URL alphabet, `=` padding.
+--- Go's `base64.URLEncoding.EncodeToString`: URL alphabet, `=` padding
+-- (the core's `base64url`).
+-- @function base64url
 -- @tparam string s
 -- @treturn string
-function M.base64url(s)
-  local out, n = {}, 0
-  for i = 1, #s, 3 do
-    local a, b, c = byte(s, i, i + 2)
-    local v = a * 65536 + (b or 0) * 256 + (c or 0)
-    local q = { v >> 18 & 63, v >> 12 & 63, v >> 6 & 63, v & 63 }
-    local keep = c and 4 or (b and 3 or 2)
-    for j = 1, 4 do
-      n = n + 1
-      out[n] = j <= keep and sub(ALPHABET, q[j] + 1, q[j] + 1) or "="
-    end
-  end
-  return concat(out)
-end
+M.base64url = core.base64url
 
 --- The path of the mountInfo.json of the volume at `source`.
 -- @tparam string root the direct volumes directory
@@ -140,23 +127,13 @@ end
 --   `MAX_BYTES`, unreadable, not JSON, or fields of the wrong type)
 function M.read(root, source)
   local path = M.path(root, source)
-  local st, err, errno = core.stat(path)
-  if st == nil then
+  -- one descriptor judged and read: a FIFO or device is refused without
+  -- blocking, and the file judged is the file read
+  local text, err, errno = core.read_file(path, M.MAX_BYTES)
+  if text == nil then
     if errno == 2 or errno == 20 then return false end   -- ENOENT, ENOTDIR
-    return nil, tostring(err)
-  end
-  -- a FIFO would block the read, a directory is no file
-  if st.type ~= "file" then return bad(path, "not a regular file (" .. st.type .. ")") end
-  if st.size > M.MAX_BYTES then
-    return bad(path, format("%d bytes, more than MAX_BYTES (%d)", st.size, M.MAX_BYTES))
-  end
-  local f, oerr = io.open(path, "rb")
-  if not f then return bad(path, tostring(oerr)) end
-  local text = f:read(M.MAX_BYTES + 1)
-  f:close()
-  text = text or ""
-  if #text > M.MAX_BYTES then
-    return bad(path, format("more than MAX_BYTES (%d)", M.MAX_BYTES))
+    if errno == 27 then return bad(path, format("more than MAX_BYTES (%d)", M.MAX_BYTES)) end -- EFBIG
+    return bad(path, match(tostring(err), "^read_file '.*': (.*)$") or tostring(err))
   end
   local ok, t = decode(text)
   if not ok then return bad(path, "not JSON: " .. tostring(t)) end
