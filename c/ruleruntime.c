@@ -1,7 +1,7 @@
 /*
  * ruleruntime.c -- what the engine's own code finds inside a rule state:
  * the `katamount.runtime` functions (start, stop, restart, tripped, lines,
- * line, memory, export, handler) that drive the running rule's budget and
+ * line, memory, export, handler, is_plain) that drive the running rule's budget and
  * deadlines, and the state's globals (km_rs_open: the bounded libraries, a
  * few os and debug functions, require, the core without rule_state).
  */
@@ -208,6 +208,63 @@ static int km_rt_require(lua_State *L)
     return 1;
 }
 
+/* Whether the value at `idx` is a string, number or boolean (a table's key
+ * or a leaf). */
+static int km_is_plain_scalar(lua_State *L, int idx)
+{
+    int t = lua_type(L, idx);
+    return t == LUA_TSTRING || t == LUA_TNUMBER || t == LUA_TBOOLEAN;
+}
+
+/* runtime.is_plain(v, depth_max): whether `v` is plain data already (what
+ * the sandbox's as_plain hands over without a copy): no metatable at any
+ * level, keys and leaves strings, numbers or booleans, tables at most
+ * `depth_max` (at most KM_BOUNDARY_DEPTH_MAX) deep. Raw (lua_next): no
+ * metamethod runs; no recursion: an explicit stack of table indices. */
+static int km_rt_is_plain(lua_State *L)
+{
+    int stack[KM_BOUNDARY_DEPTH_MAX];
+    int depth = 1, plain = 1;
+    lua_Integer most = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, most >= 0 && most < KM_BOUNDARY_DEPTH_MAX, 2, "out of range");
+    lua_settop(L, 1);
+    if (lua_type(L, 1) != LUA_TTABLE) {
+        lua_pushboolean(L, km_is_plain_scalar(L, 1));
+        return 1;
+    }
+    luaL_checkstack(L, 2 * KM_BOUNDARY_DEPTH_MAX + 4, "is_plain");
+    if (lua_getmetatable(L, 1)) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    stack[0] = 1;
+    lua_pushnil(L);
+    while (depth > 0 && plain) {
+        if (!lua_next(L, stack[depth - 1])) {
+            depth--;
+            if (depth > 0)
+                lua_pop(L, 1);         /* the table just walked (a value) */
+            continue;
+        }
+        if (!km_is_plain_scalar(L, -2)) {
+            plain = 0;
+        } else if (lua_type(L, -1) == LUA_TTABLE) {
+            if (depth > most || lua_getmetatable(L, -1)) {
+                plain = 0;
+            } else {
+                stack[depth++] = lua_gettop(L);
+                lua_pushnil(L);
+            }
+        } else if (!km_is_plain_scalar(L, -1)) {
+            plain = 0;
+        } else {
+            lua_pop(L, 1);
+        }
+    }
+    lua_pushboolean(L, plain);
+    return 1;
+}
+
 static const luaL_Reg km_runtime_funcs[] = {
     {"start", km_rt_start},
     {"stop", km_rt_stop},
@@ -218,6 +275,7 @@ static const luaL_Reg km_runtime_funcs[] = {
     {"memory", km_rt_memory},
     {"export", km_rt_export},
     {"handler", km_rt_handler},
+    {"is_plain", km_rt_is_plain},
     {NULL, NULL}
 };
 

@@ -471,6 +471,38 @@ function T.TestGuestAttacks.test_build_cannot_change_the_decision()
   lu.assertEquals(d.host, { action = "none" })
 end
 
+-- What build returns crosses as plain data: its own plain tables as they
+-- are, views of the mount (m.options) and tables with metatables copied
+-- raw, functions dropped; a later build changing the table an earlier
+-- one returned changes nothing the host already has once the plan is copied.
+function T.TestGuestAttacks.test_build_output_crosses_as_plain_data()
+  local rules = H.rules_dir({ ["guest-passthrough.lua"] = [[
+    local shared = { action = "none" }
+    guest { class = "passthrough", build = function(m)
+      return { guest_mount = { source = m.source, destination = m.destination, type = m.type,
+          options = m.options, extra = function() end },
+        storages = { setmetatable({ driver = "x" }, { __index = function() return "leak" end }) },
+        host = shared }
+    end }
+  ]] })
+  local e = assert(katamount.new({ rules_path = { rules } }))
+  local plan, errs = e:plan({ root = { path = "/" }, mounts = {
+    { type = "proc", source = "proc", destination = "/proc", options = { "nosuid", "noexec" } },
+    { type = "sysfs", source = "sysfs", destination = "/sys" } } }, IDS)
+  lu.assertEquals(errs, {})
+  local gm = plan.mounts[1].guest_mount
+  lu.assertEquals(gm, { source = "proc", destination = "/proc", type = "proc",
+    options = { "nosuid", "noexec" } })
+  lu.assertEquals(plan.mounts[1].storages, { { driver = "x" } })
+  lu.assertNil(getmetatable(plan.mounts[1].storages[1]))
+  lu.assertNil(plan.mounts[1].storages[1].missing)
+  lu.assertEquals(plan.mounts[2].host, { action = "none" })
+  lu.assertEquals(plan.mounts[2].guest_mount.options, {})
+  -- the host's copies are its own
+  plan.mounts[1].host.action = "changed"
+  lu.assertEquals(plan.mounts[2].host, { action = "none" })
+end
+
 function T.TestGuestAttacks.test_translate_false_skips_it()
   local d = classify({ type = "proc", source = "proc", destination = "/proc" },
     with(IDS, { translate = false }))

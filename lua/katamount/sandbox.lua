@@ -85,14 +85,31 @@ end
 -- @return the view (or `v` when it is not a table)
 function M.freeze_owned(v) return freeze_owned_at(v, 0) end
 
+-- Overlays (below): reads fall through to a base table, writes stay on the
+-- overlay. Their state is declared here for plain_at.
+local overlays, overlay_mt, index_of, n_used, dirty = {}, {}, {}, 0, false
+
+-- The table an overlay shows through, or nil when `t` is none.
+local function overlay_base(t)
+  local i = index_of[t]
+  return i ~= nil and overlay_mt[i].__index or nil
+end
+
 local function plain_at(v, depth)
   local t = type(v)
   if t == "function" or t == "userdata" or t == "thread" then return nil end
   if t ~= "table" then return v end
   if depth > M.DEPTH_MAX then return nil end
-  local src = inner_of(v) or v
   local out = {}
-  for k, x in next, src do
+  -- an overlay (m, m.options, ctx): its base's entries, then its own
+  local base = overlay_base(v)
+  if base ~= nil then
+    for k, x in next, inner_of(base) or base do
+      local tk = type(k)
+      if tk == "string" or tk == "number" or tk == "boolean" then out[k] = plain_at(x, depth + 1) end
+    end
+  end
+  for k, x in next, inner_of(v) or v do
     local tk = type(k)
     if tk == "string" or tk == "number" or tk == "boolean" then out[k] = plain_at(x, depth + 1) end
   end
@@ -105,21 +122,9 @@ end
 -- @return the copy
 function M.plain(v) return plain_at(v, 0) end
 
--- Whether `v` is plain data already: no metatable at any level, keys
--- strings, numbers or booleans, values those or plain tables, at most
--- DEPTH_MAX deep. Read raw: no metamethod runs.
-local function is_plain_at(v, depth)
-  local t = type(v)
-  if t ~= "table" then return t == "string" or t == "number" or t == "boolean" end
-  if depth > M.DEPTH_MAX or debug_getmetatable(v) ~= nil then return false end
-  for k, x in next, v do
-    local tk = type(k)
-    if not (tk == "string" or tk == "number" or tk == "boolean") or not is_plain_at(x, depth + 1) then
-      return false
-    end
-  end
-  return true
-end
+-- The deepest level (the top table's is 0) the boundary copies: its
+-- KM_BOUNDARY_DEPTH_MAX (32) tables nested.
+local PLAIN_LEVELS = 31
 
 --- `v` itself when it is plain data already (what a translation builds:
 -- checked, not copied), else `plain(v)`. What crosses to the host is
@@ -127,7 +132,7 @@ end
 -- @param v
 -- @return `v` or its plain copy
 function M.as_plain(v)
-  if is_plain_at(v, 0) then return v end
+  if rt.is_plain(v, PLAIN_LEVELS) then return v end
   return plain_at(v, 0)
 end
 
@@ -152,22 +157,19 @@ end
 -- overlay, which is cleared before the next rule runs. A decision's
 -- overlays are made once and re-pointed at each decision's tables (no
 -- allocation per decision).
-local overlays, overlay_mt, index_of, n_used, dirty = {}, {}, {}, 0, false
-
-local function base_of(t) return overlay_mt[index_of[t]].__index end
 
 local function ov_write(t, k, v)
   rawset(t, k, v)
   dirty = true
 end
 local function ov_len(t)
-  local n = #base_of(t)
+  local n = #overlay_base(t)
   while t[n + 1] ~= nil do n = n + 1 end
   return n
 end
 local function ov_pairs(t)
   local merged = {}
-  for k, v in next, base_of(t) do merged[k] = v end
+  for k, v in next, overlay_base(t) do merged[k] = v end
   for k, v in next, t do merged[k] = v end
   return next, merged, nil
 end
