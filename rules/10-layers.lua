@@ -17,13 +17,21 @@
 param { name = "layer_option", type = "string", default = "io.katacontainers.fs-opt.is-layer",
   doc = "the option that marks a mount as a layer of the root filesystem" }
 
+-- "no <layer_option> option", made again only when the param changes
+local no_option_for, no_option = nil, nil
+local function no_layer_option()
+  if params.layer_option ~= no_option_for then
+    no_option_for = params.layer_option
+    no_option = "no " .. no_option_for .. " option"
+  end
+  return no_option
+end
+
 rule {
   name = "layer", order = 0,
   class = "layer", action = "overlay-layer",
   when = function(m, ctx)
-    if not has_option(m.options, params.layer_option) then
-      return false, "no " .. params.layer_option .. " option"
-    end
+    if not has_option(m.options, params.layer_option) then return false, no_layer_option() end
     local ok, why = hotplugs_as_block(m.source, m.type, m.options, ctx.disable_block_device_use)
     if not ok then return false, "a layer that is not hot-plugged: " .. why end
     return true, "a layer of the overlay root filesystem, hot-plugged: " .. why
@@ -34,9 +42,7 @@ rule {
   name = "layer-dropped", order = 2,
   class = "layer", action = "drop",
   when = function(m, ctx)
-    if not has_option(m.options, params.layer_option) then
-      return false, "no " .. params.layer_option .. " option"
-    end
+    if not has_option(m.options, params.layer_option) then return false, no_layer_option() end
     local _, why = hotplugs_as_block(m.source, m.type, m.options, ctx.disable_block_device_use)
     return true, "a layer that never reaches the guest as a block device (" .. why
       .. "): kata removes it from the container's mounts and mounts nothing"

@@ -34,8 +34,12 @@ param { name = "block_addresses", type = "map", default = {},
 local BLOCK_DRIVERS = { ["virtio-blk-pci"] = "blk", ["virtio-scsi"] = "scsi",
   ["virtio-mmio"] = "mmioblk", ["virtio-blk-ccw"] = "blk-ccw" }
 
--- guest_join(a, b, ...): filepath.Join, cleaned.
+-- guest_join(a, b, ...): filepath.Join, cleaned (two or three parts, the
+-- common case, joined without a list).
 predicate("guest_join", function(...)
+  local n, a, b, c = select("#", ...), ...
+  if n == 2 then return core.clean(a .. "/" .. b) end
+  if n == 3 then return core.clean(a .. "/" .. b .. "/" .. c) end
   return core.clean(table.concat({ ... }, "/"))
 end)
 

@@ -36,7 +36,9 @@ local rs = { params = {}, param_where = {}, predicates = {}, predicate_info = {}
   -- the rules of each bundled file a rules directory replaced (`shadow_file`)
   replaced = {},
   -- the guest-side translations, keyed "class/action" or "class/*" (`guest`)
-  guests = {} }
+  guests = {},
+  -- the same, by class and then by action or "*"
+  guest_of = {} }
 
 -- A name no rule file defined: an error where it is read (a misspelled
 -- predicate fails the rule that calls it, naming it), never a silent nil.
@@ -380,8 +382,16 @@ local function guest(spec)
   end
   local key = class .. "/" .. (action or "*")
   local file, line = where()
-  rs.guests[key] = { name = key, build = build, file = file, line = line,
+  local g = { name = key, build = build, file = file, line = line,
     info = { name = key, file = file, line = line } }
+  rs.guests[key] = g
+  -- found per decision by class, then action ("*": the class's own)
+  local by_action = rs.guest_of[class]
+  if by_action == nil then
+    by_action = {}
+    rs.guest_of[class] = by_action
+  end
+  by_action[action or "*"] = g
 end
 
 -- Lua names a chunk in a message by at most LUA_IDSIZE (60) bytes, so a
@@ -618,13 +628,17 @@ local function reasons_of(why, matched, r)
   return { "no match" }
 end
 
+-- What a translation leaves out: no storage, nothing on the host (shared,
+-- never changed: they are copied to the host with the decision).
+local NO_STORAGES, NO_HOST_STEP = {}, { action = "none" }
+
 -- What a translation's `build` returned, checked: a list of storages, a
 -- guest mount or nil, a host step; plain data only.
 local function guest_fields(g, out, d)
   if type(out) ~= "table" then
     return nil, format("build must return a table { storages =, guest_mount =, host = }, got %s", shown(out))
   end
-  local storages, gm, host = out.storages or {}, out.guest_mount, out.host or { action = "none" }
+  local storages, gm, host = out.storages or NO_STORAGES, out.guest_mount, out.host or NO_HOST_STEP
   if type(storages) ~= "table" then return nil, "storages must be a list of tables" end
   for i = 1, rawlen(storages) do
     if type(rawget(storages, i)) ~= "table" then return nil, format("storage %d is not a table", i) end
@@ -650,7 +664,9 @@ end
 -- Returns `d`, or `{error=, trace=}` when the translation failed.
 local names = { class = nil, action = nil, rule = nil }
 local function translate(m, ctx, d)
-  local g = rs.guests[d.class .. "/" .. d.action] or rs.guests[d.class .. "/*"]
+  local by_action = rs.guest_of[d.class]
+  if by_action == nil then return d end
+  local g = by_action[d.action] or by_action["*"]
   if g == nil then return d end
   -- build sees the decision's names through an overlay of a table reused
   -- by every decision: what it does to them stays there
