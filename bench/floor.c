@@ -17,7 +17,9 @@
  *                              op one of stat lstat statfs count chain lookup
  *                              realpath (open O_PATH + readlink of
  *                              /proc/self/fd/N + close: symlinks resolved by
- *                              the kernel in one walk)
+ *                              the kernel in one walk) walk (the agent's count
+ *                              of a watched tree: getdents64 + fstatat of
+ *                              every entry, up to limit entries)
  *
  * On a syscall failure a function returns nil, message, errno.
  */
@@ -137,6 +139,64 @@ static long bf_count(const char *path, long limit, char *buf, size_t bufsz)
         }
         (void)descended;
     }
+    return n;
+}
+
+/* walk: kata's agent counting a watched tree (entries and bytes) before it
+ * watches it: each directory opened (openat below the top, O_NOFOLLOW),
+ * read with getdents64, and each entry fstatat'ed (AT_SYMLINK_NOFOLLOW)
+ * relative to it, until more than `limit` entries. At most BF_DEPTH_MAX
+ * directories open. Returns the entries (limit + 1 once past it) or -2. */
+static long bf_walk(const char *path, long limit, char *buf, size_t bufsz)
+{
+    int fds[BF_DEPTH_MAX];
+    int depth = 1;
+    long n = 1;
+    long long bytes = 0;
+    fds[0] = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fds[0] < 0)
+        return -2;
+    while (depth > 0) {
+        int fd = fds[depth - 1];
+        long r = syscall(SYS_getdents64, fd, buf, bufsz);
+        long off = 0;
+        if (r <= 0) {
+            close(fds[--depth]);
+            if (r < 0) {
+                while (depth > 0)
+                    close(fds[--depth]);
+                return -2;
+            }
+            continue;
+        }
+        while (off < r) {
+            struct bf_dirent64 *d = (struct bf_dirent64 *)(buf + off);
+            struct stat st;
+            off += d->d_reclen;
+            if (d->d_name[0] == '.' && (d->d_name[1] == '\0' ||
+                (d->d_name[1] == '.' && d->d_name[2] == '\0')))
+                continue;
+            if (fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+                continue;
+            if (++n > limit) {
+                while (depth > 0)
+                    close(fds[--depth]);
+                return n;
+            }
+            if (S_ISDIR(st.st_mode) && depth < BF_DEPTH_MAX) {
+                int sub = openat(fd, d->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (sub >= 0) {
+                    if (off < r)
+                        lseek(fd, d->d_off, SEEK_SET);
+                    fds[depth++] = sub;
+                    break;
+                }
+            } else {
+                bytes += st.st_size;
+            }
+        }
+    }
+    (void)bytes;
     return n;
 }
 
@@ -281,7 +341,7 @@ static int bf_lreread(lua_State *L)
     return 1;
 }
 
-enum bf_op { BF_STAT, BF_LSTAT, BF_STATFS, BF_COUNT, BF_CHAIN, BF_LOOKUP, BF_REALPATH };
+enum bf_op { BF_STAT, BF_LSTAT, BF_STATFS, BF_COUNT, BF_CHAIN, BF_LOOKUP, BF_REALPATH, BF_WALK };
 
 static int bf_realpath(const char *path, char *out, size_t outsz)
 {
@@ -314,7 +374,7 @@ static int bf_lops(lua_State *L)
     size_t bufsz = bf_count_bufsz(64) > 8192 ? bf_count_bufsz(64) : 8192;
     int64_t t0, t1;
     static const char *const names[] = {"stat", "lstat", "statfs", "count", "chain", "lookup",
-                                        "realpath", NULL};
+                                        "realpath", "walk", NULL};
     luaL_checktype(L, 1, LUA_TTABLE);
     n = (lua_Integer)luaL_len(L, 1);
     steps = lua_newuserdatauv(L, sizeof *steps * (size_t)(n > 0 ? n : 1), 0);
@@ -346,6 +406,7 @@ static int bf_lops(lua_State *L)
             case BF_CHAIN: bad = bf_chain(p, work, sizeof work) < 0; break;
             case BF_LOOKUP: bad = bf_lookup(p, buf, bufsz) != 0; break;
             case BF_REALPATH: bad = bf_realpath(p, work, sizeof work) != 0; break;
+            case BF_WALK: bad = bf_walk(p, steps[k].limit, buf, bufsz) == -2; break;
             }
             if (bad && errno != ENOENT)
                 return bf_fail(L, p);

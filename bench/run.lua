@@ -281,6 +281,11 @@ end
 section(("plan, a 20-mount pod, %d mounts in the table"):format(table_size()))
 local plan_row = case("plan(pod spec)", { km and km.plan, P.spec }, { base.plan, P.spec },
   { floor.ops, P.floor_ops })
+-- the same plan against the floor issue 9 set its target on: without the
+-- agent's walk of the watched volumes and the direct volumes look, which
+-- joined the decisions since (issue 11)
+local plan9_row = case("plan(pod spec), issue 9's floor", { km and km.plan, P.spec }, nil,
+  { floor.ops, P.floor_ops_issue9 })
 
 -- 6. Lua-side rule evaluation: the same plan with 100 more rules that never
 -- match (tried first, pure string tests), minus the plan without them.
@@ -488,6 +493,9 @@ do
     rr and ("%.2fx"):format(rr) or "n/a"))
   line(rr and rr <= 2.5, ("plan of the pod within 2.5x of its floor, rules in their own state: %s"):format(
     rr and ("%.2fx"):format(rr) or "n/a"))
+  local r9 = plan9_row.km and plan9_row.floor and plan9_row.km / plan9_row.floor
+  line(r9 and r9 <= 2.5, ("plan of the pod within 2.5x of issue 9's floor (without the agent's"
+    .. " walks): %s"):format(r9 and ("%.2fx"):format(r9) or "n/a"))
   -- issue 9's target was set before plans carried the guest side (issue
   -- 12): the decisions alone, the same plan with ctx.translate = false
   local dr = translation and plan_row.floor and translation.without / plan_row.floor
