@@ -155,3 +155,37 @@ end)
 predicate("unchanged", function(m)
   return { source = m.source, destination = m.destination, type = m.type, options = copy_list(m.options) }
 end)
+
+-- hotplugged_volume(m, ctx, vol): what kata_agent.go handleDeviceBlockVolume
+-- and handleBlkOCIMounts give the agent for a container mount backed by a
+-- device the runtime hot-plugs (a block device or marked file, a
+-- direct-assigned volume, a block emptyDir's disk.img). vol: path (the host
+-- path hot-plugged), fstype and options (the storage's), driver_options,
+-- fs_group and fs_group_change_policy, file, read_only, create (the runtime
+-- makes the file first). The storage (block_storage's driver and guest
+-- address) is mounted once per device at <guest_storage_dir>/<base64url of
+-- its guest address>; the container's mount keeps its type and options and
+-- takes that path as its source ("bind" alone for a mount marked
+-- params.block_device_file_option: the device is mounted already).
+predicate("hotplugged_volume", function(m, ctx, vol)
+  local s = block_storage(m, ctx, vol.path)
+  s.fstype, s.options = vol.fstype, copy_list(vol.options)
+  s.mount_point = guest_join(ctx.guest_storage_dir, base64_url(s.source))
+  if vol.driver_options and #vol.driver_options > 0 then s.driver_options = copy_list(vol.driver_options) end
+  if vol.fs_group ~= nil then
+    -- handleDeviceBlockVolume: a group id of 0 or past uint32 fails the create
+    if math.type(vol.fs_group) ~= "integer" or vol.fs_group <= 0 or vol.fs_group > 0xffffffff then
+      error(("fsGroup %s is out of range (kata: m.FSGroup value was out of range)"):format(
+        tostring(vol.fs_group)), 0)
+    end
+    s.fs_group = { group_id = vol.fs_group, group_change_policy = vol.fs_group_change_policy or "Always" }
+  end
+  local options = copy_list(m.options)
+  if has_option(m.options, params.block_device_file_option) then options = { "bind" } end
+  return {
+    storages = { s },
+    guest_mount = { source = s.mount_point, destination = m.destination, type = m.type, options = options },
+    host = { action = "hotplug", path = vol.path, file = vol.file == true, read_only = vol.read_only == true,
+      create = vol.create },
+  }
+end)

@@ -226,6 +226,199 @@ function T.TestHandleBlockVolume.test_block_file_is_bound()
 end
 
 -------------------------------------------------------------------------------
+-- container.go createBlockDevices (a direct-assigned volume's mountInfo.json
+-- replaces the mount's source, type, options and fsGroup) then
+-- kata_agent.go handleDeviceBlockVolume + handleBlkOCIMounts;
+-- kata_agent_test.go TestHandleDeviceBlockVolume: its mounts (FSGroup with
+-- OnRootMismatch, BlockDeviceCreateFs with "discard", EncryptionKey) are
+-- what a mountInfo.json's metadata and options give createBlockDevices.
+T.TestHandleDeviceBlockVolume = {}
+function T.TestHandleDeviceBlockVolume.tearDown() H.cleanup() end
+
+local STORAGE = "/run/kata-containers/sandbox/storage/"
+
+-- a direct volume: <root>/<base64url(source)>/mountInfo.json
+local function direct_volume(root, source, info)
+  local dir = H.mkdir(root .. "/" .. katamount.base64_url(source))
+  H.write(dir .. "/mountInfo.json", cjson.encode(info))
+end
+
+function T.TestHandleDeviceBlockVolume.test_kata_unit_test_mounts()
+  local dir = H.tmpdir("dv")
+  local root = H.mkdir(dir .. "/direct-volumes")
+  local disk = H.write(dir .. "/disk.img", "")
+  local ctx = with(IDS, { direct_volumes_root = root, block_device_driver = "virtio-blk-pci",
+    block_addresses = { [disk] = "01/02" } })
+  local cases = {
+    -- FSGroup 2000, FSGroupChangePolicy OnRootMismatch
+    { info = { device = disk, fstype = "ext4", metadata = { fsGroup = "2000",
+      fsGroupChangePolicy = "OnRootMismatch" } },
+      want = { fstype = "ext4", options = {},
+        fs_group = { group_id = 2000, group_change_policy = "OnRootMismatch" } } },
+    -- BlockDeviceCreateFs with Options {"discard"}
+    { info = { device = disk, fstype = "ext4", options = { "discard" },
+      metadata = { createFilesystem = "true" } },
+      want = { fstype = "ext4", options = { "discard" }, driver_options = { "create_filesystem" } } },
+    -- EncryptionKey "ephemeral" and BlockDeviceCreateFs
+    { info = { device = disk, fstype = "ext4",
+      metadata = { encryptionKey = "ephemeral", createFilesystem = "1" } },
+      want = { fstype = "ext4", options = {},
+        driver_options = { "encryption_key=ephemeral", "create_filesystem" } } },
+    -- a policy without a group is ignored (kata logs it); a bad bool too
+    { info = { device = disk, fstype = "xfs", options = { "ro" },
+      metadata = { fsGroupChangePolicy = "OnRootMismatch", createFilesystem = "yes" } },
+      want = { fstype = "xfs", options = { "ro" } } },
+    -- any other policy is Always (getFSGroupChangePolicy)
+    { info = { device = disk, fstype = "ext4",
+      metadata = { fsGroup = "7", fsGroupChangePolicy = "Sometimes" } },
+      want = { fstype = "ext4", options = {}, fs_group = { group_id = 7, group_change_policy = "Always" } } },
+  }
+  for i, c in ipairs(cases) do
+    local src = H.mkdir(dir .. "/pv" .. i)
+    direct_volume(root, src, c.info)
+    local d = classify(H.bind_mount(src, "/data"), ctx)
+    lu.assertEquals({ d.class, d.action }, { "direct-volume", "hotplug-block" }, i)
+    local want = { driver = "blk", source = "01/02", mount_point = STORAGE .. "MDEvMDI=" }
+    for k, v in pairs(c.want) do want[k] = v end
+    lu.assertEquals(d.storages, { want }, i)
+    -- handleBlkOCIMounts: only the spec mount's source changes
+    lu.assertEquals(d.guest_mount, { source = STORAGE .. "MDEvMDI=", destination = "/data", type = "bind",
+      options = { "rbind" } }, i)
+    lu.assertEquals(d.host, { action = "hotplug", path = disk, file = true,
+      read_only = c.info.options ~= nil and c.info.options[1] == "ro" }, i)
+  end
+  -- a group id of 0: kata fails the create ("m.FSGroup value was out of range")
+  local src = H.mkdir(dir .. "/root-group")
+  direct_volume(root, src, { device = disk, fstype = "ext4", metadata = { fsGroup = "0" } })
+  local _, err = katamount.classify(H.bind_mount(src, "/data"), ctx)
+  lu.assertStrContains(err, "fsGroup 0 is out of range")
+end
+
+-- kata_agent_test.go TestHandleDeviceBlockVolume's VirtioBlockCCW case:
+-- Type "bind", Options {"ro"}: a block device node as the volume's device
+function T.TestHandleDeviceBlockVolume.test_block_node_ccw()
+  H.need_root()
+  local dir = H.tmpdir("dv")
+  local root = H.mkdir(dir .. "/direct-volumes")
+  local node = dir .. "/blk"
+  H.sh("mknod " .. H.q(node) .. " b 7 201")
+  local src = H.mkdir(dir .. "/pv")
+  direct_volume(root, src, { device = node, fstype = "bind", options = { "ro" } })
+  local d = classify(H.bind_mount(src, "/b"), with(IDS, { direct_volumes_root = root,
+    block_device_driver = "virtio-blk-ccw", block_addresses = { [node] = "0.0.0005" } }))
+  lu.assertEquals({ d.class, d.action }, { "direct-volume", "hotplug-block" })
+  lu.assertEquals(d.storages, { { driver = "blk-ccw", source = "0.0.0005", fstype = "bind",
+    options = { "ro" },
+    mount_point = STORAGE .. katamount.base64_url("0.0.0005") } })
+  lu.assertEquals(d.host, { action = "hotplug", path = node, file = false, read_only = true })
+end
+
+-- the device is neither a block device nor a file: the Go runtime hot-plugs
+-- nothing and the agent gets the spec's mount as it is; a "bind" volume has
+-- its device shared (mountSharedDirMounts, replaceOCIMountSource)
+function T.TestHandleDeviceBlockVolume.test_not_hot_plugged()
+  local dir = H.tmpdir("dv")
+  local root = H.mkdir(dir .. "/direct-volumes")
+  local dev = H.mkdir(dir .. "/share")
+  local a, b = H.mkdir(dir .. "/a"), H.mkdir(dir .. "/b")
+  direct_volume(root, a, { device = dev, fstype = "virtiofs" })
+  direct_volume(root, b, { device = dev, fstype = "bind", options = { "ro" } })
+  local ctx = with(IDS, { direct_volumes_root = root })
+  local d = classify(H.bind_mount(a, "/a"), ctx)
+  lu.assertEquals({ d.class, d.action }, { "direct-volume", "guest-mount" })
+  lu.assertEquals(d.guest_mount, H.bind_mount(a, "/a"))
+  lu.assertEquals(d.storages, {})
+  lu.assertEquals(d.host, { action = "none" })
+  d = classify(H.bind_mount(b, "/b"), ctx)
+  lu.assertStrMatches(d.guest_mount.source, "^" .. SHARED_P .. "/c1%-%x+%-b$")
+  lu.assertEquals(d.guest_mount.options, { "rbind" })
+  lu.assertEquals(d.host.source, dev)
+  lu.assertEquals(d.host.read_only, true)
+end
+
+-- runtime-rs direct_volumes/vfio_volume.rs VfioVolume and spdk_volume.rs
+-- SPDKVolume (utils.rs filter_block_storage_options,
+-- build_bind_mount_options, generate_shared_path; their unit tests
+-- test_build_bind_mount_options_*: the mount's options, then the volume's,
+-- "bind" appended when neither has bind or rbind)
+function T.TestHandleDeviceBlockVolume.test_runtime_rs_vfio_and_spdk()
+  local dir = H.tmpdir("dv")
+  local root = H.mkdir(dir .. "/direct-volumes")
+  local v, s = H.mkdir(dir .. "/v"), H.mkdir(dir .. "/s")
+  direct_volume(root, v, { ["volume-type"] = "vfiovol", device = "/dev/vfio/12", fstype = "xfs",
+    options = { "ro", "nosuid" } })
+  local sock = H.make_socket(dir .. "/vhost.sock")
+  direct_volume(root, s, { ["volume-type"] = "spdkvol", device = sock, fstype = "ext4" })
+  local ctx = with(IDS, { direct_volumes_root = root, block_device_driver = "virtio-blk-pci",
+    block_addresses = { ["/dev/vfio/12"] = "/dev/vdb" } })
+  local d = classify({ type = "bind", source = v, destination = "/v", options = { "rbind", "noexec" } }, ctx)
+  lu.assertEquals({ d.class, d.action }, { "direct-volume", "vfio" })
+  local mp = d.storages[1].mount_point
+  lu.assertStrMatches(mp, "^" .. SHARED_P .. "/passthrough/c1%-%x+%-v$")
+  -- a bind mount: DEFAULT_VOLUME_FS_TYPE; the volume's options without bind/rbind
+  lu.assertEquals(d.storages, { { driver = "mmioblk", source = "/dev/vdb", fstype = "ext4",
+    options = { "ro", "nosuid" }, mount_point = mp } })
+  lu.assertEquals(d.guest_mount, { source = mp, destination = "/v", type = "bind",
+    options = { "rbind", "noexec", "ro", "nosuid" } })
+  lu.assertEquals(d.host, { action = "vfio", path = "/dev/vfio/12", read_only = false })
+  -- SPDK: the mount's options when the volume has none, "ro" added, "bind" appended
+  d = classify({ type = "bind", source = s, destination = "/s", options = { "ro" } }, ctx)
+  lu.assertEquals({ d.class, d.action }, { "direct-volume", "vhost-user-blk" })
+  mp = d.storages[1].mount_point
+  lu.assertEquals(d.storages, { { driver = "blk", source = sock, fstype = "ext4", options = { "ro" },
+    mount_point = mp } })
+  lu.assertEquals(d.guest_mount, { source = mp, destination = "/s", type = "bind",
+    options = { "ro", "bind" } })
+  lu.assertEquals(d.host, { action = "vhost-user-blk", path = "spdk://" .. sock, read_only = true })
+  -- a destination under /dev: the storage is a bind with the mount's options
+  d = classify({ type = "bind", source = s, destination = "/dev/xvdz", options = { "ro" } }, ctx)
+  lu.assertEquals(d.storages[1].fstype, "bind")
+  lu.assertEquals(d.storages[1].options, { "ro", "ro" })
+  -- create_vhost_user_blk_device knows virtio-blk-pci and virtio-blk-mmio only
+  local _, err = katamount.classify(H.bind_mount(s, "/s"), with(ctx, { block_device_driver = "virtio-scsi" }))
+  lu.assertStrContains(err, "unsupported driver type virtio-scsi")
+  -- a device that is no socket fails, as SPDKVolume::new does
+  local t = H.mkdir(dir .. "/t")
+  direct_volume(root, t, { ["volume-type"] = "spoolvol", device = dir .. "/v", fstype = "ext4" })
+  _, err = katamount.classify(H.bind_mount(t, "/t"), ctx)
+  lu.assertStrContains(err, 'device "spool://' .. dir .. '/v" is not valid')
+end
+
+-------------------------------------------------------------------------------
+-- container.go createEphemeralDisks/setupEphemeralDisk: a disk emptyDir in
+-- emptydir_mode block-encrypted or block-plain is a disk.img with a
+-- mountInfo.json, then hot-plugged as a direct volume
+-- (handleDeviceBlockVolume: the TestHandleDeviceBlockVolume cases above
+-- with EncryptionKey "ephemeral" and with "discard")
+T.TestBlockEmptyDir = {}
+function T.TestBlockEmptyDir.tearDown() H.cleanup() end
+
+function T.TestBlockEmptyDir.test_encrypted_and_plain()
+  local ed = H.mkdir(empty_dir("bed", "scratch"))
+  H.sh("chgrp 3000 " .. H.q(ed))
+  local disk = ed .. "/disk.img"
+  local ctx = with(IDS, { emptydir_mode = "block-encrypted", block_device_driver = "virtio-blk-pci",
+    block_addresses = { [disk] = "00/05" } })
+  local d = classify(H.bind_mount(ed, "/scratch"), ctx)
+  lu.assertEquals({ d.class, d.action }, { "block-emptydir", "hotplug-block" })
+  local mp = STORAGE .. katamount.base64_url("00/05")
+  lu.assertEquals(d.storages, { { driver = "blk", source = "00/05", fstype = "ext4", options = {},
+    driver_options = { "encryption_key=ephemeral", "create_filesystem" }, mount_point = mp,
+    fs_group = { group_id = 3000, group_change_policy = "Always" } } })
+  lu.assertEquals(d.guest_mount, { source = mp, destination = "/scratch", type = "bind",
+    options = { "rbind" } })
+  lu.assertEquals(d.host, { action = "hotplug", path = disk, file = true, read_only = false,
+    create = "disk.img" })
+  -- plain: "discard", no key; a root-owned emptyDir has no fsGroup
+  H.sh("chgrp 0 " .. H.q(ed))
+  d = classify(H.bind_mount(ed, "/scratch"), with(ctx, { emptydir_mode = "block-plain" }))
+  lu.assertEquals(d.storages, { { driver = "blk", source = "00/05", fstype = "ext4", options = { "discard" },
+    driver_options = { "create_filesystem" }, mount_point = mp } })
+  -- nothing is made on the host by a plan
+  lu.assertNil(io.open(disk))
+end
+
+-------------------------------------------------------------------------------
 -- fs_share_linux.go ShareFile, container.go mountSharedDirMounts
 T.TestShareFile = {}
 function T.TestShareFile.tearDown() H.cleanup() end
