@@ -51,7 +51,8 @@ local EXAMPLE_RUNS = {
   classify_mem = { "classify --source " .. POD .. "/volumes/kubernetes.io~empty-dir/cache"
     .. " --destination /cache --explain", "COLUMNS=0" },
   mounts = { "mounts", "COLUMNS=0" },
-  direct_json = { "plan examples/pod-direct/config.json --rootfs examples/pod-direct/rootfs.json --json" },
+  direct_json = { "plan examples/pod-direct/config.json --rootfs examples/pod-direct/rootfs.json"
+    .. " --set shared_fs=virtio-fs-nydus --json" },
   mounts_json = { "mounts --json" },
 }
 

@@ -531,6 +531,166 @@ function T.TestRootfs.test_shared_root()
     path = "/run/kata-containers/shared/sandboxes/s1/mounts/c1/rootfs" })
 end
 
+-- fs_share_linux.go shareRootFilesystemWithVirtualVolume, handleVirtualVolume
+-- and kata_agent.go handleImageGuestPullBlockVolume; the volume of
+-- types/virtual_volume_test.go TestParseKataVirtualVolume (direct_block:
+-- no storage) and an image_guest_pull one
+local function b64(s) return (H.sh("printf %s " .. H.q(s) .. " | base64 -w0")) end
+
+local function guest_pull_plan(volume, annotations, extra)
+  local opt = "io.katacontainers.volume=" .. b64(volume)
+  local ctx = with(IDS, { rootfs = { source = "overlay", type = "overlay", options = { opt } } })
+  for k, v in pairs(extra or {}) do ctx[k] = v end
+  return katamount.plan({ mounts = {}, annotations = annotations }, ctx)
+end
+
+function T.TestRootfs.test_guest_pull()
+  local root = "/run/kata-containers/c1/rootfs"
+  -- TestParseKataVirtualVolume's valid volume: no storage, the root there
+  local plan, errs = guest_pull_plan('{"volume_type":"direct_block","source":"/dev/sdb","fs_type":"ext4",'
+    .. '"options":["rw"],"direct_volume":{"metadata":{"key":"value"}}}')
+  lu.assertEquals(errs, {})
+  lu.assertEquals({ plan.rootfs.class, plan.rootfs.action }, { "rootfs", "guest-pull" })
+  lu.assertEquals(plan.rootfs.storages, {})
+  lu.assertEquals(plan.rootfs.guest_mount.source, root)
+  lu.assertEquals(plan.rootfs.host, { action = "none" })
+  -- image_guest_pull: the image from containerd's annotation, the metadata
+  -- merged with the annotations and kata's container type, as Go's
+  -- json.Marshal writes it (keys sorted, <, > and & escaped)
+  local pull = '{"volume_type":"image_guest_pull","image_pull":{"metadata":{"a":"1","x":"<&>"}}}'
+  plan, errs = guest_pull_plan(pull, { ["io.kubernetes.cri.container-type"] = "container",
+    ["io.kubernetes.cri.image-name"] = "nginx:1.27", a = "2" })
+  lu.assertEquals(errs, {})
+  lu.assertEquals(plan.rootfs.storages, { { driver = "image_guest_pull", source = "nginx:1.27",
+    fstype = "overlay", mount_point = root, driver_options = { 'image_guest_pull={"metadata":{"a":"2",'
+      .. '"io.katacontainers.pkg.oci.container_type":"pod_container",'
+      .. '"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.image-name":"nginx:1.27",'
+      .. '"x":"\\u003c\\u0026\\u003e"}}' } } })
+  lu.assertEquals(agent.document(plan).root, { path = root })
+  -- the pod's sandbox container pulls "pause"; CRI-O names the image its way
+  plan = guest_pull_plan(pull, { ["io.kubernetes.cri.container-type"] = "sandbox" })
+  lu.assertEquals(plan.rootfs.storages[1].source, "pause")
+  plan = guest_pull_plan(pull, { ["io.kubernetes.cri-o.ContainerType"] = "container",
+    ["io.kubernetes.cri-o.ImageName"] = "quay.io/x:1", ["io.kubernetes.cri.image-name"] = "no" })
+  lu.assertEquals(plan.rootfs.storages[1].source, "quay.io/x:1")
+  -- no CRI container type (nerdctl): containerd's image-name annotation
+  plan = guest_pull_plan(pull, { ["io.kubernetes.cri.image-name"] = "busybox" })
+  lu.assertEquals(plan.rootfs.storages[1].source, "busybox")
+  lu.assertStrContains(plan.rootfs.storages[1].driver_options[1], '"single_container"')
+  -- ctx's annotations win over the spec's
+  plan = guest_pull_plan(pull, { ["io.kubernetes.cri.image-name"] = "busybox" },
+    { annotations = { ["io.kubernetes.cri.image-name"] = "alpine" } })
+  lu.assertEquals(plan.rootfs.storages[1].source, "alpine")
+  -- no image name, an unknown container type, no image_pull: kata fails the create
+  for _, c in ipairs({ { pull, {}, "Failed to get image name from annotations" },
+    { pull, { ["io.kubernetes.cri.container-type"] = "pod" }, "Unknown container type pod" },
+    { '{"volume_type":"image_guest_pull"}', { ["io.kubernetes.cri.image-name"] = "x" },
+      "image_pull.metadata" } }) do
+    _, errs = guest_pull_plan(c[1], c[2])
+    lu.assertEquals(#errs, 1)
+    lu.assertStrContains(errs[1], c[3])
+  end
+end
+
+-- fs_share_linux.go shareRootFilesystemWithNydus with nydusd_test.go
+-- TestParseExtraOption's options: the valid one, then those it refuses
+function T.TestRootfs.test_nydus()
+  local function nydus(extra, shared_fs)
+    return katamount.plan({ mounts = {} }, with(IDS, { shared_fs = shared_fs or "virtio-fs-nydus", rootfs = {
+      source = "overlay", type = "fuse.nydus-overlayfs",
+      options = { "lowerdir=/x", "extraoption=" .. b64(extra) } } }))
+  end
+  local plan, errs = nydus('{"source":"/path/to/bootstrap","config":"config content",'
+    .. '"snapshotdir":"/path/to/snapshotdir"}')
+  lu.assertEquals(errs, {})
+  local r = plan.rootfs
+  lu.assertEquals({ r.class, r.action }, { "rootfs", "nydus" })
+  lu.assertEquals(r.storages, { { driver = "overlayfs", source = "overlay", fstype = "overlay",
+    mount_point = SHARED .. "/c1/rootfs", options = {
+      "upperdir=" .. SHARED .. "/c1/snapshotdir/fs", "workdir=" .. SHARED .. "/c1/snapshotdir/work",
+      "lowerdir=/run/kata-containers/shared/rafs/c1/lowerdir", "index=off" } } })
+  lu.assertEquals(r.guest_mount.source, SHARED .. "/c1/rootfs")
+  lu.assertEquals(r.host, { action = "nydus", source = "/path/to/snapshotdir", read_only = true,
+    path = "/run/kata-containers/shared/sandboxes/s1/mounts/c1/snapshotdir",
+    rafs = { mount_point = "/rafs/c1/lowerdir", source = "/path/to/bootstrap", config = "config content" } })
+  for _, bad in ipairs({ '{"config":config content,"snapshotdir":/path/to/snapshotdir}',
+    '{"source":"/b","snapshotdir":"/s"}', '{"source":"/b","config":"c"}' }) do
+    local _, e = nydus(bad)
+    lu.assertEquals(#e, 1, bad)
+    lu.assertNotNil(e[1]:find("extra ?option"), e[1])
+  end
+  -- virtiofsd cannot mount a RAFS (its Mount is unimplemented)
+  local _, errs2 = nydus('{"source":"/b","config":"c","snapshotdir":"/s"}', "virtio-fs")
+  lu.assertStrContains(errs2[1], "needs shared_fs virtio-fs-nydus")
+end
+
+-- container.go createErofsDevices, fs_share_linux.go
+-- shareRootFilesystemWithErofs: each layer.erofs hot-plugged read-only,
+-- the rwlayer.img under upperdir too, an overlay of them
+function T.TestRootfs.test_erofs_layers()
+  H.need_mounts()
+  local _, have = H.run("command -v mkfs.erofs && grep -qw erofs /proc/filesystems")
+  lu.skipIf(not have, "needs mkfs.erofs (erofs-utils) and erofs in the kernel")
+  local snaps = H.tmpdir("erofs") .. "/io.containerd.snapshotter.v1.erofs/snapshots"
+  local lower, files = {}, {}
+  for i = 1, 2 do
+    local s = H.mkdir(snaps .. "/" .. i)
+    H.write(H.mkdir(s .. "/src") .. "/f", "x")
+    files[i] = s .. "/layer.erofs"
+    H.sh(("mkfs.erofs --quiet %s %s/src"):format(H.q(files[i]), H.q(s)))
+    local out, ok = H.run(("mount -t erofs %s %s"):format(H.q(files[i]), H.q(H.mkdir(s .. "/fs"))))
+    lu.skipIf(not ok, "cannot mount erofs from a file here: " .. out)
+    lower[i] = s .. "/fs"
+    -- the host file behind the mount: the layer file, or the loop device
+    -- the kernel put in between (standing for its backing file)
+    files[i] = katamount.mount_entry(lower[i]).source
+  end
+  local upper = H.mkdir(snaps .. "/3/fs")
+  local ctx = with(IDS, { block_device_driver = "virtio-blk-pci",
+    block_addresses = { [files[1]] = "02/01", [files[2]] = "02/02" },
+    rootfs = { source = "overlay", type = "overlay", options = { "lowerdir=" .. table.concat(lower, ":"),
+      "upperdir=" .. upper } } })
+  local plan, errs = katamount.plan({ mounts = {} }, ctx)
+  lu.assertEquals(errs, {})
+  local r = plan.rootfs
+  lu.assertEquals({ r.class, r.action }, { "rootfs", "erofs-layers" })
+  local vv = "/run/kata-containers/virtual-volumes/"
+  local l1, l2 = vv .. katamount.base64_url("02/01"), vv .. katamount.base64_url("02/02")
+  -- no rwlayer.img mounted above upperdir: upper and work in the container's directory
+  lu.assertEquals(r.storages, {
+    { driver = "blk", source = "02/01", fstype = "erofs", options = { "ro" }, mount_point = l1 },
+    { driver = "blk", source = "02/02", fstype = "erofs", options = { "ro" }, mount_point = l2 },
+    { driver = "overlayfs", source = "overlay", fstype = "overlay",
+      mount_point = "/run/kata-containers/c1/rootfs",
+      driver_options = { "io.katacontainers.volume.overlayfs.create_directory=/run/kata-containers/c1/fs",
+        "io.katacontainers.volume.overlayfs.create_directory=/run/kata-containers/c1/work" },
+      options = { "lowerdir=" .. l1 .. ":" .. l2, "upperdir=/run/kata-containers/c1/fs",
+        "workdir=/run/kata-containers/c1/work" } } })
+  lu.assertEquals(r.guest_mount.source, "/run/kata-containers/c1/rootfs")
+  local is_file = files[1]:sub(1, 9) ~= "/dev/loop"
+  lu.assertEquals(r.host, { action = "hotplug", devices = {
+    { path = files[1], read_only = true, file = is_file },
+    { path = files[2], read_only = true, file = is_file } } })
+  -- a disk mounted at upperdir's directory: the rw layer (a loop device
+  -- here, standing for its rwlayer.img)
+  local mnt = H.disk_dir("rw")
+  H.bind(mnt, snaps .. "/3")
+  H.mkdir(upper)
+  local dev = katamount.mount_entry(snaps .. "/3").source
+  plan, errs = katamount.plan({ mounts = {} }, with(ctx, { block_addresses = {
+    [files[1]] = "02/01", [files[2]] = "02/02", [dev] = "02/03" } }))
+  lu.assertEquals(errs, {})
+  r = plan.rootfs
+  local rw = vv .. katamount.base64_url("02/03")
+  lu.assertEquals(r.storages[3], { driver = "blk", source = "02/03", fstype = "ext4", options = {},
+    mount_point = rw })
+  lu.assertEquals(r.storages[4].options, { "lowerdir=" .. l1 .. ":" .. l2, "upperdir=" .. rw .. "/upper",
+    "workdir=" .. rw .. "/work" })
+  lu.assertEquals(r.host.devices[3], { path = dev, read_only = false, file = false })
+  lu.assertEquals(r.host.remount_read_only, snaps .. "/3")
+  H.umount(snaps .. "/3")
+end
+
 -------------------------------------------------------------------------------
 -- the mounts kata leaves in the spec as they are
 T.TestUnchanged = {}
