@@ -765,6 +765,39 @@ function T.TestOperator.test_a_new_class_is_one_file()
 end
 
 -------------------------------------------------------------------------------
+-- every decision the bundled rules can make has a translation: for each
+-- (class, action) a bundled rule declares, a bundled guest-*.lua translates
+-- it (by class and action, else by class), so document().untranslated stays
+-- empty; a class the rules never decide has no translation left over
+T.TestEveryDecisionTranslated = {}
+
+function T.TestEveryDecisionTranslated.test_bundled_pairs()
+  local e = assert(katamount.new({ rules_path = {} }))
+  local by = {}
+  for _, g in ipairs(e:translations()) do by[g.name] = g end
+  local pairs_seen, classes = {}, {}
+  for _, r in ipairs(e:rules()) do
+    local key = r.class .. "/" .. r.action
+    local g = by[key] or by[r.class .. "/*"]
+    lu.assertNotNil(g, ("rule '%s' (%s:%d) decides %s: no translation"):format(r.name, r.file, r.line, key))
+    lu.assertStrMatches(g.file, ".*/rules/guest%-[%w%-]+%.lua", nil, nil, key)
+    pairs_seen[key], classes[r.class] = true, true
+  end
+  -- the pairs the issue names are among them
+  for _, key in ipairs({ "direct-volume/hotplug-block", "direct-volume/guest-mount", "direct-volume/vfio",
+    "direct-volume/vhost-user-blk", "block-emptydir/hotplug-block", "rootfs/guest-pull", "rootfs/nydus",
+    "rootfs/erofs-layers" }) do
+    lu.assertTrue(pairs_seen[key], key)
+  end
+  for name, g in pairs(by) do
+    lu.assertTrue(classes[g.class], "translation " .. name .. " of a class no rule decides")
+    if g.action then
+      lu.assertTrue(pairs_seen[name], "translation " .. name .. " of a pair no rule decides")
+    end
+  end
+end
+
+-------------------------------------------------------------------------------
 -- attacks and failures
 T.TestGuestAttacks = {}
 function T.TestGuestAttacks.tearDown() H.cleanup() end
@@ -786,6 +819,25 @@ function T.TestGuestAttacks.test_a_source_named_dot_dot_fails()
     lu.assertNil(ok)
     lu.assertStrContains(err, "has no name")
   end
+end
+
+-- the JSON some root filesystem options carry is decoded in the rule state:
+-- bounded nesting, no trailing text, escapes as JSON says
+function T.TestGuestAttacks.test_json_in_options()
+  local e = katamount.engine
+  lu.assertEquals(e:call("json_decode", '{"a":["x",1,true,false,null],"b":{"c":"\\u00e9\\ud83d\\ude00\\n"}}'),
+    { a = { "x", 1, true, false }, b = { c = "\195\169\240\159\152\128\n" } })
+  for _, c in ipairs({ { ("["):rep(9) .. ("]"):rep(9), "JSON_DEPTH (8)" },
+    { '{"a":1} x', "text after the value" }, { '"abc', "unterminated string" },
+    { '{"a":"\1"}', "control character" }, { "{1:2}", "a key must be a string" },
+    { '"\\x"', "bad escape" }, { "", "end of text" }, { "[1,]", "unexpected ']'" } }) do
+    local ok, err = e:call("json_decode", c[1])
+    lu.assertNil(ok, c[1])
+    lu.assertStrContains(err, c[2], false, c[1])
+  end
+  -- Go's map encoding: sorted, HTML characters and line separators escaped
+  lu.assertEquals(e:call("json_string_map", { b = "\226\128\168<", a = 'q"\\\1' }),
+    '{"a":"q\\"\\\\\\u0001","b":"\\u2028\\u003c"}')
 end
 
 function T.TestGuestAttacks.test_a_failing_translation_names_itself()
