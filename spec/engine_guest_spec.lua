@@ -764,6 +764,43 @@ function T.TestOperator.test_a_new_class_is_one_file()
   lu.assertEquals(doc.mounts[1].source, dir)
 end
 
+-- runtime-rs rootfs/erofs_rootfs.rs ErofsMultiLayerRootfs::new, fsmerge
+-- form (one erofs file, raw): the rw layer's storage, then the erofs', both
+-- at the root's passthrough path, the overlay's mkdir hints on the erofs
+function T.TestRootfs.test_erofs_multi_layer_runtime_rs()
+  local d = H.tmpdir("erofs-rs")
+  local layer, rw = H.write(d .. "/layer.erofs", ""), H.write(d .. "/rwlayer.img", "")
+  local list = { { source = rw, type = "ext4", options = { "loop", "rw" } },
+    { source = layer, type = "erofs", options = { "ro", "loop", "X-kata.x=1" } },
+    { source = "overlay", type = "format/mkdir/overlay", options = { "X-containerd.mkdir.path=/u/fs:0755",
+      "lowerdir={{ mount 1 }}" } } }
+  local ctx = with(IDS, { rootfs = list, block_device_driver = "virtio-blk-pci",
+    block_addresses = { [layer] = "03/00", [rw] = "03/01" } })
+  local plan, errs = katamount.plan({ mounts = {} }, ctx)
+  lu.assertEquals(errs, {})
+  local r = plan.rootfs
+  lu.assertEquals({ r.class, r.action }, { "rootfs", "erofs-layers" })
+  local root = SHARED .. "/passthrough/c1/rootfs"
+  lu.assertEquals(r.storages, {
+    { driver = "blk", source = "03/01", fstype = "ext4", mount_point = root,
+      options = { "rw", "X-kata.overlay-upper", "X-kata.multi-layer=true" } },
+    { driver = "blk", source = "03/00", fstype = "erofs", mount_point = root,
+      options = { "ro", "X-kata.overlay-lower", "X-kata.multi-layer=true",
+        "X-kata.mkdir.path=/u/fs:0755" } },
+  })
+  lu.assertEquals(r.guest_mount.source, root)
+  lu.assertEquals(r.host, { action = "hotplug", devices = { { path = rw, read_only = false, file = true },
+    { path = layer, read_only = true, file = true } } })
+  -- what runtime-rs builds on the host first (a VMDK of device= files, a
+  -- GPT disk of several layers) is not translated: the decision fails
+  local two = { list[2], { source = H.write(d .. "/l2.erofs", ""), type = "erofs", options = {} }, list[3] }
+  local _, errs2 = katamount.plan({ mounts = {} }, with(ctx, { rootfs = two }))
+  lu.assertStrContains(errs2[1], "GPT+VMDK mode")
+  local merged = { { source = layer, type = "erofs", options = { "device=" .. d .. "/l2.erofs" } }, list[3] }
+  local _, errs3 = katamount.plan({ mounts = {} }, with(ctx, { rootfs = merged }))
+  lu.assertStrContains(errs3[1], "fsmerge mode")
+end
+
 -------------------------------------------------------------------------------
 -- every decision the bundled rules can make has a translation: for each
 -- (class, action) a bundled rule declares, a bundled guest-*.lua translates

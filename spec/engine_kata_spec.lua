@@ -366,8 +366,7 @@ function TestIsErofsRootFS.test_runtime_rs_multi_layer_list()
   local list = { { source = layer, type = "erofs", options = { "ro" } },
                  { source = "overlay", type = "format/mkdir/overlay",
                    options = { "lowerdir={{ mount 0 }}" } } }
-  -- (the decision alone: runtime-rs' multi-layer guest side is not translated)
-  local p, errs = plan_root(list, { translate = false })
+  local p, errs = plan_root(list)
   lu.assertEquals(errs, {})
   lu.assertEquals({ p.rootfs.action, p.rootfs.rule }, { "erofs-layers", "rootfs-erofs" })
   -- no erofs among them: the Go shim mounts them all at the target
