@@ -53,6 +53,9 @@ local EXAMPLE_RUNS = {
   mounts = { "mounts", "COLUMNS=0" },
   direct_json = { "plan examples/pod-direct/config.json --rootfs examples/pod-direct/rootfs.json"
     .. " --set shared_fs=virtio-fs-nydus --json" },
+  direct_agent = { "plan examples/pod-direct/config.json --rootfs examples/pod-direct/rootfs.json"
+    .. " --set shared_fs=virtio-fs-nydus --agent --container-id db-0 --sandbox-id pod-db" },
+  agent = { PLAN .. " --agent" },
   mounts_json = { "mounts --json" },
 }
 
@@ -263,6 +266,29 @@ function TestCliExample.test_the_direct_volume_example_decides_as_kata()
   lu.assertEquals(doc.mounts[5].direct_volume.fstype, "ext4")
   lu.assertEquals(doc.mounts[5].direct_volume.fs_group, 999)
   lu.assertEquals({ doc.rootfs.class, doc.rootfs.action }, { "rootfs", "nydus" })
+end
+
+-- Both examples end to end as kata's agent gets them: every decision
+-- translated, nothing failed; the direct volume a block storage, the nydus
+-- root an overlay of the RAFS (shareRootFilesystemWithNydus)
+function TestCliExample.test_agent_documents_of_the_examples()
+  for _, name in ipairs({ "agent", "direct_agent" }) do
+    local r = example()[name]
+    lu.assertEquals(r.code, 0, r.err)
+    local doc = cjson.decode(r.out)
+    lu.assertEquals(doc.untranslated, {}, name)
+    lu.assertEquals(doc.errors, {}, name)
+    lu.assertTrue(#doc.storages > 0, name)
+  end
+  local doc = cjson.decode(example().direct_agent.out)
+  lu.assertEquals(doc.root, { path = "/run/kata-containers/shared/containers/db-0/rootfs" })
+  local drivers = {}
+  for _, s in ipairs(doc.storages) do drivers[#drivers + 1] = s.driver end
+  lu.assertEquals(drivers, { "overlayfs", "scsi" })
+  lu.assertEquals(doc.storages[1].options[3],
+    "lowerdir=/run/kata-containers/shared/rafs/db-0/lowerdir")
+  lu.assertEquals(doc.storages[2].fstype, "ext4")
+  lu.assertEquals(doc.storages[2].fs_group, { group_id = 999, group_change_policy = "Always" })
 end
 
 function TestCliExample.test_table_has_every_mount_rootfs_and_layers()
