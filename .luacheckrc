@@ -36,6 +36,7 @@ stds.katamount_rules = {
     -- the guest-side helpers (rules/guest-00-common.lua, guest-shared.lua, guest-hugepages.lua)
     "guest_join", "base_name", "kata_id", "fs_sharing", "share_file_name", "base64_url",
     "block_storage", "copy_list", "unchanged", "share", "ram_in_bytes",
+    "hotplugged_volume", "json_decode", "json_string_map", "base64_decode", "guest_root", "erofs_dirs",
   },
 }
 files["rules/"] = { std = "katamount_rules" }

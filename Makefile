@@ -102,8 +102,10 @@ demo: need-root $(CORE)
 	  sh -c 'examples/setup.sh && $(LUA) $(DEMO_PLAN) $(DEMO_ARGS)'
 
 # The second example: a database pod with a direct-assigned volume (a
-# mountInfo.json naming a block device), /dev/shm and a nydus root filesystem.
-DEMO_DIRECT_PLAN = bin/katamount plan examples/pod-direct/config.json --rootfs examples/pod-direct/rootfs.json
+# mountInfo.json naming a block device), /dev/shm and a nydus root filesystem
+# (served by nydusd: kata's shared_fs virtio-fs-nydus).
+DEMO_DIRECT_PLAN = bin/katamount plan examples/pod-direct/config.json --rootfs examples/pod-direct/rootfs.json \
+  --set shared_fs=virtio-fs-nydus
 demo-direct: need-root $(CORE)
 	@KATAMOUNT_BUILD=$(BUILD) unshare -m --propagation private \
 	  sh -c 'examples/setup.sh && $(LUA) $(DEMO_DIRECT_PLAN) $(DEMO_ARGS)'

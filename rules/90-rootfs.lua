@@ -48,8 +48,9 @@ local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 local B64_VALUE = {}
 for i = 1, #B64 do B64_VALUE[B64:byte(i)] = i - 1 end
 
--- Go's base64.StdEncoding.DecodeString: padded, no other byte; nil when bad.
-local function base64_decode(s)
+-- base64_decode(s): Go's base64.StdEncoding.DecodeString: padded, no other
+-- byte; nil when bad.
+predicate("base64_decode", function(s)
   if #s % 4 ~= 0 then return nil end
   local out, acc, bits = {}, 0, 0
   local n = #s
@@ -68,7 +69,7 @@ local function base64_decode(s)
     end
   end
   return table.concat(out)
-end
+end)
 
 -- virtual_volume(options): the KataVirtualVolume of the first
 -- io.katacontainers.volume= option, checked as kata's ParseKataVirtualVolume
@@ -107,7 +108,7 @@ end)
 
 -- erofs_dirs(options): the lowerdir= directories (split at ':') and the
 -- upperdir= of an overlay's options (kata's parseErofsRootFsOptions).
-local function erofs_dirs(options)
+predicate("erofs_dirs", function(options)
   local lower, upper = {}, nil
   for _, o in ipairs(options or {}) do
     if o:sub(1, 9) == "lowerdir=" then
@@ -117,7 +118,7 @@ local function erofs_dirs(options)
     end
   end
   return lower, upper
-end
+end)
 
 -- is_erofs_rootfs(type, options): kata's IsErofsRootFS: an overlay one of
 -- whose lowerdir= or upperdir= names the erofs snapshotter or is on erofs.

@@ -135,3 +135,167 @@ end)
 predicate("unchanged", function(m)
   return { source = m.source, destination = m.destination, type = m.type, options = copy_list(m.options) }
 end)
+
+-- hotplugged_volume(m, ctx, vol): what kata_agent.go handleDeviceBlockVolume
+-- and handleBlkOCIMounts give the agent for a container mount backed by a
+-- device the runtime hot-plugs (a block device or marked file, a
+-- direct-assigned volume, a block emptyDir's disk.img). vol: path (the host
+-- path hot-plugged), fstype and options (the storage's), driver_options,
+-- fs_group and fs_group_change_policy, file, read_only, create (the runtime
+-- makes the file first). The storage (block_storage's driver and guest
+-- address) is mounted once per device at <guest_storage_dir>/<base64url of
+-- its guest address>; the container's mount keeps its type and options and
+-- takes that path as its source ("bind" alone for a mount marked
+-- params.block_device_file_option: the device is mounted already).
+predicate("hotplugged_volume", function(m, ctx, vol)
+  local s = block_storage(m, ctx, vol.path)
+  s.fstype, s.options = vol.fstype, copy_list(vol.options)
+  s.mount_point = guest_join(ctx.guest_storage_dir, base64_url(s.source))
+  if vol.driver_options and #vol.driver_options > 0 then s.driver_options = copy_list(vol.driver_options) end
+  if vol.fs_group ~= nil then
+    -- handleDeviceBlockVolume: a group id of 0 or past uint32 fails the create
+    if math.type(vol.fs_group) ~= "integer" or vol.fs_group <= 0 or vol.fs_group > 0xffffffff then
+      error(("fsGroup %s is out of range (kata: m.FSGroup value was out of range)"):format(
+        tostring(vol.fs_group)), 0)
+    end
+    s.fs_group = { group_id = vol.fs_group, group_change_policy = vol.fs_group_change_policy or "Always" }
+  end
+  local options = copy_list(m.options)
+  if has_option(m.options, params.block_device_file_option) then options = { "bind" } end
+  return {
+    storages = { s },
+    guest_mount = { source = s.mount_point, destination = m.destination, type = m.type, options = options },
+    host = { action = "hotplug", path = vol.path, file = vol.file == true, read_only = vol.read_only == true,
+      create = vol.create },
+  }
+end)
+
+-- json_decode(text): a JSON value as Lua tables (objects as string-keyed
+-- tables, arrays as lists, null as nil), nesting at most JSON_DEPTH, or
+-- raises naming what is wrong. For the JSON some options carry (a
+-- KataVirtualVolume, nydus' extraoption): the rule state has no decoder.
+local JSON_DEPTH = 8
+local JSON_ESCAPES = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n = "\n", r = "\r",
+  t = "\t" }
+
+local function utf8_of(cp)
+  if cp < 0x80 then return string.char(cp) end
+  if cp < 0x800 then return string.char(0xC0 | (cp >> 6), 0x80 | (cp & 0x3F)) end
+  if cp < 0x10000 then
+    return string.char(0xE0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3F), 0x80 | (cp & 0x3F))
+  end
+  return string.char(0xF0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3F), 0x80 | ((cp >> 6) & 0x3F),
+    0x80 | (cp & 0x3F))
+end
+
+predicate("json_decode", function(text)
+  if type(text) ~= "string" then error("JSON text expected, got " .. type(text), 0) end
+  local pos = 1
+  local function fail(what) error(("bad JSON at byte %d: %s"):format(pos, what), 0) end
+  local function skip() pos = text:find("[^ \t\r\n]", pos) or (#text + 1) end
+  local function str()
+    pos = pos + 1
+    local out = {}
+    while true do
+      local s, e = text:find('^[^"\\\0-\31]+', pos)
+      if s then out[#out + 1] = text:sub(s, e); pos = e + 1 end
+      local c = text:sub(pos, pos)
+      if c == '"' then pos = pos + 1; return table.concat(out) end
+      if c ~= "\\" then fail(c == "" and "unterminated string" or "control character in a string") end
+      local esc = text:sub(pos + 1, pos + 1)
+      if esc == "u" then
+        local hex = text:match("^%x%x%x%x", pos + 2)
+        if not hex then fail("bad \\u escape") end
+        local cp = tonumber(hex, 16)
+        pos = pos + 6
+        if cp >= 0xD800 and cp < 0xDC00 then
+          local lo = text:match("^\\u(%x%x%x%x)", pos)
+          local l = lo and tonumber(lo, 16)
+          if l and l >= 0xDC00 and l < 0xE000 then
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (l - 0xDC00)
+            pos = pos + 6
+          end
+        end
+        out[#out + 1] = utf8_of(cp)
+      elseif JSON_ESCAPES[esc] then
+        out[#out + 1] = JSON_ESCAPES[esc]
+        pos = pos + 2
+      else
+        fail("bad escape")
+      end
+    end
+  end
+  local value
+  local function container(depth, close)
+    if depth > JSON_DEPTH then fail(("nested deeper than JSON_DEPTH (%d)"):format(JSON_DEPTH)) end
+    pos = pos + 1
+    local t, n = {}, 0
+    skip()
+    if text:sub(pos, pos) == close then pos = pos + 1; return t end
+    while true do
+      skip()
+      if close == "}" then
+        if text:sub(pos, pos) ~= '"' then fail("a key must be a string") end
+        local k = str()
+        skip()
+        if text:sub(pos, pos) ~= ":" then fail("':' expected") end
+        pos = pos + 1
+        t[k] = value(depth)
+      else
+        n = n + 1
+        t[n] = value(depth)
+      end
+      skip()
+      local c = text:sub(pos, pos)
+      pos = pos + 1
+      if c == close then return t end
+      if c ~= "," then fail("',' or '" .. close .. "' expected") end
+    end
+  end
+  value = function(depth)
+    skip()
+    local c = text:sub(pos, pos)
+    if c == "{" then return container(depth + 1, "}") end
+    if c == "[" then return container(depth + 1, "]") end
+    if c == '"' then return str() end
+    if text:sub(pos, pos + 3) == "true" then pos = pos + 4; return true end
+    if text:sub(pos, pos + 4) == "false" then pos = pos + 5; return false end
+    if text:sub(pos, pos + 3) == "null" then pos = pos + 4; return nil end
+    local num = text:match("^-?%d+%.?%d*[eE]?[-+]?%d*", pos)
+    if num and num ~= "" and tonumber(num) then pos = pos + #num; return tonumber(num) end
+    fail("unexpected " .. (c == "" and "end of text" or ("'" .. c .. "'")))
+  end
+  local v = value(0)
+  skip()
+  if pos <= #text then fail("text after the value") end
+  return v
+end)
+
+-- json_string_map(t): Go's json.Marshal of a map[string]string: keys
+-- sorted, and the escapes Go writes (", \, control characters, <, >, &,
+-- U+2028 and U+2029).
+local GO_ESCAPES = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
+  ["<"] = "\\u003c", [">"] = "\\u003e", ["&"] = "\\u0026" }
+
+local function go_string(s)
+  s = s:gsub('[\0-\31"\\<>&]', function(c)
+    return GO_ESCAPES[c] or ("\\u%04x"):format(c:byte())
+  end)
+  s = s:gsub("\226\128\168", "\\u2028"):gsub("\226\128\169", "\\u2029")
+  return '"' .. s .. '"'
+end
+
+predicate("json_string_map", function(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local out = {}
+  for i, k in ipairs(keys) do out[i] = go_string(k) .. ":" .. go_string(t[k]) end
+  return "{" .. table.concat(out, ",") .. "}"
+end)
+
+-- guest_root(m, path): the root filesystem as the agent receives it, its
+-- source the guest's root.path.
+predicate("guest_root", function(m, path)
+  return { source = path, destination = "/", type = m.type, options = copy_list(m.options) }
+end)

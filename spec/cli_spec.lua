@@ -51,7 +51,11 @@ local EXAMPLE_RUNS = {
   classify_mem = { "classify --source " .. POD .. "/volumes/kubernetes.io~empty-dir/cache"
     .. " --destination /cache --explain", "COLUMNS=0" },
   mounts = { "mounts", "COLUMNS=0" },
-  direct_json = { "plan examples/pod-direct/config.json --rootfs examples/pod-direct/rootfs.json --json" },
+  direct_json = { "plan examples/pod-direct/config.json --rootfs examples/pod-direct/rootfs.json"
+    .. " --set shared_fs=virtio-fs-nydus --json" },
+  direct_agent = { "plan examples/pod-direct/config.json --rootfs examples/pod-direct/rootfs.json"
+    .. " --set shared_fs=virtio-fs-nydus --agent --container-id db-0 --sandbox-id pod-db" },
+  agent = { PLAN .. " --agent" },
   mounts_json = { "mounts --json" },
 }
 
@@ -262,6 +266,29 @@ function TestCliExample.test_the_direct_volume_example_decides_as_kata()
   lu.assertEquals(doc.mounts[5].direct_volume.fstype, "ext4")
   lu.assertEquals(doc.mounts[5].direct_volume.fs_group, 999)
   lu.assertEquals({ doc.rootfs.class, doc.rootfs.action }, { "rootfs", "nydus" })
+end
+
+-- Both examples end to end as kata's agent gets them: every decision
+-- translated, nothing failed; the direct volume a block storage, the nydus
+-- root an overlay of the RAFS (shareRootFilesystemWithNydus)
+function TestCliExample.test_agent_documents_of_the_examples()
+  for _, name in ipairs({ "agent", "direct_agent" }) do
+    local r = example()[name]
+    lu.assertEquals(r.code, 0, r.err)
+    local doc = cjson.decode(r.out)
+    lu.assertEquals(doc.untranslated, {}, name)
+    lu.assertEquals(doc.errors, {}, name)
+    lu.assertTrue(#doc.storages > 0, name)
+  end
+  local doc = cjson.decode(example().direct_agent.out)
+  lu.assertEquals(doc.root, { path = "/run/kata-containers/shared/containers/db-0/rootfs" })
+  local drivers = {}
+  for _, s in ipairs(doc.storages) do drivers[#drivers + 1] = s.driver end
+  lu.assertEquals(drivers, { "overlayfs", "scsi" })
+  lu.assertEquals(doc.storages[1].options[3],
+    "lowerdir=/run/kata-containers/shared/rafs/db-0/lowerdir")
+  lu.assertEquals(doc.storages[2].fstype, "ext4")
+  lu.assertEquals(doc.storages[2].fs_group, { group_id = 999, group_change_policy = "Always" })
 end
 
 function TestCliExample.test_table_has_every_mount_rootfs_and_layers()
@@ -1048,6 +1075,14 @@ function TestCliInput.test_container_id_in_containerd_and_crio_state_dirs()
   local r = km("why /dev/shm --container f00d" .. roots)
   lu.assertEquals(r.code, 0, r.err)
   lu.assertStrContains(r.out, "decided shm / guest-shm")
+  -- the container's whole id names the container in guest paths (CRI-O's
+  -- bundle is <id>/userdata), and the sandbox without an annotation
+  for id, want in pairs({ abc1 = "abc123def", f0 = "f00d42" }) do
+    local doc = decoded(km("plan --container " .. id .. roots .. " --json"))
+    lu.assertEquals(doc.rootfs.guest_mount.source, "/run/kata-containers/shared/containers/" .. want
+      .. "/rootfs", id)
+    lu.assertStrContains(doc.rootfs.host.path, "/sandboxes/" .. want .. "/mounts/" .. want .. "/", id)
+  end
   -- none, several, a bad id, both CONFIG and --container
   assert_one_line(km("plan --container nope" .. roots), 2, "katamount: --container nope: no such running"
     .. " container in " .. ctrd .. " " .. crio)
@@ -1056,6 +1091,66 @@ function TestCliInput.test_container_id_in_containerd_and_crio_state_dirs()
     "katamount: --container ../abc: not a container id")
   assert_one_line(km("plan x.json --container abc" .. roots), 2,
     "katamount plan: give CONFIG or --container ID")
+end
+
+-- --container-id and --sandbox-id, else a bundle's: the container's id its
+-- directory's name, the sandbox's containerd's or CRI-O's annotation (else
+-- the container's id); checked as kata checks ids
+function TestCliInput.test_container_and_sandbox_ids()
+  local dir = H.tmpdir("cli-ids")
+  local function make_bundle(name, annotations)
+    local b = H.mkdir(dir .. "/" .. name)
+    H.mkdir(b .. "/rootfs")
+    H.mkdir(b .. "/data")
+    H.write(b .. "/config.json", cjson.encode({ root = { path = "rootfs" }, annotations = annotations,
+      mounts = { { destination = "/data", source = "data", type = "bind", options = { "rbind" } } } }))
+    return b
+  end
+  -- the guest side of a shared mount names both ids
+  local function ids(args, stdin)
+    local doc = decoded(km("plan " .. args .. " --json", nil, stdin))
+    local m = doc.mounts[1]
+    return m.guest_mount.source:match("^/run/kata%-containers/shared/containers/(.-)%-%x+%-data$"),
+      m.host.path:match("^/run/kata%-containers/shared/sandboxes/([^/]+)/mounts/")
+  end
+  local web = make_bundle("web-7", { ["io.kubernetes.cri.sandbox-id"] = "pod-42" })
+  lu.assertEquals({ ids(q(web)) }, { "web-7", "pod-42" })
+  lu.assertEquals({ ids(q(make_bundle("db.1", { ["io.kubernetes.cri-o.SandboxID"] = "crio-sb" }))) },
+    { "db.1", "crio-sb" })
+  -- no annotation: the sandbox is the container
+  lu.assertEquals({ ids(q(make_bundle("solo", nil))) }, { "solo", "solo" })
+  -- the flags win; one flag leaves the other to the bundle
+  lu.assertEquals({ ids(q(web) .. " --container-id c9 --sandbox-id s9") }, { "c9", "s9" })
+  lu.assertEquals({ ids(q(web) .. " --container-id c9") }, { "c9", "pod-42" })
+  -- a directory name kata would refuse is no id: the placeholders stay
+  lu.assertEquals({ ids(q(make_bundle("_x", nil))) }, { "container-id", "sandbox-id" })
+  -- a config.json named as a file is no bundle; stdin with --bundle is
+  lu.assertEquals({ ids(q(web .. "/config.json")) }, { "container-id", "sandbox-id" })
+  lu.assertEquals({ ids("- --bundle " .. q(web), "<" .. q(web .. "/config.json")) }, { "web-7", "pod-42" })
+  -- --agent takes them too
+  local doc = decoded(km("plan " .. q(web) .. " --agent"))
+  lu.assertEquals(doc.root, { path = "/run/kata-containers/shared/containers/web-7/rootfs" })
+  -- why and diff
+  local r = km("why /data " .. q(web) .. " --json --sandbox-id s2")
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertStrContains(cjson.decode(r.out)[1].host.path, "/sandboxes/s2/mounts/web-7-")
+  local rules = H.mkdir(dir .. "/rules")
+  H.write(rules .. "/50-x.lua", "params.shm_size = 1\n")
+  r = km("diff " .. q(web) .. " --rules " .. q(rules) .. " --container-id c3 --json")
+  lu.assertEquals(r.code, 0, r.err)
+  -- bad ids: a usage error for a flag, bad input for an annotation
+  for _, bad in ipairs({ "../x", "a/b", "-x", ".x", "x" }) do
+    assert_one_line(km("plan " .. q(web) .. " --container-id=" .. q(bad)), 2,
+      "katamount plan: --container-id ",
+      "an id must match ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+  end
+  assert_one_line(km("diff " .. q(web) .. " --rules " .. q(rules) .. " --sandbox-id=a/b"), 2,
+    "katamount diff: --sandbox-id a/b: an id must match")
+  local evil = make_bundle("evil", { ["io.kubernetes.cri.sandbox-id"] = "../../etc" })
+  assert_one_line(km("plan " .. q(evil)), 2, "katamount: " .. evil .. "/config.json: annotation"
+    .. " io.kubernetes.cri.sandbox-id ../../etc is not an id kata accepts")
+  assert_one_line(km("plan " .. q(web) .. " --container-id c1 --set container_id=c2"), 2,
+    "katamount plan: give --container-id or --set container_id=, not both")
 end
 
 function TestCliInput.test_bad_bundles()
@@ -1302,7 +1397,8 @@ function TestCliDocs.test_completion_scripts()
     lu.assertEquals(r.code, 0, r.err)
     lu.assertEquals(r.err, "")
     lu.assertStrContains(r.out, want)
-    for _, c in ipairs({ "plan", "why", "classify", "rules", "mounts", "no-headers", "rootfs-option" }) do
+    for _, c in ipairs({ "plan", "why", "classify", "rules", "mounts", "no-headers", "rootfs-option",
+      "container-id", "sandbox-id" }) do
       lu.assertStrContains(r.out, c, false, shell)
     end
   end

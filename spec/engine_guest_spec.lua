@@ -226,6 +226,199 @@ function T.TestHandleBlockVolume.test_block_file_is_bound()
 end
 
 -------------------------------------------------------------------------------
+-- container.go createBlockDevices (a direct-assigned volume's mountInfo.json
+-- replaces the mount's source, type, options and fsGroup) then
+-- kata_agent.go handleDeviceBlockVolume + handleBlkOCIMounts;
+-- kata_agent_test.go TestHandleDeviceBlockVolume: its mounts (FSGroup with
+-- OnRootMismatch, BlockDeviceCreateFs with "discard", EncryptionKey) are
+-- what a mountInfo.json's metadata and options give createBlockDevices.
+T.TestHandleDeviceBlockVolume = {}
+function T.TestHandleDeviceBlockVolume.tearDown() H.cleanup() end
+
+local STORAGE = "/run/kata-containers/sandbox/storage/"
+
+-- a direct volume: <root>/<base64url(source)>/mountInfo.json
+local function direct_volume(root, source, info)
+  local dir = H.mkdir(root .. "/" .. katamount.base64_url(source))
+  H.write(dir .. "/mountInfo.json", cjson.encode(info))
+end
+
+function T.TestHandleDeviceBlockVolume.test_kata_unit_test_mounts()
+  local dir = H.tmpdir("dv")
+  local root = H.mkdir(dir .. "/direct-volumes")
+  local disk = H.write(dir .. "/disk.img", "")
+  local ctx = with(IDS, { direct_volumes_root = root, block_device_driver = "virtio-blk-pci",
+    block_addresses = { [disk] = "01/02" } })
+  local cases = {
+    -- FSGroup 2000, FSGroupChangePolicy OnRootMismatch
+    { info = { device = disk, fstype = "ext4", metadata = { fsGroup = "2000",
+      fsGroupChangePolicy = "OnRootMismatch" } },
+      want = { fstype = "ext4", options = {},
+        fs_group = { group_id = 2000, group_change_policy = "OnRootMismatch" } } },
+    -- BlockDeviceCreateFs with Options {"discard"}
+    { info = { device = disk, fstype = "ext4", options = { "discard" },
+      metadata = { createFilesystem = "true" } },
+      want = { fstype = "ext4", options = { "discard" }, driver_options = { "create_filesystem" } } },
+    -- EncryptionKey "ephemeral" and BlockDeviceCreateFs
+    { info = { device = disk, fstype = "ext4",
+      metadata = { encryptionKey = "ephemeral", createFilesystem = "1" } },
+      want = { fstype = "ext4", options = {},
+        driver_options = { "encryption_key=ephemeral", "create_filesystem" } } },
+    -- a policy without a group is ignored (kata logs it); a bad bool too
+    { info = { device = disk, fstype = "xfs", options = { "ro" },
+      metadata = { fsGroupChangePolicy = "OnRootMismatch", createFilesystem = "yes" } },
+      want = { fstype = "xfs", options = { "ro" } } },
+    -- any other policy is Always (getFSGroupChangePolicy)
+    { info = { device = disk, fstype = "ext4",
+      metadata = { fsGroup = "7", fsGroupChangePolicy = "Sometimes" } },
+      want = { fstype = "ext4", options = {}, fs_group = { group_id = 7, group_change_policy = "Always" } } },
+  }
+  for i, c in ipairs(cases) do
+    local src = H.mkdir(dir .. "/pv" .. i)
+    direct_volume(root, src, c.info)
+    local d = classify(H.bind_mount(src, "/data"), ctx)
+    lu.assertEquals({ d.class, d.action }, { "direct-volume", "hotplug-block" }, i)
+    local want = { driver = "blk", source = "01/02", mount_point = STORAGE .. "MDEvMDI=" }
+    for k, v in pairs(c.want) do want[k] = v end
+    lu.assertEquals(d.storages, { want }, i)
+    -- handleBlkOCIMounts: only the spec mount's source changes
+    lu.assertEquals(d.guest_mount, { source = STORAGE .. "MDEvMDI=", destination = "/data", type = "bind",
+      options = { "rbind" } }, i)
+    lu.assertEquals(d.host, { action = "hotplug", path = disk, file = true,
+      read_only = c.info.options ~= nil and c.info.options[1] == "ro" }, i)
+  end
+  -- a group id of 0: kata fails the create ("m.FSGroup value was out of range")
+  local src = H.mkdir(dir .. "/root-group")
+  direct_volume(root, src, { device = disk, fstype = "ext4", metadata = { fsGroup = "0" } })
+  local _, err = katamount.classify(H.bind_mount(src, "/data"), ctx)
+  lu.assertStrContains(err, "fsGroup 0 is out of range")
+end
+
+-- kata_agent_test.go TestHandleDeviceBlockVolume's VirtioBlockCCW case:
+-- Type "bind", Options {"ro"}: a block device node as the volume's device
+function T.TestHandleDeviceBlockVolume.test_block_node_ccw()
+  H.need_root()
+  local dir = H.tmpdir("dv")
+  local root = H.mkdir(dir .. "/direct-volumes")
+  local node = dir .. "/blk"
+  H.sh("mknod " .. H.q(node) .. " b 7 201")
+  local src = H.mkdir(dir .. "/pv")
+  direct_volume(root, src, { device = node, fstype = "bind", options = { "ro" } })
+  local d = classify(H.bind_mount(src, "/b"), with(IDS, { direct_volumes_root = root,
+    block_device_driver = "virtio-blk-ccw", block_addresses = { [node] = "0.0.0005" } }))
+  lu.assertEquals({ d.class, d.action }, { "direct-volume", "hotplug-block" })
+  lu.assertEquals(d.storages, { { driver = "blk-ccw", source = "0.0.0005", fstype = "bind",
+    options = { "ro" },
+    mount_point = STORAGE .. katamount.base64_url("0.0.0005") } })
+  lu.assertEquals(d.host, { action = "hotplug", path = node, file = false, read_only = true })
+end
+
+-- the device is neither a block device nor a file: the Go runtime hot-plugs
+-- nothing and the agent gets the spec's mount as it is; a "bind" volume has
+-- its device shared (mountSharedDirMounts, replaceOCIMountSource)
+function T.TestHandleDeviceBlockVolume.test_not_hot_plugged()
+  local dir = H.tmpdir("dv")
+  local root = H.mkdir(dir .. "/direct-volumes")
+  local dev = H.mkdir(dir .. "/share")
+  local a, b = H.mkdir(dir .. "/a"), H.mkdir(dir .. "/b")
+  direct_volume(root, a, { device = dev, fstype = "virtiofs" })
+  direct_volume(root, b, { device = dev, fstype = "bind", options = { "ro" } })
+  local ctx = with(IDS, { direct_volumes_root = root })
+  local d = classify(H.bind_mount(a, "/a"), ctx)
+  lu.assertEquals({ d.class, d.action }, { "direct-volume", "guest-mount" })
+  lu.assertEquals(d.guest_mount, H.bind_mount(a, "/a"))
+  lu.assertEquals(d.storages, {})
+  lu.assertEquals(d.host, { action = "none" })
+  d = classify(H.bind_mount(b, "/b"), ctx)
+  lu.assertStrMatches(d.guest_mount.source, "^" .. SHARED_P .. "/c1%-%x+%-b$")
+  lu.assertEquals(d.guest_mount.options, { "rbind" })
+  lu.assertEquals(d.host.source, dev)
+  lu.assertEquals(d.host.read_only, true)
+end
+
+-- runtime-rs direct_volumes/vfio_volume.rs VfioVolume and spdk_volume.rs
+-- SPDKVolume (utils.rs filter_block_storage_options,
+-- build_bind_mount_options, generate_shared_path; their unit tests
+-- test_build_bind_mount_options_*: the mount's options, then the volume's,
+-- "bind" appended when neither has bind or rbind)
+function T.TestHandleDeviceBlockVolume.test_runtime_rs_vfio_and_spdk()
+  local dir = H.tmpdir("dv")
+  local root = H.mkdir(dir .. "/direct-volumes")
+  local v, s = H.mkdir(dir .. "/v"), H.mkdir(dir .. "/s")
+  direct_volume(root, v, { ["volume-type"] = "vfiovol", device = "/dev/vfio/12", fstype = "xfs",
+    options = { "ro", "nosuid" } })
+  local sock = H.make_socket(dir .. "/vhost.sock")
+  direct_volume(root, s, { ["volume-type"] = "spdkvol", device = sock, fstype = "ext4" })
+  local ctx = with(IDS, { direct_volumes_root = root, block_device_driver = "virtio-blk-pci",
+    block_addresses = { ["/dev/vfio/12"] = "/dev/vdb" } })
+  local d = classify({ type = "bind", source = v, destination = "/v", options = { "rbind", "noexec" } }, ctx)
+  lu.assertEquals({ d.class, d.action }, { "direct-volume", "vfio" })
+  local mp = d.storages[1].mount_point
+  lu.assertStrMatches(mp, "^" .. SHARED_P .. "/passthrough/c1%-%x+%-v$")
+  -- a bind mount: DEFAULT_VOLUME_FS_TYPE; the volume's options without bind/rbind
+  lu.assertEquals(d.storages, { { driver = "mmioblk", source = "/dev/vdb", fstype = "ext4",
+    options = { "ro", "nosuid" }, mount_point = mp } })
+  lu.assertEquals(d.guest_mount, { source = mp, destination = "/v", type = "bind",
+    options = { "rbind", "noexec", "ro", "nosuid" } })
+  lu.assertEquals(d.host, { action = "vfio", path = "/dev/vfio/12", read_only = false })
+  -- SPDK: the mount's options when the volume has none, "ro" added, "bind" appended
+  d = classify({ type = "bind", source = s, destination = "/s", options = { "ro" } }, ctx)
+  lu.assertEquals({ d.class, d.action }, { "direct-volume", "vhost-user-blk" })
+  mp = d.storages[1].mount_point
+  lu.assertEquals(d.storages, { { driver = "blk", source = sock, fstype = "ext4", options = { "ro" },
+    mount_point = mp } })
+  lu.assertEquals(d.guest_mount, { source = mp, destination = "/s", type = "bind",
+    options = { "ro", "bind" } })
+  lu.assertEquals(d.host, { action = "vhost-user-blk", path = "spdk://" .. sock, read_only = true })
+  -- a destination under /dev: the storage is a bind with the mount's options
+  d = classify({ type = "bind", source = s, destination = "/dev/xvdz", options = { "ro" } }, ctx)
+  lu.assertEquals(d.storages[1].fstype, "bind")
+  lu.assertEquals(d.storages[1].options, { "ro", "ro" })
+  -- create_vhost_user_blk_device knows virtio-blk-pci and virtio-blk-mmio only
+  local _, err = katamount.classify(H.bind_mount(s, "/s"), with(ctx, { block_device_driver = "virtio-scsi" }))
+  lu.assertStrContains(err, "unsupported driver type virtio-scsi")
+  -- a device that is no socket fails, as SPDKVolume::new does
+  local t = H.mkdir(dir .. "/t")
+  direct_volume(root, t, { ["volume-type"] = "spoolvol", device = dir .. "/v", fstype = "ext4" })
+  _, err = katamount.classify(H.bind_mount(t, "/t"), ctx)
+  lu.assertStrContains(err, 'device "spool://' .. dir .. '/v" is not valid')
+end
+
+-------------------------------------------------------------------------------
+-- container.go createEphemeralDisks/setupEphemeralDisk: a disk emptyDir in
+-- emptydir_mode block-encrypted or block-plain is a disk.img with a
+-- mountInfo.json, then hot-plugged as a direct volume
+-- (handleDeviceBlockVolume: the TestHandleDeviceBlockVolume cases above
+-- with EncryptionKey "ephemeral" and with "discard")
+T.TestBlockEmptyDir = {}
+function T.TestBlockEmptyDir.tearDown() H.cleanup() end
+
+function T.TestBlockEmptyDir.test_encrypted_and_plain()
+  local ed = H.mkdir(empty_dir("bed", "scratch"))
+  H.sh("chgrp 3000 " .. H.q(ed))
+  local disk = ed .. "/disk.img"
+  local ctx = with(IDS, { emptydir_mode = "block-encrypted", block_device_driver = "virtio-blk-pci",
+    block_addresses = { [disk] = "00/05" } })
+  local d = classify(H.bind_mount(ed, "/scratch"), ctx)
+  lu.assertEquals({ d.class, d.action }, { "block-emptydir", "hotplug-block" })
+  local mp = STORAGE .. katamount.base64_url("00/05")
+  lu.assertEquals(d.storages, { { driver = "blk", source = "00/05", fstype = "ext4", options = {},
+    driver_options = { "encryption_key=ephemeral", "create_filesystem" }, mount_point = mp,
+    fs_group = { group_id = 3000, group_change_policy = "Always" } } })
+  lu.assertEquals(d.guest_mount, { source = mp, destination = "/scratch", type = "bind",
+    options = { "rbind" } })
+  lu.assertEquals(d.host, { action = "hotplug", path = disk, file = true, read_only = false,
+    create = "disk.img" })
+  -- plain: "discard", no key; a root-owned emptyDir has no fsGroup
+  H.sh("chgrp 0 " .. H.q(ed))
+  d = classify(H.bind_mount(ed, "/scratch"), with(ctx, { emptydir_mode = "block-plain" }))
+  lu.assertEquals(d.storages, { { driver = "blk", source = "00/05", fstype = "ext4", options = { "discard" },
+    driver_options = { "create_filesystem" }, mount_point = mp } })
+  -- nothing is made on the host by a plan
+  lu.assertNil(io.open(disk))
+end
+
+-------------------------------------------------------------------------------
 -- fs_share_linux.go ShareFile, container.go mountSharedDirMounts
 T.TestShareFile = {}
 function T.TestShareFile.tearDown() H.cleanup() end
@@ -338,6 +531,166 @@ function T.TestRootfs.test_shared_root()
     path = "/run/kata-containers/shared/sandboxes/s1/mounts/c1/rootfs" })
 end
 
+-- fs_share_linux.go shareRootFilesystemWithVirtualVolume, handleVirtualVolume
+-- and kata_agent.go handleImageGuestPullBlockVolume; the volume of
+-- types/virtual_volume_test.go TestParseKataVirtualVolume (direct_block:
+-- no storage) and an image_guest_pull one
+local function b64(s) return (H.sh("printf %s " .. H.q(s) .. " | base64 -w0")) end
+
+local function guest_pull_plan(volume, annotations, extra)
+  local opt = "io.katacontainers.volume=" .. b64(volume)
+  local ctx = with(IDS, { rootfs = { source = "overlay", type = "overlay", options = { opt } } })
+  for k, v in pairs(extra or {}) do ctx[k] = v end
+  return katamount.plan({ mounts = {}, annotations = annotations }, ctx)
+end
+
+function T.TestRootfs.test_guest_pull()
+  local root = "/run/kata-containers/c1/rootfs"
+  -- TestParseKataVirtualVolume's valid volume: no storage, the root there
+  local plan, errs = guest_pull_plan('{"volume_type":"direct_block","source":"/dev/sdb","fs_type":"ext4",'
+    .. '"options":["rw"],"direct_volume":{"metadata":{"key":"value"}}}')
+  lu.assertEquals(errs, {})
+  lu.assertEquals({ plan.rootfs.class, plan.rootfs.action }, { "rootfs", "guest-pull" })
+  lu.assertEquals(plan.rootfs.storages, {})
+  lu.assertEquals(plan.rootfs.guest_mount.source, root)
+  lu.assertEquals(plan.rootfs.host, { action = "none" })
+  -- image_guest_pull: the image from containerd's annotation, the metadata
+  -- merged with the annotations and kata's container type, as Go's
+  -- json.Marshal writes it (keys sorted, <, > and & escaped)
+  local pull = '{"volume_type":"image_guest_pull","image_pull":{"metadata":{"a":"1","x":"<&>"}}}'
+  plan, errs = guest_pull_plan(pull, { ["io.kubernetes.cri.container-type"] = "container",
+    ["io.kubernetes.cri.image-name"] = "nginx:1.27", a = "2" })
+  lu.assertEquals(errs, {})
+  lu.assertEquals(plan.rootfs.storages, { { driver = "image_guest_pull", source = "nginx:1.27",
+    fstype = "overlay", mount_point = root, driver_options = { 'image_guest_pull={"metadata":{"a":"2",'
+      .. '"io.katacontainers.pkg.oci.container_type":"pod_container",'
+      .. '"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.image-name":"nginx:1.27",'
+      .. '"x":"\\u003c\\u0026\\u003e"}}' } } })
+  lu.assertEquals(agent.document(plan).root, { path = root })
+  -- the pod's sandbox container pulls "pause"; CRI-O names the image its way
+  plan = guest_pull_plan(pull, { ["io.kubernetes.cri.container-type"] = "sandbox" })
+  lu.assertEquals(plan.rootfs.storages[1].source, "pause")
+  plan = guest_pull_plan(pull, { ["io.kubernetes.cri-o.ContainerType"] = "container",
+    ["io.kubernetes.cri-o.ImageName"] = "quay.io/x:1", ["io.kubernetes.cri.image-name"] = "no" })
+  lu.assertEquals(plan.rootfs.storages[1].source, "quay.io/x:1")
+  -- no CRI container type (nerdctl): containerd's image-name annotation
+  plan = guest_pull_plan(pull, { ["io.kubernetes.cri.image-name"] = "busybox" })
+  lu.assertEquals(plan.rootfs.storages[1].source, "busybox")
+  lu.assertStrContains(plan.rootfs.storages[1].driver_options[1], '"single_container"')
+  -- ctx's annotations win over the spec's
+  plan = guest_pull_plan(pull, { ["io.kubernetes.cri.image-name"] = "busybox" },
+    { annotations = { ["io.kubernetes.cri.image-name"] = "alpine" } })
+  lu.assertEquals(plan.rootfs.storages[1].source, "alpine")
+  -- no image name, an unknown container type, no image_pull: kata fails the create
+  for _, c in ipairs({ { pull, {}, "Failed to get image name from annotations" },
+    { pull, { ["io.kubernetes.cri.container-type"] = "pod" }, "Unknown container type pod" },
+    { '{"volume_type":"image_guest_pull"}', { ["io.kubernetes.cri.image-name"] = "x" },
+      "image_pull.metadata" } }) do
+    _, errs = guest_pull_plan(c[1], c[2])
+    lu.assertEquals(#errs, 1)
+    lu.assertStrContains(errs[1], c[3])
+  end
+end
+
+-- fs_share_linux.go shareRootFilesystemWithNydus with nydusd_test.go
+-- TestParseExtraOption's options: the valid one, then those it refuses
+function T.TestRootfs.test_nydus()
+  local function nydus(extra, shared_fs)
+    return katamount.plan({ mounts = {} }, with(IDS, { shared_fs = shared_fs or "virtio-fs-nydus", rootfs = {
+      source = "overlay", type = "fuse.nydus-overlayfs",
+      options = { "lowerdir=/x", "extraoption=" .. b64(extra) } } }))
+  end
+  local plan, errs = nydus('{"source":"/path/to/bootstrap","config":"config content",'
+    .. '"snapshotdir":"/path/to/snapshotdir"}')
+  lu.assertEquals(errs, {})
+  local r = plan.rootfs
+  lu.assertEquals({ r.class, r.action }, { "rootfs", "nydus" })
+  lu.assertEquals(r.storages, { { driver = "overlayfs", source = "overlay", fstype = "overlay",
+    mount_point = SHARED .. "/c1/rootfs", options = {
+      "upperdir=" .. SHARED .. "/c1/snapshotdir/fs", "workdir=" .. SHARED .. "/c1/snapshotdir/work",
+      "lowerdir=/run/kata-containers/shared/rafs/c1/lowerdir", "index=off" } } })
+  lu.assertEquals(r.guest_mount.source, SHARED .. "/c1/rootfs")
+  lu.assertEquals(r.host, { action = "nydus", source = "/path/to/snapshotdir", read_only = true,
+    path = "/run/kata-containers/shared/sandboxes/s1/mounts/c1/snapshotdir",
+    rafs = { mount_point = "/rafs/c1/lowerdir", source = "/path/to/bootstrap", config = "config content" } })
+  for _, bad in ipairs({ '{"config":config content,"snapshotdir":/path/to/snapshotdir}',
+    '{"source":"/b","snapshotdir":"/s"}', '{"source":"/b","config":"c"}' }) do
+    local _, e = nydus(bad)
+    lu.assertEquals(#e, 1, bad)
+    lu.assertNotNil(e[1]:find("extra ?option"), e[1])
+  end
+  -- virtiofsd cannot mount a RAFS (its Mount is unimplemented)
+  local _, errs2 = nydus('{"source":"/b","config":"c","snapshotdir":"/s"}', "virtio-fs")
+  lu.assertStrContains(errs2[1], "needs shared_fs virtio-fs-nydus")
+end
+
+-- container.go createErofsDevices, fs_share_linux.go
+-- shareRootFilesystemWithErofs: each layer.erofs hot-plugged read-only,
+-- the rwlayer.img under upperdir too, an overlay of them
+function T.TestRootfs.test_erofs_layers()
+  H.need_mounts()
+  local _, have = H.run("command -v mkfs.erofs && grep -qw erofs /proc/filesystems")
+  lu.skipIf(not have, "needs mkfs.erofs (erofs-utils) and erofs in the kernel")
+  local snaps = H.tmpdir("erofs") .. "/io.containerd.snapshotter.v1.erofs/snapshots"
+  local lower, files = {}, {}
+  for i = 1, 2 do
+    local s = H.mkdir(snaps .. "/" .. i)
+    H.write(H.mkdir(s .. "/src") .. "/f", "x")
+    files[i] = s .. "/layer.erofs"
+    H.sh(("mkfs.erofs --quiet %s %s/src"):format(H.q(files[i]), H.q(s)))
+    local out, ok = H.run(("mount -t erofs %s %s"):format(H.q(files[i]), H.q(H.mkdir(s .. "/fs"))))
+    lu.skipIf(not ok, "cannot mount erofs from a file here: " .. out)
+    lower[i] = s .. "/fs"
+    -- the host file behind the mount: the layer file, or the loop device
+    -- the kernel put in between (standing for its backing file)
+    files[i] = katamount.mount_entry(lower[i]).source
+  end
+  local upper = H.mkdir(snaps .. "/3/fs")
+  local ctx = with(IDS, { block_device_driver = "virtio-blk-pci",
+    block_addresses = { [files[1]] = "02/01", [files[2]] = "02/02" },
+    rootfs = { source = "overlay", type = "overlay", options = { "lowerdir=" .. table.concat(lower, ":"),
+      "upperdir=" .. upper } } })
+  local plan, errs = katamount.plan({ mounts = {} }, ctx)
+  lu.assertEquals(errs, {})
+  local r = plan.rootfs
+  lu.assertEquals({ r.class, r.action }, { "rootfs", "erofs-layers" })
+  local vv = "/run/kata-containers/virtual-volumes/"
+  local l1, l2 = vv .. katamount.base64_url("02/01"), vv .. katamount.base64_url("02/02")
+  -- no rwlayer.img mounted above upperdir: upper and work in the container's directory
+  lu.assertEquals(r.storages, {
+    { driver = "blk", source = "02/01", fstype = "erofs", options = { "ro" }, mount_point = l1 },
+    { driver = "blk", source = "02/02", fstype = "erofs", options = { "ro" }, mount_point = l2 },
+    { driver = "overlayfs", source = "overlay", fstype = "overlay",
+      mount_point = "/run/kata-containers/c1/rootfs",
+      driver_options = { "io.katacontainers.volume.overlayfs.create_directory=/run/kata-containers/c1/fs",
+        "io.katacontainers.volume.overlayfs.create_directory=/run/kata-containers/c1/work" },
+      options = { "lowerdir=" .. l1 .. ":" .. l2, "upperdir=/run/kata-containers/c1/fs",
+        "workdir=/run/kata-containers/c1/work" } } })
+  lu.assertEquals(r.guest_mount.source, "/run/kata-containers/c1/rootfs")
+  local is_file = files[1]:sub(1, 9) ~= "/dev/loop"
+  lu.assertEquals(r.host, { action = "hotplug", devices = {
+    { path = files[1], read_only = true, file = is_file },
+    { path = files[2], read_only = true, file = is_file } } })
+  -- a disk mounted at upperdir's directory: the rw layer (a loop device
+  -- here, standing for its rwlayer.img)
+  local mnt = H.disk_dir("rw")
+  H.bind(mnt, snaps .. "/3")
+  H.mkdir(upper)
+  local dev = katamount.mount_entry(snaps .. "/3").source
+  plan, errs = katamount.plan({ mounts = {} }, with(ctx, { block_addresses = {
+    [files[1]] = "02/01", [files[2]] = "02/02", [dev] = "02/03" } }))
+  lu.assertEquals(errs, {})
+  r = plan.rootfs
+  local rw = vv .. katamount.base64_url("02/03")
+  lu.assertEquals(r.storages[3], { driver = "blk", source = "02/03", fstype = "ext4", options = {},
+    mount_point = rw })
+  lu.assertEquals(r.storages[4].options, { "lowerdir=" .. l1 .. ":" .. l2, "upperdir=" .. rw .. "/upper",
+    "workdir=" .. rw .. "/work" })
+  lu.assertEquals(r.host.devices[3], { path = dev, read_only = false, file = false })
+  lu.assertEquals(r.host.remount_read_only, snaps .. "/3")
+  H.umount(snaps .. "/3")
+end
+
 -------------------------------------------------------------------------------
 -- the mounts kata leaves in the spec as they are
 T.TestUnchanged = {}
@@ -411,6 +764,76 @@ function T.TestOperator.test_a_new_class_is_one_file()
   lu.assertEquals(doc.mounts[1].source, dir)
 end
 
+-- runtime-rs rootfs/erofs_rootfs.rs ErofsMultiLayerRootfs::new, fsmerge
+-- form (one erofs file, raw): the rw layer's storage, then the erofs', both
+-- at the root's passthrough path, the overlay's mkdir hints on the erofs
+function T.TestRootfs.test_erofs_multi_layer_runtime_rs()
+  local d = H.tmpdir("erofs-rs")
+  local layer, rw = H.write(d .. "/layer.erofs", ""), H.write(d .. "/rwlayer.img", "")
+  local list = { { source = rw, type = "ext4", options = { "loop", "rw" } },
+    { source = layer, type = "erofs", options = { "ro", "loop", "X-kata.x=1" } },
+    { source = "overlay", type = "format/mkdir/overlay", options = { "X-containerd.mkdir.path=/u/fs:0755",
+      "lowerdir={{ mount 1 }}" } } }
+  local ctx = with(IDS, { rootfs = list, block_device_driver = "virtio-blk-pci",
+    block_addresses = { [layer] = "03/00", [rw] = "03/01" } })
+  local plan, errs = katamount.plan({ mounts = {} }, ctx)
+  lu.assertEquals(errs, {})
+  local r = plan.rootfs
+  lu.assertEquals({ r.class, r.action }, { "rootfs", "erofs-layers" })
+  local root = SHARED .. "/passthrough/c1/rootfs"
+  lu.assertEquals(r.storages, {
+    { driver = "blk", source = "03/01", fstype = "ext4", mount_point = root,
+      options = { "rw", "X-kata.overlay-upper", "X-kata.multi-layer=true" } },
+    { driver = "blk", source = "03/00", fstype = "erofs", mount_point = root,
+      options = { "ro", "X-kata.overlay-lower", "X-kata.multi-layer=true",
+        "X-kata.mkdir.path=/u/fs:0755" } },
+  })
+  lu.assertEquals(r.guest_mount.source, root)
+  lu.assertEquals(r.host, { action = "hotplug", devices = { { path = rw, read_only = false, file = true },
+    { path = layer, read_only = true, file = true } } })
+  -- what runtime-rs builds on the host first (a VMDK of device= files, a
+  -- GPT disk of several layers) is not translated: the decision fails
+  local two = { list[2], { source = H.write(d .. "/l2.erofs", ""), type = "erofs", options = {} }, list[3] }
+  local _, errs2 = katamount.plan({ mounts = {} }, with(ctx, { rootfs = two }))
+  lu.assertStrContains(errs2[1], "GPT+VMDK mode")
+  local merged = { { source = layer, type = "erofs", options = { "device=" .. d .. "/l2.erofs" } }, list[3] }
+  local _, errs3 = katamount.plan({ mounts = {} }, with(ctx, { rootfs = merged }))
+  lu.assertStrContains(errs3[1], "fsmerge mode")
+end
+
+-------------------------------------------------------------------------------
+-- every decision the bundled rules can make has a translation: for each
+-- (class, action) a bundled rule declares, a bundled guest-*.lua translates
+-- it (by class and action, else by class), so document().untranslated stays
+-- empty; a class the rules never decide has no translation left over
+T.TestEveryDecisionTranslated = {}
+
+function T.TestEveryDecisionTranslated.test_bundled_pairs()
+  local e = assert(katamount.new({ rules_path = {} }))
+  local by = {}
+  for _, g in ipairs(e:translations()) do by[g.name] = g end
+  local pairs_seen, classes = {}, {}
+  for _, r in ipairs(e:rules()) do
+    local key = r.class .. "/" .. r.action
+    local g = by[key] or by[r.class .. "/*"]
+    lu.assertNotNil(g, ("rule '%s' (%s:%d) decides %s: no translation"):format(r.name, r.file, r.line, key))
+    lu.assertStrMatches(g.file, ".*/rules/guest%-[%w%-]+%.lua", nil, nil, key)
+    pairs_seen[key], classes[r.class] = true, true
+  end
+  -- the pairs the issue names are among them
+  for _, key in ipairs({ "direct-volume/hotplug-block", "direct-volume/guest-mount", "direct-volume/vfio",
+    "direct-volume/vhost-user-blk", "block-emptydir/hotplug-block", "rootfs/guest-pull", "rootfs/nydus",
+    "rootfs/erofs-layers" }) do
+    lu.assertTrue(pairs_seen[key], key)
+  end
+  for name, g in pairs(by) do
+    lu.assertTrue(classes[g.class], "translation " .. name .. " of a class no rule decides")
+    if g.action then
+      lu.assertTrue(pairs_seen[name], "translation " .. name .. " of a pair no rule decides")
+    end
+  end
+end
+
 -------------------------------------------------------------------------------
 -- attacks and failures
 T.TestGuestAttacks = {}
@@ -433,6 +856,25 @@ function T.TestGuestAttacks.test_a_source_named_dot_dot_fails()
     lu.assertNil(ok)
     lu.assertStrContains(err, "has no name")
   end
+end
+
+-- the JSON some root filesystem options carry is decoded in the rule state:
+-- bounded nesting, no trailing text, escapes as JSON says
+function T.TestGuestAttacks.test_json_in_options()
+  local e = katamount.engine
+  lu.assertEquals(e:call("json_decode", '{"a":["x",1,true,false,null],"b":{"c":"\\u00e9\\ud83d\\ude00\\n"}}'),
+    { a = { "x", 1, true, false }, b = { c = "\195\169\240\159\152\128\n" } })
+  for _, c in ipairs({ { ("["):rep(9) .. ("]"):rep(9), "JSON_DEPTH (8)" },
+    { '{"a":1} x', "text after the value" }, { '"abc', "unterminated string" },
+    { '{"a":"\1"}', "control character" }, { "{1:2}", "a key must be a string" },
+    { '"\\x"', "bad escape" }, { "", "end of text" }, { "[1,]", "unexpected ']'" } }) do
+    local ok, err = e:call("json_decode", c[1])
+    lu.assertNil(ok, c[1])
+    lu.assertStrContains(err, c[2], false, c[1])
+  end
+  -- Go's map encoding: sorted, HTML characters and line separators escaped
+  lu.assertEquals(e:call("json_string_map", { b = "\226\128\168<", a = 'q"\\\1' }),
+    '{"a":"q\\"\\\\\\u0001","b":"\\u2028\\u003c"}')
 end
 
 function T.TestGuestAttacks.test_a_failing_translation_names_itself()

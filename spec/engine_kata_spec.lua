@@ -299,7 +299,10 @@ function TestIsNydusRootFSType.tearDown() H.cleanup() end
 function TestIsNydusRootFSType.test_kata_unit_test_types()
   for _, t in ipairs({ "fuse.nydus-overlayfs", "fuse.nydus-overlayfs-abcde",
                        "fuse./usr/local/bin/nydus-overlayfs" }) do
-    local p, errs = plan_root({ source = "overlay", type = t, options = { "lowerdir=/x" } })
+    -- (the decision alone: its guest side, which needs nydusd's extraoption,
+    -- is engine_guest_spec's)
+    local p, errs = plan_root({ source = "overlay", type = t, options = { "lowerdir=/x" } },
+      { translate = false })
     lu.assertEquals(errs, {}, t)
     lu.assertEquals({ p.rootfs.action, p.rootfs.rule }, { "nydus", "rootfs-nydus" }, t)
     lu.assertTrue(katamount.is_nydus_rootfs(t), t)
@@ -375,7 +378,7 @@ function TestIsErofsRootFS.test_runtime_rs_multi_layer_list()
   lu.assertEquals(#errs2, 1)
   lu.assertStrContains(errs2[1], "needs its target")
   -- a list of one is that mount
-  p = plan_root({ { source = d, type = "fuse.nydus-overlayfs" } })
+  p = plan_root({ { source = d, type = "fuse.nydus-overlayfs" } }, { translate = false })
   lu.assertEquals(p.rootfs.action, "nydus")
 end
 
@@ -393,7 +396,10 @@ end
 function TestKataVirtualVolume.test_guest_pull()
   local opt = "io.katacontainers.volume=" .. b64('{"volume_type":"image_guest_pull","source":"",'
     .. '"image_pull":{"metadata":{"io.kubernetes.cri.image-name":"nginx:1.27"}}}')
-  local p, errs = plan_root({ source = "overlay", type = "fuse.nydus-overlayfs", options = { opt } })
+  -- (the decision alone: the guest side, which needs the image's name from
+  -- the annotations, is engine_guest_spec's)
+  local p, errs = plan_root({ source = "overlay", type = "fuse.nydus-overlayfs", options = { opt } },
+    { translate = false })
   lu.assertEquals(errs, {})
   lu.assertEquals({ p.rootfs.action, p.rootfs.rule }, { "guest-pull", "rootfs-guest-pull" })
   lu.assertStrContains(p.rootfs.reasons[1], "image_guest_pull")

@@ -267,7 +267,8 @@ function TestVolumeMountInfo.test_block_node_and_other_devices()
   local node = d .. "/blk"
   local _, ok = H.run("mknod " .. H.q(node) .. " b 7 0")
   lu.skipIf(not ok, "cannot mknod here")
-  local ctx = { direct_volumes_root = root }
+  -- (vhost-user-blk needs virtio-blk-pci or virtio-mmio: the translation checks it)
+  local ctx = { direct_volumes_root = root, block_device_driver = "virtio-blk-pci" }
   add_volume(root, d .. "/a", ('{"device":%q,"fstype":"xfs"}'):format(node))
   local got, dec = decide(bind(d .. "/a", "/a"), ctx)
   lu.assertEquals(got, { "direct-volume", "hotplug-block" })
@@ -280,9 +281,11 @@ function TestVolumeMountInfo.test_block_node_and_other_devices()
   -- runtime-rs kinds
   add_volume(root, d .. "/c", '{"volume-type":"vfiovol","device":"0000:3b:00.0","fstype":"ext4"}')
   lu.assertEquals(decide(bind(d .. "/c", "/c"), ctx), { "direct-volume", "vfio" })
-  add_volume(root, d .. "/e", '{"volume-type":"spdkvol","device":"/run/spdk/vhost.0","fstype":"ext4"}')
+  -- (SPDK's vhost-user sockets: the translation checks them as runtime-rs does)
+  local s0, s1 = H.make_socket(d .. "/vhost.0"), H.make_socket(d .. "/vhost.1")
+  add_volume(root, d .. "/e", ('{"volume-type":"spdkvol","device":%q,"fstype":"ext4"}'):format(s0))
   lu.assertEquals(decide(bind(d .. "/e", "/e"), ctx), { "direct-volume", "vhost-user-blk" })
-  add_volume(root, d .. "/f", '{"volume-type":"spoolvol","device":"/run/spdk/vhost.1","fstype":"ext4"}')
+  add_volume(root, d .. "/f", ('{"volume-type":"spoolvol","device":%q,"fstype":"ext4"}'):format(s1))
   lu.assertEquals(decide(bind(d .. "/f", "/f"), ctx), { "direct-volume", "vhost-user-blk" })
 end
 

@@ -210,10 +210,24 @@ function M.classify(engine, mount, ctx)
   return with_direct(decision(res, f), j)
 end
 
--- The plan's settings: ctx's, and the pod's hugepage limits
--- (spec.linux.resources.hugepageLimits) unless ctx gives hugepage_limits.
+-- The spec's annotations whose key and value are strings (plain copies).
+local function annotations_of(spec)
+  local out = {}
+  if type(spec.annotations) == "table" then
+    for k, v in pairs(spec.annotations) do
+      if type(k) == "string" and type(v) == "string" then out[k] = v end
+    end
+  end
+  return out
+end
+
+-- The plan's settings: ctx's, the container's annotations
+-- (spec.annotations) unless ctx gives annotations, and the pod's hugepage
+-- limits (spec.linux.resources.hugepageLimits) unless ctx gives
+-- hugepage_limits.
 local function plan_settings(spec, ctx)
   local c = settings(ctx)
+  if c.annotations == nil then c.annotations = annotations_of(spec) end
   if c.hugepage_limits ~= nil then return c end
   local linux = spec.linux
   local res = type(linux) == "table" and linux.resources or nil

@@ -257,6 +257,18 @@ function Engine:rules()
   return out
 end
 
+--- The translations of the loaded rules (`guest {...}`, the guest side of
+-- a decision), sorted by name; `action` is nil for one that covers every
+-- action of its class.
+-- @treturn {table,...} `{name = "class/action", class=, action=, file=, line=}` each
+function Engine:translations()
+  local out = {}
+  for i, g in ipairs(self.ruleset.translations or {}) do
+    out[i] = { name = g.name, class = g.class, action = g.action, file = g.file, line = g.line }
+  end
+  return out
+end
+
 --- The params the rules set (plain copies out of the rule state: no
 -- function, metatable or metamethod of a rule reaches the caller).
 -- @treturn[1] table

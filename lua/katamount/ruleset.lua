@@ -382,7 +382,7 @@ local function guest(spec)
   end
   local key = class .. "/" .. (action or "*")
   local file, line = where()
-  local g = { name = key, build = build, file = file, line = line,
+  local g = { name = key, class = class, action = action, build = build, file = file, line = line,
     info = { name = key, file = file, line = line } }
   rs.guests[key] = g
   -- found per decision by class, then action ("*": the class's own)
@@ -526,7 +526,8 @@ end
 
 --- Every file loaded: the rules sorted; what the host keeps of them.
 -- @treturn table `{rules = {{name=, order=, scope=, class=, action=, file=,
---   line=, why=}...}, predicates = {name = true}, files = {...}}`
+--   line=, why=}...}, translations = {{name=, class=, action=, file=,
+--   line=}...}, predicates = {name = true}, files = {...}}`
 function E.finish()
   for _, r in pairs(rs.rules) do
     local list = r.scope == "rootfs" and rs.rootfs_rules or rs.mount_rules
@@ -544,6 +545,12 @@ function E.finish()
     end
   end
   for name in pairs(rs.predicates) do out.predicates[name] = true end
+  out.translations = {}
+  for _, g in pairs(rs.guests) do
+    out.translations[#out.translations + 1] = { name = g.name, class = g.class, action = g.action,
+      file = g.file, line = g.line }
+  end
+  sort(out.translations, function(a, b) return a.name < b.name end)
   return out
 end
 

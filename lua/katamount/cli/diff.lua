@@ -38,6 +38,7 @@ function M.run(a, usage)
   -- --set reaches both engines' params (each checked by its declarations)
   engine.context(before, sets, false, usage)
   local ctx = engine.context(after, sets, false, usage)
+  plan.apply_ids(ctx, a, inp, usage)
   ctx.rootfs = rootfs
   if not a.json then
     local changed = rules.print_changes(before, after, inp.spec,

@@ -154,9 +154,10 @@ end
 --- Where the spec comes from: `arg` a file, a bundle directory or "-".
 -- @tparam string arg
 -- @tparam[opt] string bundle `--bundle DIR`: the bundle of a spec read from stdin
--- @treturn table `{name=, config=, bundle=}`: the name in messages, the
---   file to read ("-" for stdin), the bundle directory (nil for stdin
---   without `--bundle`)
+-- @treturn table `{name=, config=, bundle=, is_bundle=}`: the name in
+--   messages, the file to read ("-" for stdin), the bundle directory (nil
+--   for stdin without `--bundle`), whether the input named a bundle (a
+--   directory, or `--bundle`) rather than a file in some directory
 function M.locate(arg, bundle)
   if bundle then
     local t = util.file_type(bundle)
@@ -164,7 +165,7 @@ function M.locate(arg, bundle)
       fail(2, bundle .. ": " .. (t and "not a directory" or "no such bundle directory") .. " (--bundle)")
     end
   end
-  if arg == "-" then return { name = "<stdin>", config = "-", bundle = bundle } end
+  if arg == "-" then return { name = "<stdin>", config = "-", bundle = bundle, is_bundle = bundle ~= nil } end
   if bundle then fail(2, "--bundle is for a spec read from stdin (-); " .. arg .. " has its own") end
   local t = util.file_type(arg)
   if t == "directory" then
@@ -173,7 +174,7 @@ function M.locate(arg, bundle)
     if not util.file_type(config) then
       fail(2, arg .. ": a directory without config.json (a bundle holds config.json and its rootfs)")
     end
-    return { name = config, config = config, bundle = arg }
+    return { name = config, config = config, bundle = arg, is_bundle = true }
   end
   return { name = arg, config = arg, bundle = util.dirname(arg) }
 end
@@ -197,6 +198,7 @@ end
 -- @tparam ?{string,...} containerd roots (default `M.CONTAINERD_ROOTS`)
 -- @tparam ?{string,...} crio roots (default `M.CRIO_ROOTS`)
 -- @treturn string the bundle directory
+-- @treturn string the container's whole id
 function M.find_container(id, containerd, crio)
   if not id:match("^[%w][%w._-]*$") then
     fail(2, ("--container %s: not a container id (letters, digits, '.', '_', '-')"):format(id))
@@ -207,7 +209,7 @@ function M.find_container(id, containerd, crio)
   local function consider(name, bundle)
     if name:sub(1, #id) ~= id or util.file_type(bundle .. "/config.json") ~= "file" then return end
     local t = name == id and exact or prefixed
-    t[#t + 1] = bundle
+    t[#t + 1] = { bundle = bundle, id = name }
   end
   for _, root in ipairs(containerd) do
     for _, ns in ipairs(entries(root)) do
@@ -219,18 +221,20 @@ function M.find_container(id, containerd, crio)
     for _, name in ipairs(entries(root)) do consider(name, root .. "/" .. name .. "/userdata") end
   end
   local found = #exact > 0 and exact or prefixed
-  table.sort(found)
-  if #found == 1 then return found[1] end
+  table.sort(found, function(x, y) return x.bundle < y.bundle end)
+  if #found == 1 then return found[1].bundle, found[1].id end
   local roots = table.concat(containerd, " ") .. " " .. table.concat(crio, " ")
   if #found == 0 then fail(2, ("--container %s: no such running container in %s"):format(id, roots)) end
-  fail(2, ("--container %s: %d containers match: %s"):format(id, #found, table.concat(found, " ")))
+  local bundles = {}
+  for i, f in ipairs(found) do bundles[i] = f.bundle end
+  fail(2, ("--container %s: %d containers match: %s"):format(id, #found, table.concat(bundles, " ")))
 end
 
 --- Read, check and prepare a spec for `engine:plan`.
 -- @tparam string arg the CONFIG argument (file, bundle directory or "-")
 -- @tparam[opt] string bundle `--bundle DIR`
--- @treturn table `{name=, spec=, mounts=, bundle=, root_path=, root_unresolved=,
---   warnings={...}}`:
+-- @treturn table `{name=, spec=, mounts=, bundle=, is_bundle=, root_path=,
+--   root_unresolved=, warnings={...}}`:
 --   `spec` the copy given to the engine (clean mounts, relative paths
 --   resolved against the bundle), `mounts[i].missing` true when a bind
 --   source is not on this host, `warnings` what the audit cannot see
@@ -293,7 +297,8 @@ function M.load(arg, bundle)
     if root_path then spec.root.path = root_path end
   end
   return { name = where.name, spec = spec, mounts = mounts, bundle = where.bundle,
-           root_path = root_path, root_unresolved = unresolved, warnings = warnings }
+           is_bundle = where.is_bundle, root_path = root_path, root_unresolved = unresolved,
+           warnings = warnings }
 end
 
 --- The root filesystem for `ctx.rootfs`: from `--rootfs FILE` and the

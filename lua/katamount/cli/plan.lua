@@ -11,6 +11,13 @@ local fail, cell = util.fail, util.cell
 
 local M = {}
 
+--- kata's check of a container or sandbox id (katautils' validCIDRegex),
+-- as a Lua pattern: `^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`.
+M.ID_PATTERN = "^[%w][%w_.-]+$"
+
+--- Where containerd and CRI-O put the sandbox's id in a container's spec.
+M.SANDBOX_ID_ANNOTATIONS = { "io.kubernetes.cri.sandbox-id", "io.kubernetes.cri-o.SandboxID" }
+
 M.EXIT_HELP = [[
 Exit status: 0 done; 1 some mount could not be decided (each failure on stderr,
 the rest still shown); 2 bad usage or bad input (or an internal error).]]
@@ -42,6 +49,12 @@ function M.input_options(cmd)
     :argname("OPT"):count("*")
   cmd:option("--rootfs-type", "The root filesystem's type (default: overlay when layers are given).")
     :argname("TYPE")
+  cmd:option("--container-id", "The container's id in guest paths (default: a bundle's directory name).")
+    :argname("ID")
+  cmd:option("--sandbox-id", "The sandbox's id in guest paths (default: a bundle's\n" ..
+    M.SANDBOX_ID_ANNOTATIONS[1] .. " or " .. M.SANDBOX_ID_ANNOTATIONS[2] ..
+    "\nannotation, else the container's id).")
+    :argname("ID")
   engine.options(cmd)
 end
 
@@ -67,15 +80,85 @@ end
 -- @treturn table the input (`input.load`)
 -- @treturn ?table the root filesystem
 function M.load_input(a, usage)
+  local id = nil
   if a.container then
     if a.config then usage("give CONFIG or --container ID, not both") end
     if a.bundle then usage("--bundle is for a spec read from stdin, not --container") end
-    a.config = input.find_container(a.container, a.containerd_root, a.crio_root)
+    a.config, id = input.find_container(a.container, a.containerd_root, a.crio_root)
   elseif not a.config then
     usage("missing argument 'config' (or --container ID)")
   end
   local inp = input.load(a.config, a.bundle)
+  inp.container = id
   return inp, input.rootfs(a, inp)
+end
+
+local function valid_id(id)
+  return type(id) == "string" and id:find(M.ID_PATTERN) ~= nil
+end
+
+--- The container and sandbox ids of a plan: `--container-id` and
+-- `--sandbox-id` (a usage error unless they match kata's
+-- `^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`); for a bundle (a directory, `--bundle`
+-- or `--container`) without them, the container's id is the bundle
+-- directory's name when it matches (CRI-O's `<id>/userdata`: the id;
+-- `--container`: the container's whole id), the sandbox's the spec's
+-- containerd or CRI-O annotation (bad input unless it matches), else the
+-- container's id. An id found nowhere is nil (the rules' placeholder).
+-- @tparam table a the parsed arguments
+-- @tparam table inp the input (`load_input`)
+-- @tparam function usage
+-- @treturn ?string the container's id
+-- @treturn ?string the sandbox's id
+function M.ids(a, inp, usage)
+  local cid, sid = a.container_id, a.sandbox_id
+  for flag, id in pairs({ ["--container-id"] = cid, ["--sandbox-id"] = sid }) do
+    if not valid_id(id) and id ~= nil then
+      usage(("%s %s: an id must match ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$ (kata's check)"):format(flag, cell(id)))
+    end
+  end
+  if not inp.is_bundle and not inp.container then return cid, sid end
+  if cid == nil then
+    local name = inp.container
+    if name == nil then
+      local c = util.need_core()
+      local dir = c.realpath(inp.bundle) or c.clean(inp.bundle) or inp.bundle
+      name = dir:match("([^/]*)$")
+      if name == "userdata" then name = util.dirname(dir):match("([^/]*)$") end
+    end
+    if valid_id(name) then cid = name end
+  end
+  if sid == nil then
+    local ann = type(inp.spec.annotations) == "table" and inp.spec.annotations or {}
+    for _, key in ipairs(M.SANDBOX_ID_ANNOTATIONS) do
+      local v = ann[key]
+      if v ~= nil then
+        if not valid_id(v) then
+          fail(2, ("%s: annotation %s %s is not an id kata accepts (^[a-zA-Z0-9][a-zA-Z0-9_.-]+$)")
+            :format(inp.name, key, cell(v)))
+        end
+        sid = v
+        break
+      end
+    end
+    if sid == nil then sid = cid end
+  end
+  return cid, sid
+end
+
+--- Put the ids of `M.ids` in `ctx`, unless `--set` gave them already
+-- (the flags and `--set` together are a usage error).
+-- @tparam table ctx
+-- @tparam table a
+-- @tparam table inp
+-- @tparam function usage
+function M.apply_ids(ctx, a, inp, usage)
+  local cid, sid = M.ids(a, inp, usage)
+  for key, v in pairs({ container_id = cid, sandbox_id = sid }) do
+    local flag = "--" .. key:gsub("_", "-")
+    if a[key] ~= nil and ctx[key] ~= nil then usage(("give %s or --set %s=, not both"):format(flag, key)) end
+    if ctx[key] == nil then ctx[key] = v end
+  end
 end
 
 --- Plan the spec the arguments name: `{input=, mounts=, rootfs=, layers=,
@@ -92,6 +175,7 @@ function M.decide(a, usage, explain, quiet)
   local e = engine.load(a.rules)
   for _, w in ipairs(inp.warnings) do util.warn(w) end
   local ctx = engine.context(e, settings, explain, usage)
+  M.apply_ids(ctx, a, inp, usage)
   ctx.rootfs = rootfs
   local plan, errors = e:plan(inp.spec, ctx)
   if type(plan) ~= "table" then fail(2, inp.name .. ": " .. tostring(errors or "no plan")) end
