@@ -834,6 +834,40 @@ function T.TestEveryDecisionTranslated.test_bundled_pairs()
   end
 end
 
+-- `guest { class =, unchanged = true }`: the mount as the spec gives it,
+-- no storage, nothing on the host, without a build; declared wrongly, the
+-- load fails at its line.
+function T.TestOperator.test_an_unchanged_translation()
+  local dir = H.tmpdir("unch")
+  local rules = H.rules_dir({ ["50-keep.lua"] = [[
+    declare("class", "keep", "mounts the agent gets as given")
+    rule { name = "keep", order = 10, class = "keep", action = "guest-mount",
+      when = function(m) m.source = "/elsewhere"; return m.destination == "/k" end }
+  ]], ["guest-keep.lua"] = "guest { class = 'keep', unchanged = true }\n" })
+  local e = assert(katamount.new({ rules_path = { rules } }))
+  local d = classify(H.bind_mount(dir, "/k", { "ro" }), nil, e)
+  -- the mount as the spec gave it (what the rule wrote on m stays in the rule)
+  lu.assertEquals(d.guest_mount, { source = dir, destination = "/k", type = "bind",
+    options = { "rbind", "ro" } })
+  lu.assertEquals(d.storages, {})
+  lu.assertEquals(d.host, { action = "none" })
+  lu.assertEquals(d.translation.name, "keep/*")
+  lu.assertStrContains(d.translation.file, "guest-keep.lua")
+  -- its own copy of the options
+  d.guest_mount.options[1] = "x"
+  lu.assertEquals(d.options, { "rbind", "ro" })
+  for _, c in ipairs({
+    { "guest { class = 'keep', unchanged = 1 }", "unchanged must be true or nil" },
+    { "guest { class = 'keep', unchanged = true, build = function() end }", "either build or unchanged" },
+    { "guest { class = 'keep' }", "build must be a function (m, ctx, d), or unchanged = true" },
+  }) do
+    H.write(rules .. "/guest-keep.lua", c[1] .. "\n")
+    local ok, err = e:reload()
+    lu.assertNil(ok, c[1])
+    lu.assertStrContains(err, rules .. "/guest-keep.lua:1: guest 'keep': " .. c[2])
+  end
+end
+
 -------------------------------------------------------------------------------
 -- attacks and failures
 T.TestGuestAttacks = {}

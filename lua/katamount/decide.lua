@@ -94,7 +94,12 @@ local function decision(res, f)
   f.class, f.action, f.rule, f.reasons = res.class, res.action, res.rule, res.reasons
   if res.trace then f.trace = res.trace end
   -- the guest side (a translation rule's, absent for a class without one)
-  if res.translation then
+  if res.guest_unchanged then
+    -- a translation `unchanged = true`: the mount as given, made here
+    f.storages, f.host, f.translation = {}, { action = "none" }, res.translation
+    f.guest_mount = { source = f.source, destination = f.destination, type = f.type,
+      options = copy_options(f.options) }
+  elseif res.translation then
     f.storages, f.guest_mount, f.guest_reason = res.storages, res.guest_mount, res.guest_reason
     f.host, f.translation = res.host, res.translation
   end

@@ -365,6 +365,8 @@ end
 --   build = function(m, ctx, d) return { storages =, guest_mount =, host =, why = } end }:
 -- how a decision of that class (and action) becomes what the guest agent
 -- receives; a later definition for the same class/action replaces it.
+-- guest { class = "system", unchanged = true }: the mount as the spec gives
+-- it, no storage, nothing on the host (the host fills them in: no build).
 local function guest(spec)
   if not rs.loading then error("guest: translations are defined only while their file loads", 2) end
   if type(spec) ~= "table" then
@@ -377,12 +379,20 @@ local function guest(spec)
   if action ~= nil and (type(action) ~= "string" or action == "") then
     error(format("guest '%s': action must be a non-empty string or nil, got %s", class, shown(action)), 2)
   end
-  if type(build) ~= "function" then
-    error(format("guest '%s': build must be a function (m, ctx, d)", class), 2)
+  local unchanged = spec.unchanged
+  if unchanged ~= nil and unchanged ~= true then
+    error(format("guest '%s': unchanged must be true or nil, got %s", class, shown(unchanged)), 2)
+  end
+  if unchanged and build ~= nil then
+    error(format("guest '%s': either build or unchanged = true, not both", class), 2)
+  end
+  if not unchanged and type(build) ~= "function" then
+    error(format("guest '%s': build must be a function (m, ctx, d), or unchanged = true", class), 2)
   end
   local key = class .. "/" .. (action or "*")
   local file, line = where()
-  local g = { name = key, class = class, action = action, build = build, file = file, line = line,
+  local g = { name = key, class = class, action = action, build = build, unchanged = unchanged,
+    file = file, line = line,
     info = { name = key, file = file, line = line } }
   rs.guests[key] = g
   -- found per decision by class, then action ("*": the class's own)
@@ -675,6 +685,11 @@ local function translate(m, ctx, d)
   if by_action == nil then return d end
   local g = by_action[d.action] or by_action["*"]
   if g == nil then return d end
+  if g.unchanged then
+    -- the host fills in the mount as given, no storage, no host step
+    d.guest_unchanged, d.translation = true, g.info
+    return d
+  end
   -- build sees the decision's names through an overlay of a table reused
   -- by every decision: what it does to them stays there
   names.class, names.action, names.rule = d.class, d.action, d.rule
