@@ -422,11 +422,10 @@ if km and type(km.new) == "function" and type(core.rule_state) == "function" the
   ]]))
   local jobs = {}
   for i, m in ipairs(P.spec.mounts) do
-    jobs[i] = { fields = { source = m.source, destination = m.destination, type = m.type,
-      options = m.options }, scope = "mount" }
+    jobs[i] = { source = m.source, destination = m.destination, type = m.type,
+      options = m.options, scope = "mount" }
   end
-  jobs[#jobs + 1] = { fields = { source = "/", destination = "/", type = "", options = {} },
-    scope = "rootfs" }
+  jobs[#jobs + 1] = { source = "/", destination = "/", type = "", options = {}, scope = "rootfs" }
   local ctx = { disable_guest_empty_dir = false, shared_fs = "virtio-fs" }
   boundary = case("plan crossing alone (jobs in, decisions out)",
     { function(j) return st:call("plan", j, ctx, false) end, jobs })

@@ -124,9 +124,11 @@ local function settings(ctx)
 end
 
 -- A job for the rule state: the checked fields (source, destination,
--- type, options: only what crosses).
+-- type, options: only what crosses) and the scope, in one table (the rule
+-- state makes it the mount its rules see).
 local function job(f, scope)
-  return { fields = f, scope = scope }
+  return { source = f.source, destination = f.destination, type = f.type, options = f.options,
+    scope = scope }
 end
 
 --- The option that marks a regular file as a block device image.

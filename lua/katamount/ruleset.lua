@@ -702,21 +702,20 @@ local function translate(m, ctx, d)
   return res
 end
 
--- Decide one job `{fields=, scope=, mounted=, target=, parts=, direct_volume=}`
--- with settings `c` (already over the params); `good`: the layers decided
--- so far (rootfs).
+-- Decide one job `{source=, destination=, type=, options=, scope=,
+-- mounted=, target=, parts=, direct_volume=}` (the boundary's fresh copy:
+-- it becomes the mount the rules see) with settings `c` (already over the
+-- params); `good`: the layers decided so far (rootfs).
 local function decide(job, c, explain, good)
   rt.restart()
   sandbox.begin()
-  local f = job.fields
-  local base = { source = f.source, destination = f.destination, type = f.type,
-    options = sandbox.overlay(f.options or {}), scope = job.scope }
+  local base = job
+  base.options = sandbox.overlay(job.options or {})
   -- a direct-assigned volume: its mountInfo.json, read by the host
   if job.direct_volume then base.direct_volume = sandbox.freeze(job.direct_volume) end
   if job.scope == "rootfs" then
     base.layers = sandbox.freeze(good or {})
     base.mounted = job.mounted == true
-    base.target = job.target
     base.parts = sandbox.freeze(job.parts or {})
   end
   local m = sandbox.overlay(helpers.mount(base))
@@ -760,9 +759,11 @@ function E.plan(jobs, ctx, explain)
   local c = setmetatable(ctx, rs.ctx_mt)
   local out, good = {}, {}
   for i, job in ipairs(jobs) do
+    -- what the rootfs decision learns of a layer, not a field of its mount
+    local l = job.layer_info
+    job.layer_info = nil
     local res = decide(job, c, explain, good)
-    if job.layer_info and res.error == nil then
-      local l = job.layer_info
+    if l and res.error == nil then
       good[#good + 1] = { source = l.source, destination = l.destination, type = l.type,
         options = l.options, class = res.class, action = res.action }
     end
