@@ -856,6 +856,11 @@ function T.TestOperator.test_an_unchanged_translation()
   -- its own copy of the options
   d.guest_mount.options[1] = "x"
   lu.assertEquals(d.options, { "rbind", "ro" })
+  -- the translation's place follows a reload (the host keeps it per rule set)
+  lu.assertEquals(d.translation.line, 1)
+  H.write(rules .. "/guest-keep.lua", "\nguest { class = 'keep', unchanged = true }\n")
+  assert(e:reload())
+  lu.assertEquals(classify(H.bind_mount(dir, "/k"), nil, e).translation.line, 2)
   for _, c in ipairs({
     { "guest { class = 'keep', unchanged = 1 }", "unchanged must be true or nil" },
     { "guest { class = 'keep', unchanged = true, build = function() end }", "either build or unchanged" },

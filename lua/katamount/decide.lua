@@ -88,20 +88,37 @@ function M.fields(mount)
   return shaped(source, destination, mtype, opts)
 end
 
+-- The translation named `name` as a decision carries it: `{name=, file=,
+-- line=}` (a fresh table), from the engine's list of its rule files'
+-- translations (the rule state sends the name alone).
+local function translation_of(engine, name)
+  local rs = engine.ruleset
+  local index = engine.translation_index
+  if index == nil or index.ruleset ~= rs then
+    index = { ruleset = rs, by_name = {} }
+    for _, t in ipairs(rs.translations or {}) do index.by_name[t.name] = t end
+    engine.translation_index = index
+  end
+  local t = index.by_name[name]
+  if t == nil then return { name = name } end
+  return { name = t.name, file = t.file, line = t.line }
+end
+
 -- The decision: the mount's fields (`f`, from `shaped`) with what the rule
 -- decided (`res`, out of the rule state), filled in place.
-local function decision(res, f)
+local function decision(engine, res, f)
   f.class, f.action, f.rule, f.reasons = res.class, res.action, res.rule, res.reasons
   if res.trace then f.trace = res.trace end
   -- the guest side (a translation rule's, absent for a class without one)
   if res.guest_unchanged then
     -- a translation `unchanged = true`: the mount as given, made here
-    f.storages, f.host, f.translation = {}, { action = "none" }, res.translation
+    f.storages, f.host = {}, { action = "none" }
     f.guest_mount = { source = f.source, destination = f.destination, type = f.type,
       options = copy_options(f.options) }
+    f.translation = translation_of(engine, res.translation)
   elseif res.translation then
     f.storages, f.guest_mount, f.guest_reason = res.storages, res.guest_mount, res.guest_reason
-    f.host, f.translation = res.host, res.translation
+    f.host, f.translation = res.host, translation_of(engine, res.translation)
   end
   return f
 end
@@ -214,7 +231,7 @@ function M.classify(engine, mount, ctx)
   local res, cerr = engine.rstate:call("classify", j, settings(ctx), ctx and ctx.explain or false)
   if not res then return nil, cerr end
   if res.error then return nil, res.error end
-  return with_direct(decision(res, f), j)
+  return with_direct(decision(engine, res, f), j)
 end
 
 -- The spec's annotations whose key and value are strings (plain copies).
@@ -390,7 +407,7 @@ local function plan(engine, spec, ctx)
     elseif res.error then
       d = failed(slot.f, res.error, res.trace)
     else
-      d = with_direct(decision(res, slot.f), slot.job)
+      d = with_direct(decision(engine, res, slot.f), slot.job)
     end
     if slot.kind == "mount" then
       if d.error then

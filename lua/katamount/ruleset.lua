@@ -392,8 +392,7 @@ local function guest(spec)
   local key = class .. "/" .. (action or "*")
   local file, line = where()
   local g = { name = key, class = class, action = action, build = build, unchanged = unchanged,
-    file = file, line = line,
-    info = { name = key, file = file, line = line } }
+    file = file, line = line }
   rs.guests[key] = g
   -- found per decision by class, then action ("*": the class's own)
   local by_action = rs.guest_of[class]
@@ -670,7 +669,7 @@ local function guest_fields(g, out, d)
     d.guest_reason = type(out.why) == "string" and out.why or "removed from the container's mounts"
   end
   d.host = sandbox.as_plain(host)
-  d.translation = g.info
+  d.translation = g.name        -- the host adds its file and line
   return d
 end
 
@@ -687,7 +686,7 @@ local function translate(m, ctx, d)
   if g == nil then return d end
   if g.unchanged then
     -- the host fills in the mount as given, no storage, no host step
-    d.guest_unchanged, d.translation = true, g.info
+    d.guest_unchanged, d.translation = true, g.name
     return d
   end
   -- build sees the decision's names through an overlay of a table reused
