@@ -219,6 +219,26 @@ const struct km_dirent64 *km_dirent_at(const char *buf, size_t pos, size_t end);
 /* Whether name is "." or "..". */
 int km_is_dot(const char *name);
 
+/* One directory's names (without "." and ".."): NUL-terminated end to
+ * end in `names`, `sorted` pointing into it in bytewise order. */
+struct km_names {
+    char *names;
+    size_t names_len, names_cap;
+    size_t *offs;           /* where each name starts */
+    size_t noffs, offs_cap;
+    const char **sorted;
+    size_t sorted_cap;
+};
+
+/* Read the names of directory fd into n (reused: its blocks grow), through
+ * the getdents64 buffer buf[0..bufsz), and sort them; at most `most`: one
+ * more sets *over and stops reading. 0 or an errno (EIO: a malformed
+ * record). */
+int km_names_read(int fd, char *buf, size_t bufsz, size_t most, struct km_names *n, int *over);
+
+/* Free n's blocks (n is zeroed: reusable). */
+void km_names_free(struct km_names *n);
+
 /* The block p of *cap elements of `size` bytes, grown (doubling, from 16)
  * to hold `need`: returns it (maybe moved), or NULL when out of memory (p
  * stays valid, *cap unchanged). */

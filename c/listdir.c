@@ -19,11 +19,7 @@
 struct km_list {
     int fd;             /* the directory */
     char *buf;          /* the getdents64 buffer (KM_COUNT_BUF_MAX bytes) */
-    char *names;        /* the names, NUL-terminated, end to end */
-    size_t names_len, names_cap;
-    size_t *offs;       /* where each name starts */
-    size_t noffs, offs_cap;
-    const char **sorted;
+    struct km_names names;
 };
 
 static void list_release(struct km_list *w)
@@ -31,11 +27,9 @@ static void list_release(struct km_list *w)
     if (w->fd >= 0)
         close(w->fd);
     free(w->buf);
-    free(w->names);
-    free(w->offs);
-    free(w->sorted);
-    memset(w, 0, sizeof *w);
+    km_names_free(&w->names);
     w->fd = -1;
+    w->buf = NULL;
 }
 
 static int km_list_gc(lua_State *L)
@@ -58,49 +52,18 @@ static struct km_list *list_new(lua_State *L)
     return w;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Read every name of w->fd into w->names; 0 or an errno. */
+/* Read and sort every name of w->fd; 0 or an errno (E2BIG past
+ * KM_LIST_DIR_MAX names). */
 static int list_read(struct km_list *w)
 {
+    int over, err;
     w->buf = malloc(KM_COUNT_BUF_MAX);
     if (w->buf == NULL)
         return ENOMEM;
-    for (;;) {
-        size_t pos = 0;
-        long n = km_getdents(w->fd, w->buf, KM_COUNT_BUF_MAX);
-        if (n < 0)
-            return errno;
-        if (n == 0)
-            return 0;
-        while (pos < (size_t)n) {
-            const struct km_dirent64 *d = km_dirent_at(w->buf, pos, (size_t)n);
-            size_t nl, *offs;
-            char *names;
-            if (d == NULL)
-                return EIO;
-            pos += d->d_reclen;
-            if (km_is_dot(d->d_name))
-                continue;
-            if (w->noffs == KM_LIST_DIR_MAX)
-                return E2BIG;
-            nl = strlen(d->d_name) + 1;
-            names = km_grow(w->names, &w->names_cap, w->names_len + nl, 1);
-            if (names == NULL)
-                return ENOMEM;
-            w->names = names;
-            offs = km_grow(w->offs, &w->offs_cap, w->noffs + 1, sizeof *offs);
-            if (offs == NULL)
-                return ENOMEM;
-            w->offs = offs;
-            memcpy(w->names + w->names_len, d->d_name, nl);
-            w->offs[w->noffs++] = w->names_len;
-            w->names_len += nl;
-        }
-    }
+    err = km_names_read(w->fd, w->buf, KM_COUNT_BUF_MAX, KM_LIST_DIR_MAX, &w->names, &over);
+    if (err == 0 && over)
+        err = E2BIG;
+    return err;
 }
 
 /***
@@ -112,7 +75,7 @@ static int list_read(struct km_list *w)
  */
 static int km_list_dir(lua_State *L)
 {
-    size_t len, i;
+    size_t len, i, n;
     const char *path = km_check_path(L, 1, &len);
     struct km_list *w;
     int err;
@@ -134,22 +97,14 @@ static int km_list_dir(lua_State *L)
                                    "more than KM_LIST_DIR_MAX (%I) entries",
                                    (lua_Integer)KM_LIST_DIR_MAX, err);
     }
-    if (err == 0 && w->noffs > 0) {
-        w->sorted = malloc(w->noffs * sizeof *w->sorted);
-        if (w->sorted == NULL)
-            err = ENOMEM;
-    }
     if (err != 0) {
         list_release(w);
         return km_push_error(L, "list_dir", path, len, err);
     }
-    for (i = 0; i < w->noffs; i++)
-        w->sorted[i] = w->names + w->offs[i];
-    if (w->noffs > 1)
-        qsort(w->sorted, w->noffs, sizeof *w->sorted, name_cmp);
-    lua_createtable(L, w->noffs > INT_MAX ? INT_MAX : (int)w->noffs, 0);
-    for (i = 0; i < w->noffs; i++) {
-        lua_pushstring(L, w->sorted[i]);
+    n = w->names.noffs;
+    lua_createtable(L, n > INT_MAX ? INT_MAX : (int)n, 0);
+    for (i = 0; i < n; i++) {
+        lua_pushstring(L, w->names.sorted[i]);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     list_release(w);

@@ -38,12 +38,7 @@ struct km_tree {
     size_t *tops;           /* where each pending path starts */
     size_t ntops, tops_cap;
     char *buf;              /* the getdents64 buffer */
-    char *names;            /* one directory's names, NUL-terminated */
-    size_t names_len, names_cap;
-    size_t *offs;
-    size_t noffs, offs_cap;
-    const char **sorted;
-    size_t sorted_cap;
+    struct km_names names;  /* one directory's names, sorted */
     char cur[KM_PATH_MAX + 1];      /* the directory being read */
     size_t cur_len;
     char err_path[KM_PATH_MAX + 1]; /* what failed */
@@ -55,14 +50,7 @@ static void tree_free(struct km_tree *t)
     free(t->stack);
     free(t->tops);
     free(t->buf);
-    free(t->names);
-    free(t->offs);
-    free(t->sorted);
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    km_names_free(&t->names);
 }
 
 /* Push dir/name (name NULL: dir alone) on the pending stack; 0 or errno. */
@@ -101,61 +89,6 @@ static void pop_dir(struct km_tree *t)
     t->stack_len = at;
 }
 
-/* Read at most `most` names of fd into t->names (sorted into t->sorted);
- * more than `most` sets *over. 0 or an errno. */
-static int read_names(struct km_tree *t, int fd, size_t most, int *over)
-{
-    size_t i;
-    t->names_len = 0;
-    t->noffs = 0;
-    *over = 0;
-    for (;;) {
-        size_t pos = 0;
-        long n = km_getdents(fd, t->buf, KM_COUNT_BUF_MAX);
-        if (n < 0)
-            return errno;
-        if (n == 0)
-            break;
-        while (pos < (size_t)n) {
-            const struct km_dirent64 *d = km_dirent_at(t->buf, pos, (size_t)n);
-            size_t nl;
-            char *names;
-            size_t *offs;
-            if (d == NULL)
-                return EIO;
-            pos += d->d_reclen;
-            if (km_is_dot(d->d_name))
-                continue;
-            if (t->noffs == most) {
-                *over = 1;
-                return 0;
-            }
-            nl = strlen(d->d_name) + 1;
-            names = km_grow(t->names, &t->names_cap, t->names_len + nl, 1);
-            if (names == NULL)
-                return ENOMEM;
-            t->names = names;
-            offs = km_grow(t->offs, &t->offs_cap, t->noffs + 1, sizeof *offs);
-            if (offs == NULL)
-                return ENOMEM;
-            t->offs = offs;
-            memcpy(t->names + t->names_len, d->d_name, nl);
-            t->offs[t->noffs++] = t->names_len;
-            t->names_len += nl;
-        }
-    }
-    if (t->noffs > 0) {
-        const char **sorted = km_grow(t->sorted, &t->sorted_cap, t->noffs, sizeof *sorted);
-        if (sorted == NULL)
-            return ENOMEM;
-        t->sorted = sorted;
-        for (i = 0; i < t->noffs; i++)
-            t->sorted[i] = t->names + t->offs[i];
-        qsort(t->sorted, t->noffs, sizeof *t->sorted, name_cmp);
-    }
-    return 0;
-}
-
 /* Remember dir[/name] as what failed. */
 static void failed_at(struct km_tree *t, const char *name)
 {
@@ -174,9 +107,9 @@ static void failed_at(struct km_tree *t, const char *name)
 static int judge_entries(struct km_tree *t, int fd, int *res)
 {
     size_t i;
-    for (i = 0; i < t->noffs; i++) {
+    for (i = 0; i < t->names.noffs; i++) {
         struct stat st;
-        const char *name = t->sorted[i];
+        const char *name = t->names.sorted[i];
         int err;
         if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
             err = errno;
@@ -226,7 +159,9 @@ static int walk(struct km_tree *t, int *res)
             failed_at(t, NULL);
             return err;
         }
-        err = read_names(t, fd, (size_t)(t->max_entries - t->entries) + 1, &over);
+        /* at most the entries still allowed and one more */
+        err = km_names_read(fd, t->buf, KM_COUNT_BUF_MAX, (size_t)(t->max_entries - t->entries) + 1,
+                            &t->names, &over);
         if (err == 0 && over) {
             t->entries = t->max_entries + 1;
             *res = KM_TREE_ENTRIES;
