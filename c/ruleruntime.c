@@ -10,21 +10,85 @@
 
 #include <lualib.h>
 
+#include <stdio.h>
 #include <string.h>
 
 /* Stack frames the message handler looks through for a rule's position. */
 #define KM_HANDLER_LEVELS_MAX 64
+/* Bytes of a string answer quoted in the message of a bad `when` answer. */
+#define KM_ANSWER_QUOTE_MAX 40
 
 /* runtime.start(): a rule (or a rule file) starts: its budget is whole. */
+static void km_rt_begin_rule(lua_State *L, struct km_rule_state *rs);
+
 static int km_rt_start(lua_State *L)
 {
-    struct km_rule_state *rs = km_rs_of(L);
+    km_rt_begin_rule(L, km_rs_of(L));
+    return 0;
+}
+
+/* The budget of a rule (or a rule file) that starts: whole. */
+static void km_rt_begin_rule(lua_State *L, struct km_rule_state *rs)
+{
     rs->spent = 0;
     rs->tripped = KM_TRIP_NONE;
     rs->counting = 1;
     km_rs_arm(rs, 1);
     km_rs_stop(L, rs);
+}
+
+/* runtime.write(t, k, v): the __newindex of the sandbox's overlays, a
+ * raw set that marks the overlays written (runtime.first then has them
+ * cleared before the next rule). */
+static int km_rt_write(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 3);
+    lua_rawset(L, 1);
+    km_rs_of(L)->written = 1;
     return 0;
+}
+
+/* runtime.written([flag]): whether an overlay was written since the flag
+ * was last cleared; with `flag`, sets it. */
+static int km_rt_written(lua_State *L)
+{
+    struct km_rule_state *rs = km_rs_of(L);
+    lua_pushboolean(L, rs->written);
+    if (!lua_isnoneornil(L, 1))
+        rs->written = lua_toboolean(L, 1);
+    return 1;
+}
+
+/* A `when` answered something else than true, false or nil: a mistake (a
+ * string, a count), never taken for a match. A string is quoted (its first
+ * KM_ANSWER_QUOTE_MAX bytes, '"', '\\' and control bytes escaped). */
+static int km_rt_bad_answer(lua_State *L, int idx)
+{
+    luaL_Buffer b;
+    size_t len, i;
+    const char *s;
+    if (lua_type(L, idx) != LUA_TSTRING)
+        return luaL_error(L, "when must return true, false or nil, got a %s", luaL_typename(L, idx));
+    s = lua_tolstring(L, idx, &len);
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "when must return true, false or nil, got the string \"");
+    for (i = 0; i < len && i < KM_ANSWER_QUOTE_MAX; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[8];
+        if (c == '"' || c == '\\') {
+            luaL_addchar(&b, '\\');
+            luaL_addchar(&b, (char)c);
+        } else if (c < 0x20 || c == 0x7f) {
+            snprintf(esc, sizeof esc, "\\%u", (unsigned)c);
+            luaL_addstring(&b, esc);
+        } else {
+            luaL_addchar(&b, (char)c);
+        }
+    }
+    luaL_addstring(&b, len > KM_ANSWER_QUOTE_MAX ? "...\"" : "\"");
+    luaL_pushresult(&b);
+    return lua_error(L);
 }
 
 /* runtime.stop(): the engine's own code runs again. */
@@ -34,6 +98,73 @@ static int km_rt_stop(lua_State *L)
     rs->counting = 0;
     km_rs_arm(rs, 0);
     return 0;
+}
+
+/*
+ * runtime.first(rules, a, b, clear [, on_result]): each rule's `when(a, b)`
+ * of the list `rules` in order, each with a whole budget (as start()
+ * gives), until one returns true: that rule and its reason; nil when none
+ * does. Before each rule, clear() runs when the rule before wrote on an
+ * overlay (runtime.write; clear() resets runtime.written). An
+ * answer other than true, false or nil raises. on_result(rule, matched,
+ * why), when given, sees each answer outside the budget (explaining).
+ * runtime.rule() says which rule ran last (its place in the list), for the
+ * message of one that raised.
+ */
+static int km_rt_first(lua_State *L)
+{
+    struct km_rule_state *rs = km_rs_of(L);
+    lua_Integer i, n;
+    int traced;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 4, LUA_TFUNCTION);
+    traced = !lua_isnoneornil(L, 5);
+    if (traced)
+        luaL_checktype(L, 5, LUA_TFUNCTION);
+    lua_settop(L, 5);
+    n = (lua_Integer)lua_rawlen(L, 1);
+    rs->rule = 0;
+    for (i = 1; i <= n; i++) {
+        rs->rule = i;
+        if (rs->written) {
+            lua_pushvalue(L, 4);
+            lua_call(L, 0, 0);
+        }
+        if (lua_rawgeti(L, 1, i) != LUA_TTABLE)
+            return luaL_error(L, "rule %I is not a table", (LUAI_UACINT)i);
+        lua_pushliteral(L, "when");
+        lua_rawget(L, 6);
+        lua_pushvalue(L, 2);
+        lua_pushvalue(L, 3);
+        km_rt_begin_rule(L, rs);
+        lua_call(L, 2, 2);              /* the rule (6), matched (7), why (8) */
+        if (lua_toboolean(L, 7) && !lua_isboolean(L, 7)) {
+            km_rt_stop(L);
+            return km_rt_bad_answer(L, 7);
+        }
+        if (traced) {
+            km_rt_stop(L);
+            lua_pushvalue(L, 5);
+            lua_pushvalue(L, 6);
+            lua_pushvalue(L, 7);
+            lua_pushvalue(L, 8);
+            lua_call(L, 3, 0);
+        }
+        if (lua_toboolean(L, 7)) {
+            lua_remove(L, 7);
+            return 2;
+        }
+        lua_settop(L, 5);
+    }
+    lua_pushnil(L);
+    return 1;
+}
+
+/* runtime.rule(): the place of the rule runtime.first ran last (0: none). */
+static int km_rt_rule(lua_State *L)
+{
+    lua_pushinteger(L, km_rs_of(L)->rule);
+    return 1;
 }
 
 /* runtime.restart(): a new decision (or file) gets a deadline of its own,
@@ -276,6 +407,10 @@ static const luaL_Reg km_runtime_funcs[] = {
     {"export", km_rt_export},
     {"handler", km_rt_handler},
     {"is_plain", km_rt_is_plain},
+    {"first", km_rt_first},
+    {"write", km_rt_write},
+    {"written", km_rt_written},
+    {"rule", km_rt_rule},
     {NULL, NULL}
 };
 

@@ -24,6 +24,8 @@ struct km_rule_state {
     int late_plan;          /* ... and it was the plan's */
     int track_lines;
     int line;               /* last line run in a rule file (loading) */
+    lua_Integer rule;       /* runtime.first: the place of the rule running */
+    int written;            /* a rule wrote on an overlay (runtime.write) */
     lua_Integer unclocked;  /* units charged since the clock was last read */
     double deadline_s, plan_deadline_s;
     int64_t deadline_ns, plan_ns;   /* absolute CLOCK_MONOTONIC; 0: none */

@@ -23,6 +23,7 @@ local setmetatable, getmetatable, rawget, rawset, rawlen = setmetatable, getmeta
   rawlen
 local pairs, tostring, sub = pairs, tostring, string.sub
 local start, stop, tripped, handler = rt.start, rt.stop, rt.tripped, rt.handler
+local first, rule_index, write, written = rt.first, rt.rule, rt.write, rt.written
 
 local function copy(t)
   local c = {}
@@ -87,7 +88,7 @@ function M.freeze_owned(v) return freeze_owned_at(v, 0) end
 
 -- Overlays (below): reads fall through to a base table, writes stay on the
 -- overlay. Their state is declared here for plain_at.
-local overlays, overlay_mt, index_of, n_used, dirty = {}, {}, {}, 0, false
+local overlays, overlay_mt, index_of, n_used = {}, {}, {}, 0
 
 -- The table an overlay shows through, or nil when `t` is none.
 local function overlay_base(t)
@@ -154,14 +155,11 @@ local function safe_rawlen(t)
 end
 
 -- Overlays: reads fall through to a base table, writes stay on the
--- overlay, which is cleared before the next rule runs. A decision's
+-- overlay (runtime.write, which marks it written), which is cleared before
+-- the next rule runs. A decision's
 -- overlays are made once and re-pointed at each decision's tables (no
 -- allocation per decision).
 
-local function ov_write(t, k, v)
-  rawset(t, k, v)
-  dirty = true
-end
 local function ov_len(t)
   local n = #overlay_base(t)
   while t[n + 1] ~= nil do n = n + 1 end
@@ -179,7 +177,7 @@ local function clear_overlays()
     local p = overlays[i]
     for k in next, p do rawset(p, k, nil) end
   end
-  dirty = false
+  written(false)
 end
 
 --- An overlay of `base` for the running decision (at most a few per
@@ -190,7 +188,7 @@ function M.overlay(base)
   n_used = n_used + 1
   local p = overlays[n_used]
   if p == nil then
-    local mt = { __index = base, __newindex = ov_write, __len = ov_len, __pairs = ov_pairs,
+    local mt = { __index = base, __newindex = write, __len = ov_len, __pairs = ov_pairs,
       __metatable = false }
     p = setmetatable({}, mt)
     overlays[n_used], overlay_mt[n_used], index_of[p] = p, mt, n_used
@@ -202,7 +200,7 @@ end
 
 --- A decision begins: the overlays of the last one are cleared and free.
 function M.begin()
-  if dirty then clear_overlays() end
+  if written() then clear_overlays() end
   n_used = 0
 end
 
@@ -315,51 +313,10 @@ function M.load_file(chunk, path)
   return false, err
 end
 
--- The rule running under `first`, for the failure's message.
-local current = nil
-
--- A `when` answered something else than true, false or nil: a mistake
--- (a string, a count), never taken for a match.
-local function bad_answer(v)
-  error("when must return true, false or nil, got " .. (type(v) == "string"
-    and ("the string %q"):format(#v > 40 and sub(v, 1, 40) .. "..." or v) or "a " .. type(v)), 0)
-end
-
--- Each rule's `when(a, b)` in order, until one returns true, in one
--- protected call; each rule starts with a whole budget.
-local function run_rules(rules, a, b)
-  for i = 1, #rules do
-    local r = rules[i]
-    current = r
-    if dirty then clear_overlays() end
-    start()
-    local matched, why = r.when(a, b)
-    if matched then
-      if matched ~= true then bad_answer(matched) end
-      return r, why
-    end
-  end
-  return nil
-end
-
--- The same, `on_result(r, matched, why)` seeing every rule's answer
--- outside the budget: explaining.
-local function run_rules_traced(rules, a, b, on_result)
-  for i = 1, #rules do
-    local r = rules[i]
-    current = r
-    if dirty then clear_overlays() end
-    start()
-    local matched, why = r.when(a, b)
-    stop()
-    if matched and matched ~= true then bad_answer(matched) end
-    on_result(r, matched, why)
-    if matched then return r, why end
-  end
-  return nil
-end
-
---- Evaluate rules in order: the first whose `when(a, b)` returns true.
+--- Evaluate rules in order: the first whose `when(a, b)` returns true
+-- (runtime.first's loop in C, each rule with a whole budget, the overlays
+-- cleared after a rule wrote on them; an answer other than true, false or
+-- nil fails the decision).
 -- @tparam {table,...} rules `{when=, ...}` each
 -- @param a
 -- @param b
@@ -371,15 +328,9 @@ end
 -- @treturn[2] ?table the rule that raised or was stopped
 -- @treturn[2] string its message
 function M.first(rules, a, b, on_result)
-  current = nil
-  local ok, r, why
-  if on_result then
-    ok, r, why = xpcall(run_rules_traced, handler, rules, a, b, on_result)
-  else
-    ok, r, why = xpcall(run_rules, handler, rules, a, b)
-  end
+  local ok, r, why = xpcall(first, handler, rules, a, b, clear_overlays, on_result)
   stop()
-  if not ok then return false, current, M.message(r) end
+  if not ok then return false, rules[rule_index()], M.message(r) end
   return true, r, why
 end
 
