@@ -51,6 +51,7 @@ build = {
         "c/mounttable.c",
         "c/path.c",
         "c/readfile.c",
+        "c/rulefacts.c",
         "c/rulelib.c",
         "c/rulematch.c",
         "c/ruleruntime.c",

@@ -459,13 +459,16 @@ int km_rs_open(lua_State *L)
     lua_setfield(L, -2, LUA_DBLIBNAME);
     lua_pop(L, 1);
 
-    /* the core's primitives; a rule state makes no rule state */
+    /* the core's primitives (and has_option, charged: rulefacts.c); a rule
+     * state makes no rule state */
     luaL_requiref(L, "katamount.core", luaopen_katamount_core, 0);
     lua_pushnil(L);
     lua_setfield(L, -2, "rule_state");
+    luaL_setfuncs(L, km_rulefacts_core_funcs, 0);
     lua_pop(L, 1);
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
     luaL_newlib(L, km_runtime_funcs);
+    luaL_setfuncs(L, km_rulefacts_runtime_funcs, 0);
     lua_setfield(L, -2, "katamount.runtime");
     lua_pop(L, 1);
     return 0;

@@ -49,4 +49,8 @@ void km_rs_restart(struct km_rule_state *rs);
 /* Open the state's libraries (a protected call inside the new state). */
 int km_rs_open(lua_State *L);
 
+/* rulefacts.c: the rule state's own core functions and runtime functions. */
+extern const luaL_Reg km_rulefacts_core_funcs[];
+extern const luaL_Reg km_rulefacts_runtime_funcs[];
+
 #endif /* KM_RULESTATE_H */

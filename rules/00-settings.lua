@@ -56,19 +56,9 @@ predicate("emptydir_mode_of", function(ctx)
   return mode
 end)
 
--- has_option(options, option): true when the list holds exactly `option`.
--- (An indexed loop, as ipairs: up to the first nil, without a call per option.)
-predicate("has_option", function(options, option)
-  if options == nil then return false end
-  local i = 1
-  local o = options[1]
-  while o ~= nil do
-    if o == option then return true end
-    i = i + 1
-    o = options[i]
-  end
-  return false
-end)
+-- has_option(options, option): true when the list holds exactly `option`
+-- (up to its first nil, as ipairs walks it; the core's, in C).
+predicate("has_option", core.has_option)
 
 -- has_option_prefix(options, prefix): true when an option starts with `prefix`.
 predicate("has_option_prefix", function(options, prefix)

@@ -95,6 +95,11 @@ function T.TestTime.test_long_single_c_calls_are_stopped_by_the_budget()
     [[table.insert(setmetatable({}, { __len = function() return 1 << 40 end }), 1, "x")]],
     [[local _ = ("x"):rep(1 << 20):rep(1, ""):upper():lower():reverse()
       for _ = 1, 300000 do local _ = ("y"):rep(1 << 20):upper() end]],
+    -- has_option is the core's (C): the options it reads are charged
+    [[local t = {}
+      for i = 1, 100000 do t[i] = "x" end
+      for _ = 1, 2000 do local _ = has_option(t, "y") end]],
+    [[local _ = has_option(setmetatable({}, { __index = function() return "o" end }), "never")]],
   }) do
     local err, took = attack(body, { deadline = FAR, plan_deadline = FAR })
     lu.assertStrContains(err, "instruction budget exceeded (1000000 instructions)")

@@ -37,7 +37,8 @@ end
 -- else (ensure_destination) stays out of the sandbox.
 local MEMO1 = { "stat", "lstat", "realpath", "fs_type", "is_mount_point", "list_dir",
   "device_for_path" }
-local PURE = { "clean", "major", "minor", "mounts", "base64url", "fnv1a64", "_VERSION" }
+local PURE = { "clean", "major", "minor", "mounts", "base64url", "fnv1a64", "_VERSION",
+  "has_option" }                     -- has_option: the rule state's core only
 -- Walks of a tree taking limits as well as a path: not remembered (a rule
 -- asks each once per mount).
 local UNREMEMBERED = { "tree_size" }
@@ -53,10 +54,14 @@ local UNREMEMBERED = { "tree_size" }
 -- @tparam ?function freeze makes a table fact read-only before it is
 --   remembered (inside a rule state: one rule cannot change what the next
 --   one sees); nil: facts are kept as the core returned them
+-- @tparam ?function memoizer `memoizer(state, name, fn, freeze)` makes the
+--   memoised one-path facts (the rule state's runtime.memoizer: answers in
+--   `state.memo[name]`, failures in `state.memo[name .. "!"]`); nil: the
+--   one-path facts are not memoised (the host, where nothing decides)
 -- @treturn table helpers: `core` (the sandbox's read-only, memoised core),
 --   `mount_entry`, `device_for_path`, `count_files`, `mount_table`, `mount`,
 --   `mount_lookup` (`"statmount"` or `"table"`)
-function M.new(state, core, mountinfo, per_path, freeze)
+function M.new(state, core, mountinfo, per_path, freeze, memoizer)
   local H = {}
   if per_path == nil then per_path = M.statmount_usable(core) end
   per_path = per_path and mountinfo == nil and core.mount_entry ~= nil
@@ -99,29 +104,11 @@ function M.new(state, core, mountinfo, per_path, freeze)
   end
 
   -- A one-path function of the core (each takes one argument), memoised
-  -- while a decision runs. Answers are looked up before the argument is
-  -- checked (only strings are ever stored, and reading any key is safe).
+  -- while a decision runs by the memoizer (the rule state's, in C); without
+  -- one (the host, where nothing decides), the core's function itself.
   local function memo1(name, fn)
-    local fname = name .. "!"
-    return function(path)
-      local memo = state.memo
-      if memo ~= nil then
-        local known = memo[name]
-        if known ~= nil then
-          local v = known[path]
-          if v ~= nil then return v end
-        end
-        if type(path) == "string" then
-          local fails = memo[fname]
-          if fails ~= nil then
-            local f = fails[path]
-            if f ~= nil then return nil, f[1], f[2] end
-          end
-          return remember(memo, name, fname, path, fn(path))
-        end
-      end
-      return fn(path)
-    end
+    if memoizer == nil then return fn end
+    return memoizer(state, name, fn, freeze)
   end
 
   local ro = {}
@@ -131,26 +118,7 @@ function M.new(state, core, mountinfo, per_path, freeze)
   for _, name in ipairs(PURE) do ro[name] = core[name] end
   for _, name in ipairs(UNREMEMBERED) do ro[name] = core[name] end
   -- clean is pure but asked by nearly every rule: remembered per decision
-  local core_clean = core.clean
-  ro.clean = function(path)
-    local memo = state.memo
-    if memo == nil then return core_clean(path) end
-    local cleaned = memo.clean
-    if cleaned ~= nil then
-      local c = cleaned[path]
-      if c ~= nil then return c end
-    end
-    if type(path) ~= "string" then return core_clean(path) end
-    if cleaned == nil then
-      cleaned = {}
-      memo.clean = cleaned
-    end
-    local c, err, errno
-    c, err, errno = core_clean(path)
-    if c == nil then return nil, err, errno end
-    cleaned[path] = c
-    return c
-  end
+  ro.clean = memo1("clean", core.clean)
 
   if core.block_device then
     local block_device = core.block_device

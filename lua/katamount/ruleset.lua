@@ -111,7 +111,7 @@ function E.configure(opts)
   local c = core
   if opts._spy then c = spy_core(core) end
   -- facts are core answers (fresh tables) or made by facts.lua: frozen in place
-  helpers = facts.new(state, c, opts.mountinfo, nil, sandbox.freeze_owned)
+  helpers = facts.new(state, c, opts.mountinfo, nil, sandbox.freeze_owned, rt.memoizer)
   return helpers.mount_lookup
 end
 

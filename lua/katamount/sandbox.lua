@@ -69,22 +69,13 @@ end
 -- @return the view (or `v` when it is not a table)
 function M.freeze(v) return freeze_at(v, 0) end
 
-local function freeze_owned_at(v, depth)
-  if type(v) ~= "table" or inner_of(v) ~= nil then return v end
-  if depth > M.DEPTH_MAX then error("facts nested deeper than " .. M.DEPTH_MAX, 0) end
-  for k, x in next, v do
-    if type(x) == "table" then v[k] = freeze_owned_at(x, depth + 1) end
-  end
-  return setmetatable({}, { __index = v, __newindex = ro_write, __len = ro_len,
-    __pairs = ro_pairs, __metatable = false })
-end
-
---- The same view of a table nothing else refers to (a core call's fresh
--- answer): `v` itself becomes the view's hidden table, its nested tables
--- frozen in place, without a copy.
+--- The same view of a table nothing else refers to (a core call's
+-- fresh answer): `v` itself becomes the view's hidden table, its nested
+-- tables frozen in place, without a copy (runtime.freezer's, in C).
+-- @function freeze_owned
 -- @param v
 -- @return the view (or `v` when it is not a table)
-function M.freeze_owned(v) return freeze_owned_at(v, 0) end
+M.freeze_owned = rt.freezer(ro_write, ro_len, ro_pairs, M.DEPTH_MAX)
 
 -- Overlays (below): reads fall through to a base table, writes stay on the
 -- overlay. Their state is declared here for plain_at.

@@ -1,0 +1,246 @@
+/*
+ * rulefacts.c -- what rule code asks most, in C inside a rule state: the
+ * option test of every mount rule (`core.has_option`, charged to the
+ * running rule), the read-only views of facts (`runtime.freezer`) and the
+ * memo of one-path facts (`runtime.memoizer`).
+ *
+ * Both run in C what the sandbox ran as Lua under the count hook, which
+ * slows every instruction of rule code: they are the same operations, made
+ * cheaper, not new powers. km_rs_open puts them in the rule state only.
+ */
+#include "katamount.h"
+#include "rulestate.h"
+
+/* Options of a list compared per unit charged to the running rule. */
+#define KM_OPTIONS_PER_UNIT 8
+
+/* core.has_option(options, option), in a rule state only: whether the list
+ * `options` (nil: false) holds exactly the value `option`, up to its first
+ * nil, read as `options[i]` (an overlay shows its base's entries). Each
+ * KM_OPTIONS_PER_UNIT options read are charged to the running rule. */
+static int km_rf_has_option(lua_State *L)
+{
+    lua_Integer i;
+    int found = 0;
+    if (lua_isnoneornil(L, 1)) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    lua_settop(L, 2);
+    for (i = 1;; i++) {
+        if (i % KM_OPTIONS_PER_UNIT == 0)
+            km_rule_charge(L, 1);
+        if (lua_geti(L, 1, i) == LUA_TNIL)
+            break;
+        found = lua_rawequal(L, -1, 2);
+        lua_pop(L, 1);
+        if (found)
+            break;
+    }
+    lua_pushboolean(L, found);
+    return 1;
+}
+
+/* Upvalues of a freezer: the views' __newindex, __len and __pairs, the
+ * deepest nesting, and a frozen view's metatable's __newindex is that first
+ * one (how a view is told from any other table). */
+#define KM_FREEZE_WRITE lua_upvalueindex(1)
+#define KM_FREEZE_LEN lua_upvalueindex(2)
+#define KM_FREEZE_PAIRS lua_upvalueindex(3)
+#define KM_FREEZE_DEPTH lua_upvalueindex(4)
+
+/* Whether the table at `idx` is a frozen view already. */
+static int km_is_view(lua_State *L, int idx)
+{
+    int view;
+    if (!lua_getmetatable(L, idx))
+        return 0;
+    lua_pushliteral(L, "__newindex");
+    lua_rawget(L, -2);
+    view = lua_rawequal(L, -1, KM_FREEZE_WRITE);
+    lua_pop(L, 2);
+    return view;
+}
+
+/* Replace the table at the top by its view (it becomes the view's hidden
+ * table), its nested tables first, in place; `depth` levels above it. */
+static void km_freeze_top(lua_State *L, lua_Integer depth, lua_Integer most)
+{
+    int t = lua_gettop(L);
+    if (km_is_view(L, t))
+        return;
+    if (depth > most)
+        luaL_error(L, "facts nested deeper than %I", (LUAI_UACINT)most);
+    luaL_checkstack(L, 4, "freeze");
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            km_freeze_top(L, depth + 1, most);
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, t);       /* same key: no new entry during the walk */
+        } else {
+            lua_pop(L, 1);
+        }
+    }
+    lua_createtable(L, 0, 0);
+    lua_createtable(L, 0, 5);
+    lua_pushvalue(L, t);
+    lua_setfield(L, -2, "__index");
+    lua_pushvalue(L, KM_FREEZE_WRITE);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushvalue(L, KM_FREEZE_LEN);
+    lua_setfield(L, -2, "__len");
+    lua_pushvalue(L, KM_FREEZE_PAIRS);
+    lua_setfield(L, -2, "__pairs");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    lua_replace(L, t);
+}
+
+/* The freezer: `v`'s read-only view, `v` itself its hidden table. */
+static int km_rf_freeze_owned(lua_State *L)
+{
+    lua_settop(L, 1);
+    if (lua_type(L, 1) == LUA_TTABLE)
+        km_freeze_top(L, 0, lua_tointeger(L, KM_FREEZE_DEPTH));
+    return 1;
+}
+
+/* runtime.freezer(write, len, pairs, depth): the sandbox's freeze_owned(v),
+ * which freezes a table nothing else refers to (a core call's fresh answer)
+ * in place: its view is a new table whose metatable has `__index` the
+ * table, `__newindex` write (raises: facts are read-only), `__len` len,
+ * `__pairs` pairs and `__metatable` false; nested tables are frozen alike,
+ * at most `depth` levels; views stay as they are. */
+static int km_rf_freezer(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    luaL_checktype(L, 3, LUA_TFUNCTION);
+    luaL_checkinteger(L, 4);
+    lua_settop(L, 4);
+    lua_pushcclosure(L, km_rf_freeze_owned, 4);
+    return 1;
+}
+
+/* Upvalues of a memoised fact: the facts' state (its `memo` field the
+ * running decision's memo, or nil), the fact's name, the name of its
+ * failures, the core function, the freezer of its table answers. */
+#define KM_MEMO_STATE lua_upvalueindex(1)
+#define KM_MEMO_NAME lua_upvalueindex(2)
+#define KM_MEMO_FAILS lua_upvalueindex(3)
+#define KM_MEMO_FN lua_upvalueindex(4)
+#define KM_MEMO_FREEZE lua_upvalueindex(5)
+
+/* memo[upvalue `name`], made when `make` and missing; nil pushed when
+ * missing and not made. The memo table is at `memo`. */
+static int km_memo_sub(lua_State *L, int memo, int name, int make)
+{
+    lua_pushvalue(L, name);
+    if (lua_rawget(L, memo) == LUA_TTABLE || !make)
+        return lua_type(L, -1) == LUA_TTABLE;
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, name);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, memo);
+    return 1;
+}
+
+/* A memoised one-path fact: the running decision's answer for `path` if
+ * there is one (its failure as nil, message, errno), else the core's,
+ * remembered (a table answer frozen first). Outside a decision, the core's. */
+static int km_rf_memo_call(lua_State *L)
+{
+    int memo;
+    lua_settop(L, 1);
+    lua_pushliteral(L, "memo");
+    if (lua_rawget(L, KM_MEMO_STATE) != LUA_TTABLE) {
+        lua_settop(L, 1);
+        lua_pushvalue(L, KM_MEMO_FN);
+        lua_insert(L, 1);
+        lua_call(L, 1, LUA_MULTRET);
+        return lua_gettop(L);
+    }
+    memo = lua_gettop(L);               /* 2 */
+    if (km_memo_sub(L, memo, KM_MEMO_NAME, 0)) {
+        lua_pushvalue(L, 1);
+        if (lua_rawget(L, -2) != LUA_TNIL)
+            return 1;
+    }
+    lua_settop(L, memo);
+    if (lua_type(L, 1) == LUA_TSTRING && km_memo_sub(L, memo, KM_MEMO_FAILS, 0)) {
+        lua_pushvalue(L, 1);
+        if (lua_rawget(L, -2) == LUA_TTABLE) {
+            lua_pushnil(L);
+            lua_rawgeti(L, -2, 1);
+            lua_rawgeti(L, -3, 2);
+            return 3;
+        }
+    }
+    lua_settop(L, memo);
+    lua_pushvalue(L, KM_MEMO_FN);
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 3);                  /* v (3), message (4), errno (5) */
+    if (lua_type(L, 1) != LUA_TSTRING)
+        return 3;
+    if (lua_type(L, 3) == LUA_TTABLE && !lua_isnil(L, KM_MEMO_FREEZE)) {
+        lua_pushvalue(L, KM_MEMO_FREEZE);
+        lua_pushvalue(L, 3);
+        lua_call(L, 1, 1);
+        lua_replace(L, 3);
+    }
+    if (lua_isnil(L, 3)) {
+        km_memo_sub(L, memo, KM_MEMO_FAILS, 1);
+        lua_pushvalue(L, 1);
+        lua_createtable(L, 2, 0);
+        lua_pushvalue(L, 4);
+        lua_rawseti(L, -2, 1);
+        lua_pushvalue(L, 5);
+        lua_rawseti(L, -2, 2);
+    } else {
+        km_memo_sub(L, memo, KM_MEMO_NAME, 1);
+        lua_pushvalue(L, 1);
+        lua_pushvalue(L, 3);
+    }
+    lua_rawset(L, -3);
+    lua_settop(L, 5);
+    return 3;
+}
+
+/* runtime.memoizer(state, name, fn [, freeze]): fact(path), the core
+ * function `fn` memoised while a decision runs (facts.lua's one-path
+ * facts): `state.memo[name][path]` holds its answers (a table frozen by
+ * `freeze` first), `state.memo[name .. "!"][path]` its failures `{message,
+ * errno}`; only string paths are remembered. */
+static int km_rf_memoizer(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checkstring(L, 2);
+    luaL_checktype(L, 3, LUA_TFUNCTION);
+    if (!lua_isnoneornil(L, 4))
+        luaL_checktype(L, 4, LUA_TFUNCTION);
+    lua_settop(L, 4);
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 2);
+    lua_pushliteral(L, "!");
+    lua_concat(L, 2);
+    lua_pushvalue(L, 3);
+    lua_pushvalue(L, 4);
+    lua_pushcclosure(L, km_rf_memo_call, 5);
+    return 1;
+}
+
+const luaL_Reg km_rulefacts_core_funcs[] = {
+    {"has_option", km_rf_has_option},
+    {NULL, NULL}
+};
+
+const luaL_Reg km_rulefacts_runtime_funcs[] = {
+    {"freezer", km_rf_freezer},
+    {"memoizer", km_rf_memoizer},
+    {NULL, NULL}
+};
