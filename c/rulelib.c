@@ -34,12 +34,15 @@ static void km_charge_range(lua_State *L, lua_Integer first, lua_Integer last)
 
 /*
  * A library function charged by the sizes of its string arguments, then run
- * as it is: upvalue 1 is the original function.
+ * as it is: upvalue 1 is the original function, a C function of the
+ * standard library (none of which has upvalues), run in this call's frame
+ * on these arguments (its errors name the function as the rule called it).
  */
 static int km_charged(lua_State *L)
 {
     int n = lua_gettop(L), i;
     size_t bytes = 0, len;
+    lua_CFunction original = lua_tocfunction(L, lua_upvalueindex(1));
     for (i = 1; i <= n; i++) {
         if (lua_type(L, i) == LUA_TSTRING) {
             lua_tolstring(L, i, &len);
@@ -47,10 +50,9 @@ static int km_charged(lua_State *L)
         }
     }
     km_rule_charge_bytes(L, bytes + (size_t)n);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, n, LUA_MULTRET);
-    return lua_gettop(L);
+    if (original == NULL)
+        return luaL_error(L, "rule state: a charged function is not a C function");
+    return original(L);
 }
 
 /* ---------------------------------------------------------------- tables */
