@@ -20,7 +20,7 @@ stds.katamount_rules = {
     params = { read_only = false, other_fields = true },
     "predicate", "rule", "param", "declare", "disable", "guest",
     core = { fields = { "stat", "lstat", "realpath", "fs_type", "is_mount_point", "list_dir",
-      "device_for_path", "block_device", "count_files", "mount_entry", "clean", "major",
+      "device_for_path", "block_device", "count_files", "mount_entry", "clean", "base", "major",
       "minor", "mounts", "base64url", "fnv1a64", "tree_size", "has_option", "_VERSION" } },
     "mount_entry", "device_for_path", "count_files",
     -- the predicates, callable by name once defined

@@ -94,6 +94,38 @@ static int km_clean(lua_State *L)
     return 1;
 }
 
+/***
+ * The last element of a path with Go filepath.Base semantics: trailing
+ * slashes removed, then what follows the last slash (`""` gives `"."`, a
+ * path of slashes `"/"`); not cleaned first.
+ * @function base
+ * @tparam string path
+ * @treturn[1] string
+ * @return[2] nil, message, errno (NUL byte, longer than KM_PATH_MAX)
+ */
+static int km_base(lua_State *L)
+{
+    size_t len, start;
+    const char *path = km_check_path(L, 1, &len);
+    if (path == NULL)
+        return km_push_path_error(L, "base", 1);
+    if (len == 0) {
+        lua_pushliteral(L, ".");
+        return 1;
+    }
+    while (len > 0 && path[len - 1] == '/')
+        len--;
+    if (len == 0) {
+        lua_pushliteral(L, "/");
+        return 1;
+    }
+    start = len;
+    while (start > 0 && path[start - 1] != '/')
+        start--;
+    lua_pushlstring(L, path + start, len - start);
+    return 1;
+}
+
 /* The path with every symlink resolved, as the kernel sees it: open it with
  * O_PATH (no access needed, no device opened) and read back
  * /proc/self/fd/N -- three syscalls, where realpath(3) makes one readlink
@@ -271,6 +303,7 @@ static int km_device_for_path(lua_State *L)
 
 const luaL_Reg km_path_funcs[] = {
     {"clean", km_clean},
+    {"base", km_base},
     {"realpath", km_realpath},
     {"device_for_path", km_device_for_path},
     {NULL, NULL}

@@ -43,18 +43,12 @@ predicate("guest_join", function(...)
   return core.clean(table.concat({ ... }, "/"))
 end)
 
--- base_name(path): filepath.Base of the cleaned path. Unlike Go's Base
--- ("/a/.." -> ".."), a name that would leave the directory it is joined to
--- (".", "..", "/", "") raises.
--- last(path): what follows the last "/" (an anchored pattern: one attempt,
--- where an unanchored one would be tried at every position).
-local function last(path)
-  return path:match("^.*/(.-)$") or path
-end
-
+-- base_name(path): filepath.Base of the cleaned path (the core's base,
+-- Go's filepath.Base). Unlike Go's Base ("/a/.." -> ".."), a name that would
+-- leave the directory it is joined to (".", "..", "/", "") raises.
 predicate("base_name", function(path)
-  local base = last(core.clean(path))
-  if base == "" or base == "." or base == ".." then
+  local base = core.base(core.clean(path))
+  if base == "" or base == "." or base == ".." or base == "/" then
     error(("'%s' has no name to place in the guest"):format(path), 0)
   end
   return base
@@ -99,7 +93,9 @@ predicate("share_file_name", function(m, ctx, sandbox_scoped)
     return ("sandbox-%s-%s"):format(fnv(kata_id(ctx, "sandbox_id"), m.source), base_name(m.source))
   end
   local cid = kata_id(ctx, "container_id")
-  return ("%s-%s-%s"):format(cid, fnv(cid, m.source, m.destination), last(m.destination))
+  local base, err = core.base(m.destination)
+  if not base then error(err, 0) end
+  return ("%s-%s-%s"):format(cid, fnv(cid, m.source, m.destination), base)
 end)
 
 -- base64_url(s): Go's base64.URLEncoding (padded), the core's base64url.

@@ -161,6 +161,36 @@ function TestCoreClean.test_errors()
 end
 
 ---------------------------------------------------------------------------
+-- base
+
+local TestCoreBase = {}
+
+-- Go's own cases (src/path/filepath/path_test.go, basetests), which kata's
+-- shareFileName relies on (filepath.Base of the destination).
+local GO_BASE_TESTS = {
+  { "", "." }, { ".", "." }, { "/.", "." }, { "/", "/" }, { "////", "/" },
+  { "x/", "x" }, { "abc", "abc" }, { "abc/def", "def" }, { "a/b/.x", ".x" },
+  { "a/b/c.", "c." }, { "a/b/c.x", "c.x" },
+}
+
+function TestCoreBase.test_go_table()
+  for _, t in ipairs(GO_BASE_TESTS) do
+    lu.assertEquals(core.base(t[1]), t[2], "base(" .. t[1] .. ")")
+  end
+  -- not cleaned first, as Go's Base
+  lu.assertEquals(core.base("/etc/config/"), "config")
+  lu.assertEquals(core.base("/a/.."), "..")
+end
+
+function TestCoreBase.test_errors()
+  local ok, msg, errno = core.base("/etc\0/x")
+  H.assert_error("base '/etc\\0/x'", ok, msg, errno, E.EINVAL)
+  ok, msg, errno = core.base("/" .. LONG)
+  H.assert_error("base '", ok, msg, errno, E.ENAMETOOLONG)
+  lu.assertErrorMsgContains("string expected", core.base, {})
+end
+
+---------------------------------------------------------------------------
 -- realpath
 
 local TestCoreRealpath = {}
@@ -423,6 +453,7 @@ end
 
 return {
   TestCoreClean = TestCoreClean,
+  TestCoreBase = TestCoreBase,
   TestCoreRealpath = TestCoreRealpath,
   TestCoreDeviceForPath = TestCoreDeviceForPath,
 }

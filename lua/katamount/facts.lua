@@ -37,7 +37,7 @@ end
 -- else (ensure_destination) stays out of the sandbox.
 local MEMO1 = { "stat", "lstat", "realpath", "fs_type", "is_mount_point", "list_dir",
   "device_for_path" }
-local PURE = { "clean", "major", "minor", "mounts", "base64url", "fnv1a64", "_VERSION",
+local PURE = { "clean", "base", "major", "minor", "mounts", "base64url", "fnv1a64", "_VERSION",
   "has_option" }                     -- has_option: the rule state's core only
 -- Walks of a tree taking limits as well as a path: not remembered (a rule
 -- asks each once per mount).
