@@ -663,12 +663,17 @@ local function guest_fields(g, out, d)
   if type(host) ~= "table" or type(host.action) ~= "string" then
     return nil, "host must be a table with an action (share, copy, watch, hotplug, none)"
   end
-  d.storages = sandbox.as_plain(storages)
-  d.guest_mount = gm and sandbox.as_plain(gm) or nil
+  -- what build returned, checked once as a whole: plain data crosses as it is
+  if sandbox.is_plain(out) then
+    d.storages, d.guest_mount, d.host = storages, gm, host
+  else
+    d.storages = sandbox.as_plain(storages)
+    d.guest_mount = gm and sandbox.as_plain(gm) or nil
+    d.host = sandbox.as_plain(host)
+  end
   if gm == nil then
     d.guest_reason = type(out.why) == "string" and out.why or "removed from the container's mounts"
   end
-  d.host = sandbox.as_plain(host)
   d.translation = g.name        -- the host adds its file and line
   return d
 end

@@ -118,6 +118,13 @@ function M.plain(v) return plain_at(v, 0) end
 -- KM_BOUNDARY_DEPTH_MAX (32) tables nested.
 local PLAIN_LEVELS = 31
 
+--- Whether `v` is plain data already: no metatable at any level, keys and
+-- leaves strings, numbers or booleans, at most as deep as the boundary
+-- copies (runtime.is_plain).
+-- @param v
+-- @treturn boolean
+function M.is_plain(v) return rt.is_plain(v, PLAIN_LEVELS) end
+
 --- `v` itself when it is plain data already (what a translation builds:
 -- checked, not copied), else `plain(v)`. What crosses to the host is
 -- copied there by the boundary in any case.
