@@ -63,13 +63,83 @@ struct km_rule_state *km_rs_of(lua_State *L)
     return ud;
 }
 
+/* The size class of an n-byte block (1..KM_POOL_CLASSES), 0: not pooled. */
+static size_t km_pool_class(size_t n)
+{
+    size_t c = (n + KM_POOL_CLASS_BYTES - 1) / KM_POOL_CLASS_BYTES;
+    return n > 0 && c <= KM_POOL_CLASSES ? c : 0;
+}
+
+/* A block for n bytes: a pooled one of its class, else a new one (of its
+ * class's whole size, so that the pool can hand it out again). */
+static void *km_pool_get(struct km_rule_state *rs, size_t n)
+{
+    size_t c = km_pool_class(n);
+    void *p;
+    if (c == 0)
+        return malloc(n);
+    p = rs->pool[c - 1];
+    if (p == NULL)
+        return malloc(c * KM_POOL_CLASS_BYTES);
+    memcpy(&rs->pool[c - 1], p, sizeof p);     /* its first bytes: the next */
+    rs->pooled -= c * KM_POOL_CLASS_BYTES;
+    return p;
+}
+
+/* Give back the n-byte block p: kept in its class while the pool has room. */
+static void km_pool_put(struct km_rule_state *rs, void *p, size_t n)
+{
+    size_t c = km_pool_class(n);
+    if (c == 0 || rs->pooled + c * KM_POOL_CLASS_BYTES > KM_POOL_BYTES_MAX) {
+        free(p);
+        return;
+    }
+    memcpy(p, &rs->pool[c - 1], sizeof p);
+    rs->pool[c - 1] = p;
+    rs->pooled += c * KM_POOL_CLASS_BYTES;
+}
+
+/* Free every pooled block (the state is closed). */
+static void km_pool_drain(struct km_rule_state *rs)
+{
+    int c;
+    for (c = 0; c < KM_POOL_CLASSES; c++) {
+        while (rs->pool[c] != NULL) {
+            void *p = rs->pool[c];
+            memcpy(&rs->pool[c], p, sizeof p);
+            free(p);
+        }
+    }
+    rs->pooled = 0;
+}
+
+/* Move block p of osize bytes to one of nsize bytes (both non-zero). */
+static void *km_pool_resize(struct km_rule_state *rs, void *p, size_t osize, size_t nsize)
+{
+    size_t oc = km_pool_class(osize), nc = km_pool_class(nsize);
+    void *q;
+    if (oc != 0 && oc == nc)
+        return p;                       /* its block has room already */
+    if (oc == 0 && nc == 0)
+        return realloc(p, nsize);
+    q = km_pool_get(rs, nsize);
+    if (q == NULL)
+        return NULL;
+    memcpy(q, p, osize < nsize ? osize : nsize);
+    km_pool_put(rs, p, osize);
+    return q;
+}
+
+/* The rule state's allocator: Lua's blocks counted against the limit, small
+ * ones (the many tables and strings of each decision) kept for reuse. */
 static void *km_rs_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     struct km_rule_state *rs = ud;
     size_t old = ptr != NULL ? osize : 0;
     void *p;
     if (nsize == 0) {
-        free(ptr);
+        if (ptr != NULL)
+            km_pool_put(rs, ptr, old);
         rs->used -= old;
         return NULL;
     }
@@ -77,7 +147,7 @@ static void *km_rs_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         rs->refused = 1;
         return NULL;
     }
-    p = realloc(ptr, nsize);
+    p = ptr != NULL ? km_pool_resize(rs, ptr, old, nsize) : km_pool_get(rs, nsize);
     if (p == NULL) {
         rs->refused = 1;
         return NULL;
@@ -400,6 +470,7 @@ static void km_rs_shut(struct km_rule_state *rs)
         rs->counting = 0;
         rs->deadline_ns = 0;
         lua_close(C);
+        km_pool_drain(rs);
     }
 }
 
@@ -494,6 +565,7 @@ static int km_rule_state(lua_State *L)
     rs->plan_deadline_s = plan_deadline;
     rs->L = lua_newstate(km_rs_alloc, rs);
     if (rs->L == NULL) {
+        km_pool_drain(rs);
         lua_pushnil(L);
         lua_pushfstring(L, "rule state: memory limit (%I bytes) too small", (LUAI_UACINT)memory);
         return 2;

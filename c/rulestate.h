@@ -10,9 +10,18 @@
 
 enum { KM_TRIP_NONE, KM_TRIP_BUDGET, KM_TRIP_DEADLINE };
 
+/* Small blocks the rule state's allocator keeps for reuse: size classes of
+ * KM_POOL_CLASS_BYTES up to KM_POOL_CLASSES of them, at most
+ * KM_POOL_BYTES_MAX bytes kept in all (beyond the limit Lua may hold). */
+#define KM_POOL_CLASS_BYTES 16
+#define KM_POOL_CLASSES 16
+#define KM_POOL_BYTES_MAX (1024 * 1024)
+
 struct km_rule_state {
     lua_State *L;           /* the rule state; NULL once closed */
     size_t used, limit;     /* bytes held, bytes allowed */
+    void *pool[KM_POOL_CLASSES];    /* free blocks of each size class */
+    size_t pooled;          /* bytes in the pool */
     int refused;            /* an allocation was refused during this call */
     lua_Integer budget, spent;
     int tick;
