@@ -27,6 +27,10 @@ if #files == 0 then
   end
 end
 table.sort(files)
+-- compiled before the scratch root is made: a missing or broken spec file
+-- stops the run here, leaving nothing behind
+local chunks = {}
+for i, file in ipairs(files) do chunks[i] = assert(loadfile(file, "t")) end
 
 -- Every spec's temporary files live in one scratch root (a tmpfs of its own
 -- inside the private mount namespace); the mount table is noted before the
@@ -42,9 +46,8 @@ end
 local mounts_before = mount_points()
 
 local suites = {}
-for _, file in ipairs(files) do
-  local chunk = assert(loadfile(file, "t"))
-  local classes = chunk()
+for i, file in ipairs(files) do
+  local classes = chunks[i]()
   assert(type(classes) == "table", file .. " must return a table of test classes")
   local names = {}
   for name in pairs(classes) do names[#names + 1] = name end
