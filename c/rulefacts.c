@@ -18,19 +18,42 @@
  * `options` (nil: false) holds exactly the value `option`, up to its first
  * nil, read as `options[i]` (an overlay shows its base's entries). Each
  * KM_OPTIONS_PER_UNIT options read are charged to the running rule. */
+/* The table that `options[i]` reads for every i, without a metamethod
+ * running: `options` itself when it has no metatable; the base of an
+ * overlay holding nothing (an empty table whose __index is a table without
+ * a metatable: what the sandbox makes of a mount's options); else 0 (read
+ * through lua_geti). Pushes nothing; returns a stack index or 0. */
+static int km_raw_list(lua_State *L, int idx)
+{
+    int top = lua_gettop(L);
+    if (lua_type(L, idx) != LUA_TTABLE)
+        return 0;
+    if (!lua_getmetatable(L, idx))
+        return idx;
+    lua_pushliteral(L, "__index");
+    lua_rawget(L, -2);
+    lua_remove(L, -2);
+    lua_pushnil(L);
+    if (lua_type(L, -2) == LUA_TTABLE && !lua_next(L, idx) && !lua_getmetatable(L, -1))
+        return lua_gettop(L);           /* the base, left on the stack */
+    lua_settop(L, top);
+    return 0;
+}
+
 static int km_rf_has_option(lua_State *L)
 {
     lua_Integer i;
-    int found = 0;
+    int found = 0, raw;
     if (lua_isnoneornil(L, 1)) {
         lua_pushboolean(L, 0);
         return 1;
     }
     lua_settop(L, 2);
+    raw = km_raw_list(L, 1);
     for (i = 1;; i++) {
         if (i % KM_OPTIONS_PER_UNIT == 0)
             km_rule_charge(L, 1);
-        if (lua_geti(L, 1, i) == LUA_TNIL)
+        if ((raw ? lua_rawgeti(L, raw, i) : lua_geti(L, 1, i)) == LUA_TNIL)
             break;
         found = lua_rawequal(L, -1, 2);
         lua_pop(L, 1);

@@ -238,6 +238,33 @@ function T.TestForbidden.test_options_scribbled_by_a_rule_stay_in_the_rule()
   lu.assertEquals(err, "mount option 2 must be a string, got number")
 end
 
+-- has_option (the core's, in C) reads what the rule sees: an option a rule
+-- wrote on its mount is there for that rule, gone for the next one.
+function T.TestForbidden.test_has_option_sees_what_the_rule_wrote()
+  local d = rules_dir({ ["50-x.lua"] = [[
+    rule { name = "writer", order = 1, class = "x", action = "y",
+      when = function(m)
+        local before = has_option(m.options, "marker")
+        m.options[#m.options + 1] = "marker"
+        m.options[1] = "first"
+        if before or not has_option(m.options, "marker") or not has_option(m.options, "first") then
+          return true, "has_option missed a write"
+        end
+        return false
+      end }
+    rule { name = "reader", order = 2, class = "x", action = "z",
+      when = function(m)
+        if has_option(m.options, "marker") or has_option(m.options, "first") then
+          return true, "a write of the rule before reached this one"
+        end
+        return has_option(m.options, "rbind") and has_option(m.options, "ro"), "unchanged"
+      end }
+  ]] })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  local got = assert(e:classify(bind("/tmp", "/a", { "ro" })))
+  lu.assertEquals({ got.rule, got.reasons }, { "reader", { "unchanged" } })
+end
+
 -- What a rule returns is read raw: none of its metamethods runs in host code.
 function T.TestForbidden.test_results_are_read_raw()
   local d = rules_dir({ ["50-x.lua"] = [[
