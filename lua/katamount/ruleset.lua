@@ -15,7 +15,7 @@ local closest_name = require("katamount.names").closest
 
 local type, error, pairs, ipairs, tostring, tonumber, next = type, error, pairs, ipairs, tostring,
   tonumber, next
-local setmetatable, rawget, rawlen, load = setmetatable, rawget, rawlen, load
+local setmetatable, rawget, rawset, rawlen, load = setmetatable, rawget, rawset, rawlen, load
 local math_type = math.type
 local format, sub, find, gsub = string.format, string.sub, string.find, string.gsub
 local concat, sort, pack, unpack = table.concat, table.sort, table.pack, table.unpack
@@ -29,6 +29,8 @@ local helpers = nil
 
 local rs = { params = {}, param_where = {}, predicates = {}, predicate_info = {}, rules = {},
   mount_rules = {}, rootfs_rules = {}, files = {}, loading = false,
+  -- the environments of the files loaded (predicates copied in by finish)
+  envs = {},
   -- param declarations `{name=, type=, default=, doc=, values=, file=, line=}`,
   -- the places undeclared params were set, rules disabled by `disable`, the
   -- classes and actions rule files declared, what the load noticed
@@ -436,6 +438,7 @@ function E.load_file(path, text)
   rs.loading = false
   if not ok then return nil, err end
   rs.files[#rs.files + 1] = path
+  rs.envs[#rs.envs + 1] = env
   return true
 end
 
@@ -546,6 +549,14 @@ function E.finish()
   sort(rs.rootfs_rules, by_order)
   local bad = check_loaded()
   if bad then return nil, bad end
+  -- every predicate is defined now: each file's environment gets them as
+  -- its own entries (a name it set itself stays), so that a rule finds a
+  -- predicate with one lookup, not through the environment's __index
+  for _, env in ipairs(rs.envs) do
+    for name, fn in next, rs.predicates do
+      if rawget(env, name) == nil then rawset(env, name, fn) end
+    end
+  end
   local out = { rules = {}, predicates = {}, files = rs.files, warnings = rs.warnings }
   for _, list in ipairs({ rs.mount_rules, rs.rootfs_rules }) do
     for _, r in ipairs(list) do
