@@ -122,6 +122,7 @@ static int km_rt_first(lua_State *L)
     if (traced)
         luaL_checktype(L, 5, LUA_TFUNCTION);
     lua_settop(L, 5);
+    lua_pushliteral(L, "when");         /* 6: the key, made once */
     n = (lua_Integer)lua_rawlen(L, 1);
     rs->rule = 0;
     for (i = 1; i <= n; i++) {
@@ -132,29 +133,29 @@ static int km_rt_first(lua_State *L)
         }
         if (lua_rawgeti(L, 1, i) != LUA_TTABLE)
             return luaL_error(L, "rule %I is not a table", (LUAI_UACINT)i);
-        lua_pushliteral(L, "when");
-        lua_rawget(L, 6);
+        lua_pushvalue(L, 6);
+        lua_rawget(L, 7);
         lua_pushvalue(L, 2);
         lua_pushvalue(L, 3);
         km_rt_begin_rule(L, rs);
-        lua_call(L, 2, 2);              /* the rule (6), matched (7), why (8) */
-        if (lua_toboolean(L, 7) && !lua_isboolean(L, 7)) {
+        lua_call(L, 2, 2);              /* the rule (7), matched (8), why (9) */
+        if (lua_toboolean(L, 8) && !lua_isboolean(L, 8)) {
             km_rt_stop(L);
-            return km_rt_bad_answer(L, 7);
+            return km_rt_bad_answer(L, 8);
         }
         if (traced) {
             km_rt_stop(L);
             lua_pushvalue(L, 5);
-            lua_pushvalue(L, 6);
             lua_pushvalue(L, 7);
             lua_pushvalue(L, 8);
+            lua_pushvalue(L, 9);
             lua_call(L, 3, 0);
         }
-        if (lua_toboolean(L, 7)) {
-            lua_remove(L, 7);
+        if (lua_toboolean(L, 8)) {
+            lua_remove(L, 8);
             return 2;
         }
-        lua_settop(L, 5);
+        lua_settop(L, 6);
     }
     lua_pushnil(L);
     return 1;
