@@ -238,6 +238,31 @@ function T.TestForbidden.test_options_scribbled_by_a_rule_stay_in_the_rule()
   lu.assertEquals(err, "mount option 2 must be a string, got number")
 end
 
+-- What the root filesystem's rules learn of its layers and parts is
+-- read-only too (frozen in place, as facts are).
+function T.TestForbidden.test_layers_and_parts_of_the_rootfs_are_read_only()
+  local d = rules_dir({ ["50-x.lua"] = [[
+    rule { name = "probe", order = 1, scope = "rootfs", class = "rootfs", action = "share",
+      when = function(m)
+        local ok1, e1 = pcall(function() m.layers[1] = "x" end)
+        local ok2, e2 = pcall(function() m.parts[1].source = "/elsewhere" end)
+        local ok3 = pcall(function() m.parts[1].options[1] = "rw" end)
+        return true, { tostring(ok1) .. " " .. e1, tostring(ok2) .. " " .. e2, tostring(ok3),
+          m.parts[1].source, m.parts[1].options[1], tostring(#m.parts) }
+      end }
+  ]] })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  local p, errs = e:plan({ mounts = {} }, { rootfs = {
+    { source = "/a", type = "overlay", options = { "ro" } },
+    { source = "/b", type = "overlay", options = { "ro" } } } })
+  lu.assertEquals(errs, {})
+  local r = p.rootfs.reasons
+  lu.assertStrContains(r[1], "false ")
+  lu.assertStrContains(r[1], "facts are read-only")
+  lu.assertStrContains(r[2], "facts are read-only")
+  lu.assertEquals({ r[3], r[4], r[5], r[6] }, { "false", "/a", "ro", "2" })
+end
+
 -- has_option (the core's, in C) reads what the rule sees: an option a rule
 -- wrote on its mount is there for that rule, gone for the next one.
 function T.TestForbidden.test_has_option_sees_what_the_rule_wrote()

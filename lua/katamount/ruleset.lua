@@ -727,11 +727,13 @@ local function decide(job, c, explain, good)
   local base = job
   base.options = sandbox.overlay(job.options or {})
   -- a direct-assigned volume: its mountInfo.json, read by the host
-  if job.direct_volume then base.direct_volume = sandbox.freeze(job.direct_volume) end
+  -- (tables of this job and of the plan's loop, referred to nowhere else:
+  -- frozen in place)
+  if job.direct_volume then base.direct_volume = sandbox.freeze_owned(job.direct_volume) end
   if job.scope == "rootfs" then
-    base.layers = sandbox.freeze(good or {})
+    base.layers = sandbox.freeze_owned(good or {})
     base.mounted = job.mounted == true
-    base.parts = sandbox.freeze(job.parts or {})
+    base.parts = sandbox.freeze_owned(job.parts or {})
   end
   local m = sandbox.overlay(helpers.mount(base))
   local ctx = sandbox.overlay(c)

@@ -10,7 +10,7 @@
 -- swallow any of those. The state's own string metatable serves string
 -- methods (no swapping): its library has no `dump` and bounded functions.
 --
--- Facts handed to rules are frozen (`freeze`: read-only views) and the
+-- Facts handed to rules are frozen (`freeze_owned`: read-only views) and the
 -- mount and ctx of a decision are `overlay`s: what a rule writes on them is
 -- its own, gone before the next rule runs.
 -- @module katamount.sandbox
@@ -34,7 +34,7 @@ end
 local safe_math = copy(math)
 safe_math.randomseed = nil          -- the state's RNG: not the rules' to reseed
 
---- Deepest table nesting `freeze` and `plain` copy.
+--- Deepest table nesting `freeze_owned` freezes and `plain` copies.
 M.DEPTH_MAX = 32
 
 -- Frozen views: a proxy whose metatable's __newindex is ro_write shows
@@ -54,24 +54,11 @@ local function ro_len(t) return #inner_of(t) end
 local function ro_next(t, k) return next(inner_of(t), k) end
 local function ro_pairs(t) return ro_next, t, nil end
 
-local function freeze_at(v, depth)
-  if type(v) ~= "table" or inner_of(v) ~= nil then return v end
-  if depth > M.DEPTH_MAX then error("facts nested deeper than " .. M.DEPTH_MAX, 0) end
-  local inner = {}
-  for k, x in next, v do inner[k] = freeze_at(x, depth + 1) end
-  return setmetatable({}, { __index = inner, __newindex = ro_write, __len = ro_len,
-    __pairs = ro_pairs, __metatable = false })
-end
-
---- A read-only view of `v` (a copy, nested tables frozen too): writing
--- raises, `pairs`, `#`, `next`, `rawget` and `rawlen` in rules see through it.
--- @param v
--- @return the view (or `v` when it is not a table)
-function M.freeze(v) return freeze_at(v, 0) end
-
---- The same view of a table nothing else refers to (a core call's
--- fresh answer): `v` itself becomes the view's hidden table, its nested
--- tables frozen in place, without a copy (runtime.freezer's, in C).
+--- A read-only view of a table nothing else refers to (a core call's
+-- fresh answer, a table the boundary just copied in): `v` itself becomes
+-- the view's hidden table, its nested tables frozen in place, without a
+-- copy (runtime.freezer's, in C). Writing raises; `pairs`, `#`, `next`,
+-- `rawget` and `rawlen` in rules see through it.
 -- @function freeze_owned
 -- @param v
 -- @return the view (or `v` when it is not a table)
