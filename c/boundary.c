@@ -63,13 +63,28 @@ static int km_copy_scalar(lua_State *from, int idx, lua_State *to, struct km_cop
     }
 }
 
-/* A new table on `to` sized for the table at `idx` of `from` (its border
- * and its number of entries, counted raw: each table is made at its size,
- * never grown and rehashed entry by entry). The count stops where the
- * copy would fail anyway (KM_BOUNDARY_ITEMS_MAX entries in all). */
-static void km_new_table_like(lua_State *from, int idx, lua_State *to, const struct km_copy *c)
+/* Entries of a table staged on `to` before its table is made (at its
+ * size, from what was staged: never grown and rehashed entry by entry).
+ * A table with more is made when its entry KM_BOUNDARY_STAGED_MAX + 1
+ * comes, sized by a counting pass, and takes the rest directly. */
+#define KM_BOUNDARY_STAGED_MAX 16
+
+/* Slots of `to` a table being copied may hold at once: its staged pairs,
+ * its own table, the key that leads to a nested table. */
+#define KM_BOUNDARY_FRAME_SLOTS (2 * KM_BOUNDARY_STAGED_MAX + 4)
+
+/* A table being copied: `src` its index on `from`; on `to`, its entries
+ * from `base` + 1 on (staged pairs `count` of them), or its table at
+ * `base` + 1 once `made`. */
+struct km_frame {
+    int src, base, count, made;
+};
+
+/* The entries of the table at `idx` of `from` (raw), counted up to where
+ * the copy would fail anyway (KM_BOUNDARY_ITEMS_MAX entries in all). */
+static lua_Unsigned km_count_entries(lua_State *from, int idx, const struct km_copy *c)
 {
-    lua_Unsigned narr = lua_rawlen(from, idx), count = 0;
+    lua_Unsigned count = 0;
     lua_Unsigned most = (lua_Unsigned)(KM_BOUNDARY_ITEMS_MAX - c->items) + 1;
     lua_pushnil(from);
     while (lua_next(from, idx)) {
@@ -79,44 +94,97 @@ static void km_new_table_like(lua_State *from, int idx, lua_State *to, const str
             break;
         }
     }
+    return count;
+}
+
+/* The staged pairs of frame `f` (on `to`, above f->base) moved into a new
+ * table made at their size, left at f->base + 1. Integer keys 1..n go to
+ * the array part when they are the most of the keys up to n. */
+static void km_make_staged(lua_State *to, struct km_frame *f)
+{
+    int i, narr = 0, inarr = 0;
+    for (i = 0; i < f->count; i++) {
+        int k = f->base + 1 + 2 * i;
+        if (lua_isinteger(to, k)) {
+            lua_Integer v = lua_tointeger(to, k);
+            if (v >= 1 && v <= f->count)
+                narr++;
+        }
+    }
+    for (i = 0; i < f->count && narr > 0; i++) {
+        int k = f->base + 1 + 2 * i;
+        if (lua_isinteger(to, k)) {
+            lua_Integer v = lua_tointeger(to, k);
+            if (v >= 1 && v <= narr)
+                inarr++;
+        }
+    }
+    lua_createtable(to, narr, f->count - inarr);
+    lua_insert(to, f->base + 1);
+    for (i = 0; i < f->count; i++)
+        lua_rawset(to, f->base + 1);    /* the last pair staged, each time */
+    f->made = 1;
+}
+
+/* The table of frame `f` made now that it holds more than
+ * KM_BOUNDARY_STAGED_MAX entries: sized by counting its source's entries,
+ * with the staged ones in; the rest go in directly. */
+static void km_make_counted(lua_State *from, lua_State *to, struct km_frame *f,
+                            const struct km_copy *c)
+{
+    lua_Unsigned narr = lua_rawlen(from, f->src), count = km_count_entries(from, f->src, c);
+    int i;
     if (narr > count)
         narr = count;
     lua_createtable(to, narr > INT_MAX ? INT_MAX : (int)narr,
                     count - narr > INT_MAX ? INT_MAX : (int)(count - narr));
+    lua_insert(to, f->base + 1);
+    for (i = 0; i < f->count; i++)
+        lua_rawset(to, f->base + 1);
+    f->made = 1;
 }
 
-/*
- * Copy the value at `idx` of `from` onto `to`, without recursion (an
- * explicit stack of KM_BOUNDARY_DEPTH_MAX frames) and without metamethods
- * (lua_next, lua_rawset). Both stacks need 2 * KM_BOUNDARY_DEPTH_MAX + 8
- * free slots. On failure c->msg says why and the stacks hold leftovers
- * (the caller resets their tops).
- */
-int km_copy_value(lua_State *from, int idx, lua_State *to, struct km_copy *c)
+/* Begin copying the table at the top of `from` (no metatable: checked by
+ * the caller): a frame whose entries go above the top of `to`. */
+static int km_open_frame(lua_State *from, lua_State *to, struct km_frame *f, struct km_copy *c)
 {
-    int src[KM_BOUNDARY_DEPTH_MAX], dst[KM_BOUNDARY_DEPTH_MAX];
+    if (!lua_checkstack(to, KM_BOUNDARY_FRAME_SLOTS))
+        return km_copy_fail(c, "no stack left to copy a table");
+    f->src = lua_gettop(from);
+    f->base = lua_gettop(to);
+    f->count = 0;
+    f->made = 0;
+    lua_pushnil(from);
+    return 0;
+}
+
+/* The table at `idx` of `from` (no metatable) copied onto `to` in one
+ * pass over each of its tables: a table's entries are staged on `to` and
+ * its table made at their number (see km_copy_value). */
+static int km_copy_table(lua_State *from, int idx, lua_State *to, struct km_copy *c)
+{
+    struct km_frame frames[KM_BOUNDARY_DEPTH_MAX];
     int depth;
     char what[96];
     int n;
-    if (lua_type(from, idx) != LUA_TTABLE)
-        return km_copy_scalar(from, idx, to, c);
-    idx = lua_absindex(from, idx);
-    if (lua_getmetatable(from, idx)) {
-        lua_pop(from, 1);
-        return km_copy_fail(c, "a table with a metatable does not cross");
-    }
-    km_new_table_like(from, idx, to, c);
-    src[0] = idx;
-    dst[0] = lua_gettop(to);
+    lua_pushvalue(from, idx);
+    if (km_open_frame(from, to, &frames[0], c) != 0)
+        return -1;
     depth = 1;
-    lua_pushnil(from);
     while (depth > 0) {
+        struct km_frame *f = &frames[depth - 1];
         int kt;
-        if (!lua_next(from, src[depth - 1])) {
+        if (!lua_next(from, f->src)) {
+            if (!f->made)
+                km_make_staged(to, f);
+            lua_pop(from, 1);           /* the source table */
             depth--;
             if (depth > 0) {
-                lua_pop(from, 1);
-                lua_rawset(to, dst[depth - 1]);
+                struct km_frame *up = &frames[depth - 1];
+                if (up->made)
+                    lua_rawset(to, up->base + 1);
+                else
+                    up->count++;
             }
             continue;
         }
@@ -134,6 +202,8 @@ int km_copy_value(lua_State *from, int idx, lua_State *to, struct km_copy *c)
                 what[sizeof what - 1] = '\0';
             return km_copy_fail(c, what);
         }
+        if (!f->made && f->count == KM_BOUNDARY_STAGED_MAX)
+            km_make_counted(from, to, f, c);
         if (km_copy_scalar(from, -2, to, c) != 0)
             return -1;
         if (lua_type(from, -1) == LUA_TTABLE) {
@@ -148,17 +218,37 @@ int km_copy_value(lua_State *from, int idx, lua_State *to, struct km_copy *c)
                 lua_pop(from, 1);
                 return km_copy_fail(c, "a table with a metatable does not cross");
             }
-            km_new_table_like(from, lua_gettop(from), to, c);
-            src[depth] = lua_gettop(from);
-            dst[depth] = lua_gettop(to);
+            if (km_open_frame(from, to, &frames[depth], c) != 0)
+                return -1;
             depth++;
-            lua_pushnil(from);
             continue;
         }
         if (km_copy_scalar(from, -1, to, c) != 0)
             return -1;
-        lua_rawset(to, dst[depth - 1]);
+        if (f->made)
+            lua_rawset(to, f->base + 1);
+        else
+            f->count++;
         lua_pop(from, 1);
     }
     return 0;
+}
+
+/*
+ * Copy the value at `idx` of `from` onto `to`, without recursion (an
+ * explicit stack of KM_BOUNDARY_DEPTH_MAX frames), without metamethods
+ * (lua_next, lua_rawset) and in one pass over each table (its entries
+ * staged on `to`, its table made at their number). `from` needs
+ * KM_COPY_SLOTS free slots; `to` grows as it needs. On failure c->msg says
+ * why and the stacks hold leftovers (the caller resets their tops).
+ */
+int km_copy_value(lua_State *from, int idx, lua_State *to, struct km_copy *c)
+{
+    if (lua_type(from, idx) != LUA_TTABLE)
+        return km_copy_scalar(from, idx, to, c);
+    if (lua_getmetatable(from, idx)) {
+        lua_pop(from, 1);
+        return km_copy_fail(c, "a table with a metatable does not cross");
+    }
+    return km_copy_table(from, lua_absindex(from, idx), to, c);
 }

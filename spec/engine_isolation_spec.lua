@@ -244,6 +244,48 @@ function T.TestBoundary.test_metamethods_of_results_and_params_never_run_in_the_
   lu.assertStrContains(err, "KM_BOUNDARY_DEPTH_MAX (32)")
 end
 
+-- Plain data crosses both ways whole, whatever its shape: a table of more
+-- entries than c/boundary.c stages before making its table
+-- (KM_BOUNDARY_STAGED_MAX, 16), lists with holes, keys of every kind that
+-- crosses, empty tables, nesting past the staged limit at each level; and
+-- past KM_BOUNDARY_ITEMS_MAX entries a crossing fails with its message.
+function T.TestBoundary.test_plain_data_of_every_shape_crosses_whole_both_ways()
+  local d = rules_dir({ ["50-echo.lua"] = [[
+predicate("echo", function(v) return v end)
+predicate("many", function(n) local t = {} for i = 1, n do t[i] = i end return t end)
+]] })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  local big, map = {}, {}
+  for i = 1, 40 do big[i] = "v" .. i end
+  for i = 1, 30 do map["k" .. i] = { i, "x" .. i, i % 2 == 0 } end
+  local values = {
+    big, map, {}, { {} },
+    { 1, 2, nil, 4, [10] = 10, [0] = 0, [-1] = -1, [2.5] = "f", [true] = false, x = "y" },
+    { [3] = "c", [1] = "a", [2] = "b" },      -- a list given out of order
+    { [100] = 1, [200] = 2 },                  -- integer keys, no list
+    { list = big, map = map, deep = { { { big } } } },
+    "s", 7, 7.5, true,
+  }
+  for i, v in ipairs(values) do
+    lu.assertEquals(assert(e:echo(v)), v, "value " .. i)
+  end
+  -- what a predicate made crosses out alike, each entry in its place
+  local got = assert(e:many(1000))
+  lu.assertEquals(#got, 1000)
+  lu.assertEquals({ got[1], got[17], got[1000] }, { 1, 17, 1000 })
+  -- too many entries, out of the rule state and into it
+  local none, err = e:many(200001)
+  lu.assertNil(none)
+  lu.assertStrContains(err, "more than KM_BOUNDARY_ITEMS_MAX (200000) table entries")
+  local huge = {}
+  for i = 1, 200001 do huge[i] = true end
+  none, err = e:echo(huge)
+  lu.assertNil(none)
+  lu.assertStrContains(err, "more than KM_BOUNDARY_ITEMS_MAX (200000) table entries")
+  -- and the engine goes on
+  lu.assertEquals(assert(e:echo({ a = 1 })), { a = 1 })
+end
+
 -- The command with such rules: `rules`, `plan` and `classify` end (run
 -- under `timeout`).
 function T.TestBoundary.test_the_command_does_not_hang_on_metamethods()
