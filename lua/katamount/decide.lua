@@ -39,7 +39,8 @@ end
 -- in place rather than building a second table or growing this one.
 local function shaped(source, destination, mtype, options)
   return { source = source, destination = destination, type = mtype, options = options,
-    class = nil, action = nil, rule = nil, reasons = nil }
+    class = nil, action = nil, rule = nil, reasons = nil,
+    storages = nil, guest_mount = nil, guest_reason = nil, host = nil, translation = nil }
 end
 
 local function bad_option(i, o)
