@@ -18,14 +18,7 @@
 /* Bytes of a string answer quoted in the message of a bad `when` answer. */
 #define KM_ANSWER_QUOTE_MAX 40
 
-/* runtime.start(): a rule (or a rule file) starts: its budget is whole. */
-static void km_rt_begin_rule(lua_State *L, struct km_rule_state *rs);
-
-static int km_rt_start(lua_State *L)
-{
-    km_rt_begin_rule(L, km_rs_of(L));
-    return 0;
-}
+static int km_rt_handler(lua_State *L);
 
 /* The budget of a rule (or a rule file) that starts: whole. */
 static void km_rt_begin_rule(lua_State *L, struct km_rule_state *rs)
@@ -102,8 +95,8 @@ static int km_rt_stop(lua_State *L)
 
 /*
  * runtime.first(rules, a, b, clear [, on_result]): each rule's `when(a, b)`
- * of the list `rules` in order, each with a whole budget (as start()
- * gives), until one returns true: that rule and its reason; nil when none
+ * of the list `rules` in order, each with a whole budget (as
+ * runtime.call gives), until one returns true: that rule and its reason; nil when none
  * does. Before each rule, clear() runs when the rule before wrote on an
  * overlay (runtime.write; clear() resets runtime.written). An
  * answer other than true, false or nil raises. on_result(rule, matched,
@@ -196,6 +189,62 @@ static int km_rt_tripped(lua_State *L)
     else
         lua_pushnil(L);
     return 1;
+}
+
+/* The message of a failed protected call whose error value is at `idx`
+ * (pushed): what stopped the rule (memory, budget, deadline) when the
+ * error itself does not say (not a string, or Lua's own "not enough
+ * memory" and "error in error handling"); else the error. */
+static void km_rt_push_message(lua_State *L, int idx)
+{
+    int is_string = lua_type(L, idx) == LUA_TSTRING;
+    idx = lua_absindex(L, idx);
+    if (!is_string || strcmp(lua_tostring(L, idx), "not enough memory") == 0
+        || strcmp(lua_tostring(L, idx), "error in error handling") == 0) {
+        km_rt_tripped(L);
+        if (!lua_isnil(L, -1))
+            return;
+        lua_pop(L, 1);
+        if (!is_string) {
+            lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, idx));
+            return;
+        }
+    }
+    lua_pushvalue(L, idx);
+}
+
+/* runtime.message(e): the message of a failed protected call into rule
+ * code (see km_rt_push_message). */
+static int km_rt_message(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    km_rt_push_message(L, 1);
+    return 1;
+}
+
+/* runtime.call(fn, ...): fn(...) as rule code, with a whole budget (as
+ * every rule gets) and runtime.handler as its message handler: true and
+ * fn's results, or false and the message (runtime.message's). */
+static int km_rt_call(lua_State *L)
+{
+    struct km_rule_state *rs = km_rs_of(L);
+    int nargs = lua_gettop(L) - 1, status;
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_pushcfunction(L, km_rt_handler);
+    lua_insert(L, 1);                   /* the handler (1), fn (2), its arguments */
+    km_rt_begin_rule(L, rs);
+    status = lua_pcall(L, nargs, LUA_MULTRET, 1);
+    rs->counting = 0;
+    km_rs_arm(rs, 0);
+    if (status != LUA_OK) {
+        km_rt_push_message(L, -1);
+        lua_pushboolean(L, 0);
+        lua_insert(L, -2);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    lua_replace(L, 1);
+    return lua_gettop(L);
 }
 
 /* runtime.lines(on): track the line run (while a file loads), runtime.line()
@@ -398,7 +447,6 @@ static int km_rt_is_plain(lua_State *L)
 }
 
 static const luaL_Reg km_runtime_funcs[] = {
-    {"start", km_rt_start},
     {"stop", km_rt_stop},
     {"restart", km_rt_restart},
     {"tripped", km_rt_tripped},
@@ -409,6 +457,8 @@ static const luaL_Reg km_runtime_funcs[] = {
     {"handler", km_rt_handler},
     {"is_plain", km_rt_is_plain},
     {"first", km_rt_first},
+    {"call", km_rt_call},
+    {"message", km_rt_message},
     {"write", km_rt_write},
     {"written", km_rt_written},
     {"rule", km_rt_rule},

@@ -7,8 +7,8 @@
  * - its allocator counts bytes and refuses past `memory` (default
  *   KM_RULE_MEMORY_DEFAULT): a rule that reaches the limit fails with
  *   "memory limit (N bytes) reached", the host never sees the failure;
- * - a count hook charges the running rule (between runtime.start() and the
- *   end of the call) every tick and raises once it spent `budget`
+ * - a count hook charges the running rule (while runtime.call or
+ *   runtime.first runs it) every tick and raises once it spent `budget`
  *   instructions; it also reads CLOCK_MONOTONIC and raises once the call's
  *   deadline passed (`deadline` seconds per call, one decision; a plan's
  *   calls also stop at `plan_deadline` seconds after plan_begin());

@@ -3,8 +3,8 @@
 -- This module is the engine's own (trusted) code, loaded into the rule
 -- state by `katamount.engine`; the host never runs it. It builds each rule
 -- file's environment, an allow-list (never a blocklist) of the state's
--- bounded libraries plus the rule API, and runs rule code: `runtime.start()`
--- before each rule gives it a whole instruction budget, the state's count
+-- bounded libraries plus the rule API, and runs rule code: `runtime.call`
+-- and `runtime.first` give each rule a whole instruction budget, the state's count
 -- hook stops it past the budget or the call's deadline, and the state's
 -- allocator past its memory limit; `pcall`/`xpcall` in rules cannot
 -- swallow any of those. The state's own string metatable serves string
@@ -22,7 +22,7 @@ local type, error, pcall, xpcall, next, select = type, error, pcall, xpcall, nex
 local setmetatable, getmetatable, rawget, rawset, rawlen = setmetatable, getmetatable, rawget, rawset,
   rawlen
 local pairs, tostring, sub = pairs, tostring, string.sub
-local start, stop, tripped, handler = rt.start, rt.stop, rt.tripped, rt.handler
+local stop, tripped, handler = rt.stop, rt.tripped, rt.handler
 local first, rule_index, write, written = rt.first, rt.rule, rt.write, rt.written
 
 local function copy(t)
@@ -190,17 +190,11 @@ function M.begin()
 end
 
 --- The message of a failed protected call: what stopped the rule (memory,
--- budget, deadline) when the error itself does not say.
+-- budget, deadline) when the error itself does not say (runtime.message).
+-- @function message
 -- @param e the error value
 -- @treturn string
-function M.message(e)
-  if type(e) ~= "string" or e == "not enough memory" or e == "error in error handling" then
-    local t = tripped()
-    if t then return t end
-    if type(e) ~= "string" then return "(error object is a " .. type(e) .. " value)" end
-  end
-  return e
-end
+M.message = rt.message
 
 -- Raise again what stopped the rule, when a rule's pcall caught it.
 local function rethrow(ok, ...)
@@ -263,24 +257,12 @@ function M.env(api, predicates)
   return setmetatable(env, { __index = predicates, __metatable = false })
 end
 
-local function done(ok, ...)
-  stop()
-  if not ok then return false, M.message((...)) end
-  return true, ...
-end
-
-local function started(fn, ...)
-  start()
-  return fn(...)
-end
-
---- Call rule code `fn(...)` under a whole budget.
+--- Call rule code `fn(...)` under a whole budget (runtime.call, in C).
+-- @function call
 -- @tparam function fn
 -- @treturn boolean true when `fn` returned, false when it raised or was stopped
 -- @return `fn`'s results, or the message (a string, `file:line: ...`)
-function M.call(fn, ...)
-  return done(xpcall(started, handler, fn, ...))
-end
+M.call = rt.call
 
 --- Run a rule file's chunk: `true`, or `false, "path:line: message"`.
 -- @tparam function chunk
