@@ -334,7 +334,8 @@ void km_rulestate_open(lua_State *L);
 #define KM_BOUNDARY_ITEMS_MAX 200000
 /* boundary.c: most string bytes one crossing copies. */
 #define KM_BOUNDARY_BYTES_MAX (16 * 1024 * 1024)
-/* Free stack slots km_copy_value needs on both states. */
+/* Free stack slots km_copy_value needs on the state it copies from (the
+ * receiving state's stack grows as the copy needs). */
 #define KM_COPY_SLOTS (2 * KM_BOUNDARY_DEPTH_MAX + 8)
 
 /* boundary.c: what one crossing (all arguments, or all results) copied. */
