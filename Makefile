@@ -136,7 +136,7 @@ bench: need-root $(CORE) $(BENCH_BINS)
 # go up to 128 KiB: lines past KM_MOUNTINFO_LINE_MAX (64 KiB) must be skipped.
 FUZZ_CC      ?= clang
 FUZZ_BUILD    = build-fuzz
-FUZZ_TARGETS  = fuzz_mountinfo fuzz_clean fuzz_layers
+FUZZ_TARGETS  = fuzz_mountinfo fuzz_clean fuzz_layers fuzz_boundary
 FUZZ_CFLAGS   = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=undefined -I$(LUA_INC) -Ic -DKM_LUA_DIR='"$(CURDIR)/lua"'
 FUZZ_LIBS     = /usr/lib/$(shell $(CC) -print-multiarch)/liblua5.4.a -lm -ldl
