@@ -40,7 +40,7 @@ end
 local function shaped(source, destination, mtype, options)
   return { source = source, destination = destination, type = mtype, options = options,
     class = nil, action = nil, rule = nil, reasons = nil,
-    storages = nil, guest_mount = nil, guest_reason = nil, host = nil, translation = nil }
+    storages = nil, guest_mount = nil, guest_reason = nil, host = nil, translation = nil, scope = nil }
 end
 
 local function bad_option(i, o)
@@ -108,6 +108,7 @@ end
 -- The decision: the mount's fields (`f`, from `shaped`) with what the rule
 -- decided (`res`, out of the rule state), filled in place.
 local function decision(engine, res, f)
+  f.scope = nil
   f.class, f.action, f.rule, f.reasons = res.class, res.action, res.rule, res.reasons
   if res.trace then f.trace = res.trace end
   -- the guest side (a translation rule's, absent for a class without one)
@@ -188,16 +189,25 @@ end
 -- A mount job, with the mountInfo.json of a direct-assigned volume when
 -- the mount has one; nil, message when that file is bad. `seen` (a plan's)
 -- remembers whether the direct volumes directory exists.
+-- A mount without one is its own job: its fields `f` themselves, with the
+-- scope (the boundary copies what is set: source, destination, type,
+-- options, scope; `decision` takes the scope off again), no table made.
 local function mount_job(engine, f, ctx, seen)
-  local j = job(f, "mount")
-  if not may_be_direct(f) then return j end
-  local root, rerr = direct_root(engine, ctx)
-  if not root then return nil, rerr end
-  if no_direct_root(root, seen) then return j end
-  local info, err = directvolume.read(root, f.source)
-  if info == nil then return nil, err end
-  if info then j.direct_volume = info end
-  return j
+  if may_be_direct(f) then
+    local root, rerr = direct_root(engine, ctx)
+    if not root then return nil, rerr end
+    if not no_direct_root(root, seen) then
+      local info, err = directvolume.read(root, f.source)
+      if info == nil then return nil, err end
+      if info then
+        local j = job(f, "mount")
+        j.direct_volume = info
+        return j
+      end
+    end
+  end
+  f.scope = "mount"
+  return f
 end
 
 -- The decision of a direct-assigned volume carries what replaced the mount.
@@ -331,19 +341,23 @@ local function root_fields(spec, ctx)
   return shaped(path, "/", "", {}), { mounted = true, target = path, parts = {} }
 end
 
--- The plan's slots in output order, each either failed already (`d`) or
--- waiting for job `j` of the rule state; the rule state decides every job
--- in one call, and the slots are filled from its answers.
+-- The plan's slots in output order, each either failed already or waiting
+-- for a job of the rule state; the rule state decides every job in one
+-- call, and the slots are filled from its answers.
 local function plan(engine, spec, ctx)
   local out = { mounts = {}, layers = {} }
   local errors = {}
-  local slots, jobs = {}, {}
-  local function add(slot, j)
+  -- slot n: its kind ("mount", "layer", "rootfs"), its fields, the mount's
+  -- place or the layer's option, its job's number or its error
+  local kinds, fs, places, job_of, errs, jobs = {}, {}, {}, {}, {}, {}
+  local n = 0
+  local function add(kind, f, place, j, err)
+    n = n + 1
+    kinds[n], fs[n], places[n], errs[n] = kind, f, place, err
     if j then
       jobs[#jobs + 1] = j
-      slot.j = #jobs
+      job_of[n] = #jobs
     end
-    slots[#slots + 1] = slot
   end
   local mounts = spec.mounts
   if mounts ~= nil and type(mounts) ~= "table" then
@@ -362,11 +376,7 @@ local function plan(engine, spec, ctx)
     end
     local j
     if not err then j, err = mount_job(engine, f, ctx, seen) end
-    if err then
-      add({ kind = "mount", i = i, f = f, err = err })
-    else
-      add({ kind = "mount", i = i, f = f, job = j }, j)
-    end
+    add("mount", f, i, not err and j or nil, err)
   end
 
   local root, how = root_fields(spec, ctx)
@@ -382,15 +392,15 @@ local function plan(engine, spec, ctx)
           local j = job(f, "mount")
           j.layer_info = { source = layer.source, destination = layer.destination, type = layer.type,
             options = copy_options(layer.options) }
-          add({ kind = "layer", f = f, option = o }, j)
+          add("layer", f, o, j)
         else
-          add({ kind = "layer", f = { source = "", destination = "", type = "" }, option = o, err = lerr })
+          add("layer", { source = "", destination = "", type = "" }, o, nil, lerr)
         end
       end
     end
     local j = job(root, "rootfs")
     j.mounted, j.target, j.parts = how.mounted, how.target, how.parts
-    add({ kind = "rootfs", f = root }, j)
+    add("rootfs", root, nil, j)
   end
 
   local results, cerr = nil, nil
@@ -400,23 +410,26 @@ local function plan(engine, spec, ctx)
     results, cerr = st:call("plan", jobs, plan_settings(spec, ctx), ctx and ctx.explain or false)
     st:plan_end()
   end
-  for _, slot in ipairs(slots) do
-    local res = slot.j and (results and results[slot.j] or { error = cerr }) or nil
+  for k = 1, n do
+    local f, jn, kind = fs[k], job_of[k], kinds[k]
     local d
-    if slot.err then
-      d = failed(slot.f, slot.err)
-    elseif res.error then
-      d = failed(slot.f, res.error, res.trace)
+    if errs[k] then
+      d = failed(f, errs[k])
     else
-      d = with_direct(decision(engine, res, slot.f), slot.job)
-    end
-    if slot.kind == "mount" then
-      if d.error then
-        errors[#errors + 1] = format("mount %d (%s): %s", slot.i, tostring(slot.f.destination), d.error)
+      local res = results and results[jn] or { error = cerr }
+      if res.error then
+        d = failed(f, res.error, res.trace)
+      else
+        d = with_direct(decision(engine, res, f), jobs[jn])
       end
-      out.mounts[slot.i] = d
-    elseif slot.kind == "layer" then
-      d.option = slot.option
+    end
+    if kind == "mount" then
+      if d.error then
+        errors[#errors + 1] = format("mount %d (%s): %s", places[k], tostring(f.destination), d.error)
+      end
+      out.mounts[places[k]] = d
+    elseif kind == "layer" then
+      d.option = places[k]
       if d.error then errors[#errors + 1] = "layer: " .. d.error end
       out.layers[#out.layers + 1] = d
     else
