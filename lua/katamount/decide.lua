@@ -109,7 +109,10 @@ end
 -- decided (`res`, out of the rule state), filled in place.
 local function decision(engine, res, f)
   f.scope = nil
-  f.class, f.action, f.rule, f.reasons = res.class, res.action, res.rule, res.reasons
+  -- one reason crosses as a string
+  local reasons = res.reasons
+  if type(reasons) == "string" then reasons = { reasons } end
+  f.class, f.action, f.rule, f.reasons = res.class, res.action, res.rule, reasons
   if res.trace then f.trace = res.trace end
   -- the guest side (a translation rule's, absent for a class without one)
   if res.guest_unchanged then
@@ -119,7 +122,7 @@ local function decision(engine, res, f)
       options = copy_options(f.options) }
     f.translation = translation_of(engine, res.translation)
   elseif res.translation then
-    f.storages, f.guest_mount, f.guest_reason = res.storages, res.guest_mount, res.guest_reason
+    f.storages, f.guest_mount, f.guest_reason = res.storages or {}, res.guest_mount, res.guest_reason
     f.host, f.translation = res.host, translation_of(engine, res.translation)
   end
   return f

@@ -655,6 +655,16 @@ local function reasons_of(why, matched, r)
   return { "no match" }
 end
 
+-- The reasons of a matched rule as they cross to the host: the one reason
+-- as a string (the host makes it a list: no table here and across), or a
+-- fresh list of several.
+local function matched_reasons(why, r)
+  if type(why) == "string" then return why end
+  local out = reasons_of(why, true, r)
+  if #out == 1 then return out[1] end
+  return out
+end
+
 -- What a translation leaves out: no storage, nothing on the host (shared,
 -- never changed: they are copied to the host with the decision).
 local NO_STORAGES, NO_HOST_STEP = {}, { action = "none" }
@@ -675,10 +685,11 @@ local function guest_fields(g, out, d)
     return nil, "host must be a table with an action (share, copy, watch, hotplug, none)"
   end
   -- what build returned, checked once as a whole: plain data crosses as it is
+  -- (no storages: nil, the host makes the empty list)
   if sandbox.is_plain(out) then
-    d.storages, d.guest_mount, d.host = storages, gm, host
+    d.storages, d.guest_mount, d.host = out.storages, gm, host
   else
-    d.storages = sandbox.as_plain(storages)
+    d.storages = out.storages and sandbox.as_plain(storages)
     d.guest_mount = gm and sandbox.as_plain(gm) or nil
     d.host = sandbox.as_plain(host)
   end
@@ -752,7 +763,7 @@ local function decide(job, c, explain, good)
     return { error = format("rule '%s' (%s:%d): %s", r.name, r.file, r.line, why), trace = trace }
   end
   if r == nil then return { error = "no rule matched", trace = trace } end
-  local d = { class = r.class, action = r.action, rule = r.name, reasons = reasons_of(why, true, r),
+  local d = { class = r.class, action = r.action, rule = r.name, reasons = matched_reasons(why, r),
     trace = trace }
   if c.translate == false then return d end
   return translate(m, ctx, d)
