@@ -97,6 +97,17 @@ static lua_Unsigned km_count_entries(lua_State *from, int idx, const struct km_c
     return count;
 }
 
+/* The new table at the top of `to` becomes frame `f`'s (at f->base + 1,
+ * below its staged pairs) and takes those pairs. */
+static void km_fill_staged(lua_State *to, struct km_frame *f)
+{
+    int i;
+    lua_insert(to, f->base + 1);
+    for (i = 0; i < f->count; i++)
+        lua_rawset(to, f->base + 1);    /* the last pair staged, each time */
+    f->made = 1;
+}
+
 /* The staged pairs of frame `f` (on `to`, above f->base) moved into a new
  * table made at their size, left at f->base + 1. Integer keys 1..n go to
  * the array part when they are the most of the keys up to n. */
@@ -120,10 +131,7 @@ static void km_make_staged(lua_State *to, struct km_frame *f)
         }
     }
     lua_createtable(to, narr, f->count - inarr);
-    lua_insert(to, f->base + 1);
-    for (i = 0; i < f->count; i++)
-        lua_rawset(to, f->base + 1);    /* the last pair staged, each time */
-    f->made = 1;
+    km_fill_staged(to, f);
 }
 
 /* The table of frame `f` made now that it holds more than
@@ -133,15 +141,11 @@ static void km_make_counted(lua_State *from, lua_State *to, struct km_frame *f,
                             const struct km_copy *c)
 {
     lua_Unsigned narr = lua_rawlen(from, f->src), count = km_count_entries(from, f->src, c);
-    int i;
     if (narr > count)
         narr = count;
     lua_createtable(to, narr > INT_MAX ? INT_MAX : (int)narr,
                     count - narr > INT_MAX ? INT_MAX : (int)(count - narr));
-    lua_insert(to, f->base + 1);
-    for (i = 0; i < f->count; i++)
-        lua_rawset(to, f->base + 1);
-    f->made = 1;
+    km_fill_staged(to, f);
 }
 
 /* Begin copying the table at the top of `from` (no metatable: checked by

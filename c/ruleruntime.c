@@ -84,19 +84,24 @@ static int km_rt_bad_answer(lua_State *L, int idx)
     return lua_error(L);
 }
 
+/* The running rule is done: nothing is charged until the next begins. */
+static void km_rt_end_rule(struct km_rule_state *rs)
+{
+    rs->counting = 0;
+    km_rs_arm(rs, 0);
+}
+
 /* runtime.stop(): the engine's own code runs again. */
 static int km_rt_stop(lua_State *L)
 {
-    struct km_rule_state *rs = km_rs_of(L);
-    rs->counting = 0;
-    km_rs_arm(rs, 0);
+    km_rt_end_rule(km_rs_of(L));
     return 0;
 }
 
 /*
  * runtime.first(rules, a, b, clear [, on_result]): each rule's `when(a, b)`
- * of the list `rules` in order, each with a whole budget (as
- * runtime.call gives), until one returns true: that rule and its reason; nil when none
+ * of the list `rules` in order, each with a whole budget (as runtime.call
+ * gives), until one returns true: that rule and its reason; nil when none
  * does. Before each rule, clear() runs when the rule before wrote on an
  * overlay (runtime.write; clear() resets runtime.written). An
  * answer other than true, false or nil raises. on_result(rule, matched,
@@ -234,8 +239,7 @@ static int km_rt_call(lua_State *L)
     lua_insert(L, 1);                   /* the handler (1), fn (2), its arguments */
     km_rt_begin_rule(L, rs);
     status = lua_pcall(L, nargs, LUA_MULTRET, 1);
-    rs->counting = 0;
-    km_rs_arm(rs, 0);
+    km_rt_end_rule(rs);
     if (status != LUA_OK) {
         km_rt_push_message(L, -1);
         lua_pushboolean(L, 0);
