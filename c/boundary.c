@@ -256,3 +256,49 @@ int km_copy_value(lua_State *from, int idx, lua_State *to, struct km_copy *c)
     }
     return km_copy_table(from, lua_absindex(from, idx), to, c);
 }
+
+/*
+ * Copy the list at `idx` of `from` onto `to` element by element, each
+ * element a crossing of its own (its own KM_BOUNDARY_*_MAX): an element
+ * that cannot cross arrives as `{error = message}`, and the others cross
+ * all the same (one mount's data, or one decision's, never fails a whole
+ * plan). The list itself is the engine's own: a table without a metatable,
+ * read from 1 to its raw length. `from` needs KM_COPY_SLOTS free slots.
+ * Returns 0, or -1 with c->msg saying why the list itself cannot cross.
+ */
+int km_copy_each(lua_State *from, int idx, lua_State *to, struct km_copy *c)
+{
+    lua_Integer i, n;
+    int from_top, to_top;
+    idx = lua_absindex(from, idx);
+    if (lua_type(from, idx) != LUA_TTABLE)
+        return km_copy_fail(c, "a list crossing element by element must be a table");
+    if (lua_getmetatable(from, idx)) {
+        lua_pop(from, 1);
+        return km_copy_fail(c, "a table with a metatable does not cross");
+    }
+    if (!lua_checkstack(to, 4))
+        return km_copy_fail(c, "no stack space for a list");
+    n = (lua_Integer)lua_rawlen(from, idx);
+    if (n > INT_MAX)
+        return km_copy_fail(c, "a list of more than INT_MAX elements does not cross");
+    lua_createtable(to, (int)n, 0);
+    for (i = 1; i <= n; i++) {
+        struct km_copy one;
+        one.items = 0;
+        one.bytes = 0;
+        one.msg[0] = '\0';
+        from_top = lua_gettop(from);
+        to_top = lua_gettop(to);
+        lua_rawgeti(from, idx, i);
+        if (km_copy_value(from, -1, to, &one) != 0) {
+            lua_settop(to, to_top);
+            lua_createtable(to, 0, 1);
+            lua_pushstring(to, one.msg);
+            lua_setfield(to, -2, "error");
+        }
+        lua_settop(from, from_top);
+        lua_rawseti(to, -2, i);
+    }
+    return 0;
+}

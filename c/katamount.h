@@ -348,6 +348,9 @@ struct km_copy {
 /* boundary.c: copy the plain value at `idx` of `from` onto `to`, charged
  * to c; 0, or -1 with c->msg saying why (the stacks then hold leftovers). */
 int km_copy_value(lua_State *from, int idx, lua_State *to, struct km_copy *c);
+/* boundary.c: copy the list at `idx` element by element, each element with
+ * bounds of its own (one that cannot cross arrives as {error = message}). */
+int km_copy_each(lua_State *from, int idx, lua_State *to, struct km_copy *c);
 
 /* rulestate.c: charge `units` instructions to the rule running in rule
  * state L (nothing outside rule code); raises past its budget or deadline. */

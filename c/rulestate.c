@@ -362,6 +362,7 @@ struct km_call_args {
     lua_State *host;
     const char *name;
     int first, nargs;
+    int each;           /* the first argument crosses element by element */
 };
 
 /* Inside the state: the entry, the arguments copied in, the call. */
@@ -380,7 +381,9 @@ static int km_rs_do_call(lua_State *C)
         return luaL_error(C, "rule state: no entry '%s'", a->name);
     memset(&c, 0, sizeof c);
     for (i = 0; i < a->nargs; i++) {
-        if (km_copy_value(a->host, a->first + i, C, &c) != 0) {
+        int failed = i == 0 && a->each ? km_copy_each(a->host, a->first, C, &c)
+                                       : km_copy_value(a->host, a->first + i, C, &c);
+        if (failed != 0) {
             lua_settop(C, 0);
             lua_pushstring(C, c.msg);
             return lua_error(C);
@@ -391,14 +394,9 @@ static int km_rs_do_call(lua_State *C)
     return lua_gettop(C);
 }
 
-/***
- * Call the exported function `name` of the state with copies of the
- * arguments (plain data only); its results copied back.
- * @function call
- * @treturn[1] ... what the function returned
- * @return[2] nil, message (memory limit, a value that cannot cross, an error)
- */
-static int km_rs_call(lua_State *L)
+/* st:call and st:call_each: `each` copies the first argument and the
+ * first result element by element. */
+static int km_rs_call_with(lua_State *L, int each)
 {
     struct km_rule_state *rs = km_rs_check(L);
     lua_State *C = rs->L;
@@ -409,6 +407,9 @@ static int km_rs_call(lua_State *L)
     a.name = luaL_checkstring(L, 2);
     a.first = 3;
     a.nargs = lua_gettop(L) - 2;
+    a.each = each;
+    if (each)
+        luaL_checktype(L, 3, LUA_TTABLE);
     luaL_checkstack(L, KM_COPY_SLOTS, "rule state call");
     top = lua_gettop(L);
     lua_settop(C, 0);
@@ -426,7 +427,9 @@ static int km_rs_call(lua_State *L)
     luaL_checkstack(L, nres + KM_COPY_SLOTS, "rule state results");
     memset(&c, 0, sizeof c);
     for (i = 1; i <= nres; i++) {
-        if (km_copy_value(C, i, L, &c) != 0) {
+        int failed = i == 1 && each && lua_type(C, 1) == LUA_TTABLE ? km_copy_each(C, 1, L, &c)
+                                                                   : km_copy_value(C, i, L, &c);
+        if (failed != 0) {
             lua_settop(C, 0);
             lua_settop(L, top);
             lua_pushnil(L);
@@ -436,6 +439,35 @@ static int km_rs_call(lua_State *L)
     }
     lua_settop(C, 0);
     return nres;
+}
+
+/***
+ * Call the exported function `name` of the state with copies of the
+ * arguments (plain data only); its results copied back. Each crossing
+ * (the arguments, the results) is bounded by KM_BOUNDARY_*_MAX as a whole.
+ * @function call
+ * @treturn[1] ... what the function returned
+ * @return[2] nil, message (memory limit, a value that cannot cross, an error)
+ */
+static int km_rs_call(lua_State *L)
+{
+    return km_rs_call_with(L, 0);
+}
+
+/***
+ * As `call`, but the first argument (a list) and the first result (a list)
+ * cross element by element, each element bounded by KM_BOUNDARY_*_MAX on
+ * its own: an element that cannot cross arrives as `{error = message}` and
+ * the others cross all the same (a plan's jobs and decisions).
+ * @function call_each
+ * @tparam string name
+ * @tparam table list
+ * @treturn[1] ... what the function returned
+ * @return[2] nil, message
+ */
+static int km_rs_call_each(lua_State *L)
+{
+    return km_rs_call_with(L, 1);
 }
 
 /***
@@ -496,6 +528,7 @@ static int km_rs_close(lua_State *L)
 static const luaL_Reg km_rs_methods[] = {
     {"load", km_rs_load},
     {"call", km_rs_call},
+    {"call_each", km_rs_call_each},
     {"plan_begin", km_rs_plan_begin},
     {"plan_end", km_rs_plan_end},
     {"memory", km_rs_memory},

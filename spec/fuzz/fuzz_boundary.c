@@ -13,7 +13,11 @@
  *  - the copying side's stack is where it was after a success, and the
  *    copy is one value on the receiving side;
  *  - what crossed crosses back, and equals the original (compared in Lua:
- *    same keys, same values, integers and floats told apart).
+ *    same keys, same values, integers and floats told apart);
+ *  - a plain table crossing as a list element by element (km_copy_each, a
+ *    plan's jobs and decisions): each element 1..#t arrives equal when the
+ *    reference says it crosses on its own, else as {error = "rule
+ *    boundary: ..."}; the copying stack does not move.
  * FUZZ_BOUNDARY_VERBOSE=1 prints what each input did (crossed, or why not).
  */
 #include "katamount.h"
@@ -232,6 +236,55 @@ static int fz_call_bool(lua_State *L, const char *name, int nargs)
     return ok;
 }
 
+/* The value (index 1 of fz_from) as a list crossing element by element. */
+static void fz_check_each(void)
+{
+    struct km_copy c;
+    lua_Integer i, n;
+    int top = lua_gettop(fz_from);
+    if (lua_type(fz_from, 1) != LUA_TTABLE)
+        return;
+    if (lua_getmetatable(fz_from, 1)) {
+        lua_pop(fz_from, 1);
+        memset(&c, 0, sizeof c);
+        if (km_copy_each(fz_from, 1, fz_to, &c) == 0)
+            fz_fail("a list with a metatable crossed element by element", NULL);
+        lua_settop(fz_to, 0);
+        return;
+    }
+    lua_settop(fz_to, 0);
+    memset(&c, 0, sizeof c);
+    if (km_copy_each(fz_from, 1, fz_to, &c) != 0)
+        fz_fail("a plain list refused as a whole", c.msg);
+    if (lua_gettop(fz_from) != top)
+        fz_fail("the copying stack moved (element by element)", NULL);
+    if (lua_gettop(fz_to) != 1 || lua_type(fz_to, 1) != LUA_TTABLE)
+        fz_fail("the list is not one table", NULL);
+    n = (lua_Integer)lua_rawlen(fz_from, 1);
+    for (i = 1; i <= n; i++) {
+        int crosses;
+        lua_rawgeti(fz_from, 1, i);
+        lua_pushvalue(fz_from, -1);
+        crosses = fz_call_bool(fz_from, "fz_crosses", 1);
+        lua_rawgeti(fz_to, 1, i);
+        if (crosses) {
+            memset(&c, 0, sizeof c);
+            lua_checkstack(fz_to, KM_COPY_SLOTS + 8);
+            if (km_copy_value(fz_to, -1, fz_from, &c) != 0)
+                fz_fail("an element does not cross back", c.msg);
+            if (!fz_call_bool(fz_from, "fz_same", 2))
+                fz_fail("an element came back different", NULL);
+        } else if (lua_type(fz_to, -1) != LUA_TTABLE
+                   || lua_getfield(fz_to, -1, "error") != LUA_TSTRING
+                   || strncmp(lua_tostring(fz_to, -1), "rule boundary: ", 15) != 0) {
+            fz_fail("a refused element is not {error = a boundary message}", NULL);
+        }
+        lua_settop(fz_from, top);
+        lua_settop(fz_to, 1);
+    }
+    lua_settop(fz_to, 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct km_copy c;
@@ -273,6 +326,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!fz_call_bool(fz_from, "fz_same", 2))
             fz_fail("the value came back different", NULL);
     }
+    lua_settop(fz_from, 1);
+    lua_settop(fz_to, 0);
+    fz_check_each();
     lua_settop(fz_from, 0);
     lua_settop(fz_to, 0);
     lua_gc(fz_from, LUA_GCCOLLECT);
