@@ -428,7 +428,7 @@ if km and type(km.new) == "function" and type(core.rule_state) == "function" the
   jobs[#jobs + 1] = { source = "/", destination = "/", type = "", options = {}, scope = "rootfs" }
   local ctx = { disable_guest_empty_dir = false, shared_fs = "virtio-fs" }
   boundary = case("plan crossing alone (jobs in, decisions out)",
-    { function(j) return st:call("plan", j, ctx, false) end, jobs })
+    { function(j) return st:call_each("plan", j, ctx, false) end, jobs })
   if boundary.km then
     boundary.per = boundary.km / #jobs
     boundary.result = ("%s per decision"):format(fmt(boundary.per))

@@ -286,6 +286,69 @@ predicate("many", function(n) local t = {} for i = 1, n do t[i] = i end return t
   lu.assertEquals(assert(e:echo({ a = 1 })), { a = 1 })
 end
 
+-- A plan crosses the boundary once each way (c/rulestate.c st:call_each),
+-- but each job in and each decision out is bounded on its own: a mount too
+-- large to cross fails alone, the other mounts and the root filesystem are
+-- decided (decide.lua's plan, ruleset.lua's E.plan).
+function T.TestBoundary.test_a_mount_too_large_to_cross_fails_alone_in_a_plan()
+  local e = assert(katamount.new())
+  local huge = bind("/tmp", "/huge")
+  for i = 2, 200001 do huge.options[i] = "o" .. (i % 7) end
+  local root = H.tmpdir("iso")
+  local plan, errors = e:plan({ root = { path = root },
+    mounts = { bind("/tmp", "/a"), huge, bind("/proc", "/proc") } })
+  lu.assertEquals({ plan.mounts[1].class, plan.mounts[3].class }, { "shared", "system" })
+  lu.assertStrContains(plan.mounts[2].error, "more than KM_BOUNDARY_ITEMS_MAX (200000) table entries")
+  lu.assertEquals(plan.mounts[2].destination, "/huge")
+  lu.assertNil(plan.rootfs.error)
+  lu.assertEquals(#errors, 1)
+  lu.assertStrContains(errors[1], "mount 2 (/huge): rule boundary: more than KM_BOUNDARY_ITEMS_MAX")
+end
+
+-- A decision too large to cross back fails alone too: a rule's reasons of
+-- 200,001 strings for one mount.
+function T.TestBoundary.test_a_decision_too_large_to_cross_fails_alone_in_a_plan()
+  local d = rules_dir({ ["50-loud.lua"] = [[
+rule { name = "loud", order = -1, class = "x", action = "y",
+  when = function(m)
+    if m.destination ~= "/loud" then return false end
+    local t = {}
+    for i = 1, 200001 do t[i] = "why" end
+    return true, t
+  end }
+]] })
+  local e = assert(katamount.new({ rules_path = { d }, budget = 10000000 }))
+  local plan, errors = e:plan({ root = { path = H.tmpdir("iso") },
+    mounts = { bind("/tmp", "/a"), bind("/tmp", "/loud"), bind("/proc", "/proc") } })
+  lu.assertEquals({ plan.mounts[1].class, plan.mounts[3].class }, { "shared", "system" })
+  lu.assertStrContains(plan.mounts[2].error, "more than KM_BOUNDARY_ITEMS_MAX (200000) table entries")
+  lu.assertNil(plan.rootfs.error)
+  lu.assertEquals(#errors, 1)
+  -- classify crosses its one decision: the same bound, the same message
+  local none, err = e:classify(bind("/tmp", "/loud"))
+  lu.assertNil(none)
+  lu.assertStrContains(err, "more than KM_BOUNDARY_ITEMS_MAX (200000) table entries")
+end
+
+-- Decisions that are each small cross whatever their number: 2,000 mounts
+-- explained (a trace of every rule tried each, about 250,000 entries in all,
+-- more than one crossing's KM_BOUNDARY_ITEMS_MAX) are all decided.
+function T.TestBoundary.test_a_plan_of_many_explained_decisions_crosses_whole()
+  local e = assert(katamount.new())
+  local mounts = {}
+  for i = 1, 2000 do mounts[i] = bind("/tmp", "/d" .. i, { "ro" }) end
+  local plan, errors = e:plan({ root = { path = H.tmpdir("iso") }, mounts = mounts }, { explain = true })
+  lu.assertEquals(#errors, 0, errors[1])
+  lu.assertEquals(#plan.mounts, 2000)
+  local entries = 0
+  for i, d in ipairs(plan.mounts) do
+    lu.assertEquals(d.class, "shared", "mount " .. i)
+    entries = entries + #d.trace * 6
+  end
+  lu.assertTrue(entries > 200000, entries)
+  lu.assertEquals(plan.mounts[2000].destination, "/d2000")
+end
+
 -- The command with such rules: `rules`, `plan` and `classify` end (run
 -- under `timeout`).
 function T.TestBoundary.test_the_command_does_not_hang_on_metamethods()

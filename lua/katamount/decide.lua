@@ -410,7 +410,9 @@ local function plan(engine, spec, ctx)
   if #jobs > 0 then
     local st = engine.rstate
     st:plan_begin()
-    results, cerr = st:call("plan", jobs, plan_settings(spec, ctx), ctx and ctx.explain or false)
+    -- each job crosses in, and each decision out, within the boundary's
+    -- bounds of its own: one oversized mount or decision fails alone
+    results, cerr = st:call_each("plan", jobs, plan_settings(spec, ctx), ctx and ctx.explain or false)
     st:plan_end()
   end
   for k = 1, n do

@@ -780,7 +780,9 @@ end
 
 --- Decide the jobs of a plan in order, one memo for all; the rootfs job
 -- (`scope = "rootfs"`) sees the layers whose job (`layer_info=`) was decided,
--- each with the class and action decided for it.
+-- each with the class and action decided for it. The host calls it with
+-- `st:call_each`: a job that could not cross arrives as `{error=}`, and is
+-- its own result.
 -- @treturn {table,...} one result per job (as `classify`'s)
 function E.plan(jobs, ctx, explain)
   state.memo = {}
@@ -790,7 +792,8 @@ function E.plan(jobs, ctx, explain)
     -- what the rootfs decision learns of a layer, not a field of its mount
     local l = job.layer_info
     job.layer_info = nil
-    local res = decide(job, c, explain, good)
+    local res = job
+    if job.error == nil then res = decide(job, c, explain, good) end
     if l and res.error == nil then
       good[#good + 1] = { source = l.source, destination = l.destination, type = l.type,
         options = l.options, class = res.class, action = res.action }
