@@ -330,6 +330,24 @@ rule { name = "loud", order = -1, class = "x", action = "y",
   lu.assertStrContains(err, "more than KM_BOUNDARY_ITEMS_MAX (200000) table entries")
 end
 
+-- What every decision of a plan shares crosses once: when it cannot (a
+-- spec with 200,001 annotations), each decision fails naming it.
+function T.TestBoundary.test_settings_too_large_to_cross_fail_the_plan_naming_them()
+  local e = assert(katamount.new())
+  local annotations = {}
+  for i = 1, 200001 do annotations["a" .. i] = "v" end
+  local plan, errors = e:plan({ root = { path = H.tmpdir("iso") }, annotations = annotations,
+    mounts = { bind("/tmp", "/a") } })
+  lu.assertEquals(#errors, 2)
+  for _, d in ipairs({ plan.mounts[1], plan.rootfs }) do
+    lu.assertStrContains(d.error, "the plan's settings (ctx, the spec's annotations and hugepage limits):"
+      .. " rule boundary: more than KM_BOUNDARY_ITEMS_MAX (200000) table entries")
+  end
+  -- and the engine goes on
+  lu.assertEquals(e:plan({ root = { path = H.tmpdir("iso") }, mounts = { bind("/tmp", "/a") } })
+    .mounts[1].class, "shared")
+end
+
 -- Decisions that are each small cross whatever their number: 2,000 mounts
 -- explained (a trace of every rule tried each, about 250,000 entries in all,
 -- more than one crossing's KM_BOUNDARY_ITEMS_MAX) are all decided.

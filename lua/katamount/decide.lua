@@ -15,7 +15,7 @@ local M = {}
 
 local type, error, pairs, ipairs, tostring = type, error, pairs, ipairs, tostring
 local getmetatable = getmetatable
-local format = string.format
+local format, find = string.format, string.find
 local unpack = table.unpack
 
 --- The option that marks an OCI mount as a layer of a kata overlay rootfs.
@@ -414,6 +414,10 @@ local function plan(engine, spec, ctx)
     -- bounds of its own: one oversized mount or decision fails alone
     results, cerr = st:call_each("plan", jobs, plan_settings(spec, ctx), ctx and ctx.explain or false)
     st:plan_end()
+    -- what else crosses is shared by every decision: the settings
+    if results == nil and type(cerr) == "string" and find(cerr, "^rule boundary: ") then
+      cerr = "the plan's settings (ctx, the spec's annotations and hugepage limits): " .. cerr
+    end
   end
   for k = 1, n do
     local f, jn, kind = fs[k], job_of[k], kinds[k]
