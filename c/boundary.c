@@ -263,7 +263,7 @@ int km_copy_value(lua_State *from, int idx, lua_State *to, struct km_copy *c)
  * that cannot cross arrives as `{error = message}`, and the others cross
  * all the same (one mount's data, or one decision's, never fails a whole
  * plan). The list itself is the engine's own: a table without a metatable,
- * read from 1 to its raw length. `from` needs KM_COPY_SLOTS free slots.
+ * read from 1 to its raw length. Both stacks grow as the copy needs.
  * Returns 0, or -1 with c->msg saying why the list itself cannot cross.
  */
 int km_copy_each(lua_State *from, int idx, lua_State *to, struct km_copy *c)
@@ -277,7 +277,8 @@ int km_copy_each(lua_State *from, int idx, lua_State *to, struct km_copy *c)
         lua_pop(from, 1);
         return km_copy_fail(c, "a table with a metatable does not cross");
     }
-    if (!lua_checkstack(to, 4))
+    /* each element is copied from one slot above the list */
+    if (!lua_checkstack(from, KM_COPY_SLOTS + 1) || !lua_checkstack(to, 4))
         return km_copy_fail(c, "no stack space for a list");
     n = (lua_Integer)lua_rawlen(from, idx);
     if (n > INT_MAX)
