@@ -395,7 +395,7 @@ static int km_rs_do_call(lua_State *C)
 }
 
 /* st:call and st:call_each: `each` copies the first argument and the
- * first result element by element. */
+ * first result, when tables, element by element. */
 static int km_rs_call_with(lua_State *L, int each)
 {
     struct km_rule_state *rs = km_rs_check(L);
@@ -407,9 +407,7 @@ static int km_rs_call_with(lua_State *L, int each)
     a.name = luaL_checkstring(L, 2);
     a.first = 3;
     a.nargs = lua_gettop(L) - 2;
-    a.each = each;
-    if (each)
-        luaL_checktype(L, 3, LUA_TTABLE);
+    a.each = each && lua_type(L, 3) == LUA_TTABLE;
     luaL_checkstack(L, KM_COPY_SLOTS, "rule state call");
     top = lua_gettop(L);
     lua_settop(C, 0);
@@ -455,13 +453,14 @@ static int km_rs_call(lua_State *L)
 }
 
 /***
- * As `call`, but the first argument (a list) and the first result (a list)
- * cross element by element, each element bounded by KM_BOUNDARY_*_MAX on
- * its own: an element that cannot cross arrives as `{error = message}` and
- * the others cross all the same (a plan's jobs and decisions).
+ * As `call`, but the first argument and the first result, when they are
+ * tables (lists), cross element by element, each element bounded by
+ * KM_BOUNDARY_*_MAX on its own: an element that cannot cross arrives as
+ * `{error = message}` and the others cross all the same (a plan's jobs and
+ * decisions, the lists of a rule set).
  * @function call_each
  * @tparam string name
- * @tparam table list
+ * @param[opt] list
  * @treturn[1] ... what the function returned
  * @return[2] nil, message
  */

@@ -348,6 +348,48 @@ function T.TestBoundary.test_settings_too_large_to_cross_fail_the_plan_naming_th
     .mounts[1].class, "shared")
 end
 
+-- A rule set's lists cross to the host list by list, element by element
+-- (engine.lua's `finished`): 28,000 rules (more than one crossing's 200,000
+-- entries once described) load, and decide.
+function T.TestBoundary.test_a_rule_set_larger_than_one_crossing_loads()
+  local files = {}
+  for f = 1, 4 do
+    local lines = {}
+    for i = 1, 7000 do
+      lines[i] = ('rule { name = "r%d_%d", order = %d, class = "shared", action = "share",'
+        .. ' when = function() return false, "never" end }'):format(f, i, 2000 + i)
+    end
+    files[("5%d-many.lua"):format(f)] = table.concat(lines, "\n")
+  end
+  local e = assert(katamount.new({ rules_path = { rules_dir(files) } }))
+  local rules = e:rules()
+  lu.assertTrue(#rules > 28000, #rules)
+  local names = {}
+  for _, r in ipairs(rules) do names[r.name] = r end
+  lu.assertEquals(names.r4_7000.order, 9000)
+  lu.assertNotNil(names.system)
+  lu.assertEquals(e:classify(bind("/tmp", "/a")).class, "shared")
+  lu.assertEquals(e:classify(bind("/proc", "/proc")).class, "system")
+  lu.assertTrue(e:is_secret("/var/lib/kubelet/pods/p/volumes/kubernetes.io~secret/s") == true)
+end
+
+-- The host reads one param of the rules itself (direct_volumes_root), and
+-- asks for it alone: a param too large to cross does not fail the load;
+-- `e:params()`, one crossing, says so.
+function T.TestBoundary.test_a_param_too_large_to_cross_does_not_fail_the_load()
+  local d = rules_dir({ ["50-huge.lua"] = [[
+local t = {}
+for i = 1, 200001 do t[i] = "x" end
+params.huge = t
+]] })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  lu.assertEquals(e:classify(bind("/tmp", "/a")).class, "shared")
+  local none, err = e:params()
+  lu.assertNil(none)
+  lu.assertStrContains(err, "more than KM_BOUNDARY_ITEMS_MAX (200000) table entries")
+  lu.assertEquals(#assert(e:rules()) > 0, true)
+end
+
 -- Decisions that are each small cross whatever their number: 2,000 mounts
 -- explained (a trace of every rule tried each, about 250,000 entries in all,
 -- more than one crossing's KM_BOUNDARY_ITEMS_MAX) are all decided.

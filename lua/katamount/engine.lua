@@ -202,6 +202,29 @@ function M.new(opts)
   return self
 end
 
+-- What the rule set is once every file ran: its files, then each of its
+-- lists asked alone, element by element (st:call_each: no list of a large
+-- rule set is bounded by one crossing); the predicates as a set.
+local FINISHED_PARTS = { "rules", "translations", "predicates", "warnings" }
+local function finished(st)
+  local rs, err = st:call("finish")
+  if not rs then return nil, err end
+  for _, part in ipairs(FINISHED_PARTS) do
+    local list, lerr = st:call_each("finished", part)
+    if not list then return nil, lerr end
+    for i, v in ipairs(list) do
+      if type(v) == "table" and v.error ~= nil then
+        return nil, format("the rule set's %s, entry %d: %s", part, i, tostring(v.error))
+      end
+    end
+    rs[part] = list
+  end
+  local set = {}
+  for _, name in ipairs(rs.predicates) do set[name] = true end
+  rs.predicates = set
+  return rs
+end
+
 --- Read the rules again. Builds a whole new rule set in a new rule state
 -- and swaps it in only when every file loaded; otherwise the engine keeps
 -- the rules (and the state) it had.
@@ -223,7 +246,7 @@ function Engine:reload()
       return nil, cerr
     end,
     shadow = function(path, text, by) return st:call("shadow_file", path, text, by) end,
-    finish = function() return st:call("finish") end,
+    finish = function() return finished(st) end,
   })
   if not rs then
     st:close()
@@ -233,15 +256,16 @@ function Engine:reload()
   -- rule set's (undeclared params, unknown classes, rules gone or disabled)
   for _, w in ipairs(rs.warnings or {}) do warnings[#warnings + 1] = w end
   rs.warnings = warnings
-  -- the one param the host reads itself (mountInfo.json is read outside the rules)
-  local params, perr = st:call("params")
-  if not params then
+  -- the one param the host reads itself (mountInfo.json is read outside the
+  -- rules), asked alone: the others may be larger than a crossing
+  local root, perr = st:call("param", "direct_volumes_root")
+  if perr ~= nil then
     st:close()
     return nil, perr
   end
   local old = self.rstate
   self.rstate, self.ruleset = st, rs
-  self.direct_volumes_root = params.direct_volumes_root
+  self.direct_volumes_root = root
   if old ~= nil then old:close() end
   return true
 end

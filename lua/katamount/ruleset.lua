@@ -536,10 +536,13 @@ local function by_order(a, b)
   return a.name < b.name
 end
 
---- Every file loaded: the rules sorted; what the host keeps of them.
--- @treturn table `{rules = {{name=, order=, scope=, class=, action=, file=,
---   line=, why=}...}, translations = {{name=, class=, action=, file=,
---   line=}...}, predicates = {name = true}, files = {...}}`
+-- What `finish` made of the rule set, handed out list by list (`finished`).
+local finished = {}
+
+--- Every file loaded: the rules sorted; what the host keeps of them. The
+-- lists of a large rule set may outgrow one crossing: `finish` returns the
+-- files, and the host asks for each list with `st:call_each("finished", part)`.
+-- @treturn table `{files = {...}}`
 function E.finish()
   for _, r in pairs(rs.rules) do
     local list = r.scope == "rootfs" and rs.rootfs_rules or rs.mount_rules
@@ -557,21 +560,43 @@ function E.finish()
       if rawget(env, name) == nil then rawset(env, name, fn) end
     end
   end
-  local out = { rules = {}, predicates = {}, files = rs.files, warnings = rs.warnings }
+  local out = { rules = {}, predicates = {}, warnings = rs.warnings }
   for _, list in ipairs({ rs.mount_rules, rs.rootfs_rules }) do
     for _, r in ipairs(list) do
       out.rules[#out.rules + 1] = { name = r.name, order = r.order, scope = r.scope, class = r.class,
         action = r.action, file = r.file, line = r.line, why = r.why, safety = r.safety }
     end
   end
-  for name in pairs(rs.predicates) do out.predicates[name] = true end
+  for name in pairs(rs.predicates) do out.predicates[#out.predicates + 1] = name end
+  sort(out.predicates)
   out.translations = {}
   for _, g in pairs(rs.guests) do
     out.translations[#out.translations + 1] = { name = g.name, class = g.class, action = g.action,
       file = g.file, line = g.line }
   end
   sort(out.translations, function(a, b) return a.name < b.name end)
-  return out
+  finished = out
+  return { files = rs.files }
+end
+
+--- One list of what `finish` made, once: `"rules"` (`{name=, order=,
+-- scope=, class=, action=, file=, line=, why=, safety=}` each, in
+-- evaluation order), `"translations"` (`{name=, class=, action=, file=,
+-- line=}`), `"predicates"` (names, sorted), `"warnings"` (`{file=, line=,
+-- what=, why=}`).
+-- @tparam string part
+-- @treturn table the list
+function E.finished(part)
+  local list = finished[part]
+  if list == nil then error("no list '" .. tostring(part) .. "' of the rule set", 0) end
+  finished[part] = nil
+  return list
+end
+
+--- One param's value (a plain copy).
+-- @tparam string name
+function E.param(name)
+  return sandbox.plain(rs.params[name])
 end
 
 --- The params (plain copies: functions dropped, metatables not kept).
