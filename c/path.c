@@ -90,7 +90,10 @@ static int km_clean(lua_State *L)
     n = km_clean_path(path, len, out, sizeof out);
     if (n == (size_t)-1)    /* cannot happen: len + 2 always suffices */
         return km_push_error(L, "clean", path, len, ENAMETOOLONG);
-    lua_pushlstring(L, out, n);
+    if (n == len && memcmp(out, path, n) == 0)
+        lua_pushvalue(L, 1);    /* already clean: the same string, no copy */
+    else
+        lua_pushlstring(L, out, n);
     return 1;
 }
 

@@ -158,6 +158,7 @@ function TestCoreClean.test_errors()
   lu.assertErrorMsgContains("string expected", core.clean, {})
   lu.assertErrorMsgContains("string expected", core.clean, nil)
   lu.assertEquals(core.clean(12), "12")  -- numbers are coerced as Lua does
+  lu.assertEquals(type(core.clean(12)), "string")  -- already clean: the argument, a string
 end
 
 ---------------------------------------------------------------------------

@@ -37,6 +37,9 @@ end
 -- else (ensure_destination) stays out of the sandbox.
 local MEMO1 = { "stat", "lstat", "realpath", "fs_type", "is_mount_point", "list_dir",
   "device_for_path" }
+-- clean is pure and cheap (a path already clean comes back as the same
+-- string): not remembered, as remembering the fresh paths rules join cost
+-- more than cleaning them (3% of a plan's instructions).
 local PURE = { "clean", "base", "major", "minor", "mounts", "base64url", "fnv1a64", "_VERSION",
   "has_option" }                     -- has_option: the rule state's core only
 -- Walks of a tree taking limits as well as a path: not remembered (a rule
@@ -117,8 +120,6 @@ function M.new(state, core, mountinfo, per_path, freeze, memoizer)
   end
   for _, name in ipairs(PURE) do ro[name] = core[name] end
   for _, name in ipairs(UNREMEMBERED) do ro[name] = core[name] end
-  -- clean is pure but asked by nearly every rule: remembered per decision
-  ro.clean = memo1("clean", core.clean)
 
   if core.block_device then
     local block_device = core.block_device
