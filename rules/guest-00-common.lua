@@ -34,12 +34,13 @@ param { name = "block_addresses", type = "map", default = {},
 local BLOCK_DRIVERS = { ["virtio-blk-pci"] = "blk", ["virtio-scsi"] = "scsi",
   ["virtio-mmio"] = "mmioblk", ["virtio-blk-ccw"] = "blk-ccw" }
 
--- guest_join(a, b, ...): filepath.Join, cleaned (two or three parts, the
+-- guest_join(a, b, ...): filepath.Join, cleaned (up to four parts, the
 -- common case, joined without a list).
 predicate("guest_join", function(...)
-  local n, a, b, c = select("#", ...), ...
+  local n, a, b, c, d = select("#", ...), ...
   if n == 2 then return core.clean(a .. "/" .. b) end
   if n == 3 then return core.clean(a .. "/" .. b .. "/" .. c) end
+  if n == 4 then return core.clean(a .. "/" .. b .. "/" .. c .. "/" .. d) end
   return core.clean(table.concat({ ... }, "/"))
 end)
 
