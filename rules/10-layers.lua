@@ -30,6 +30,7 @@ end
 rule {
   name = "layer", order = 0,
   class = "layer", action = "overlay-layer",
+  needs = "layer_option",              -- tried only on a mount with params.layer_option
   when = function(m, ctx)
     if not has_option(m.options, params.layer_option) then return false, no_layer_option() end
     local ok, why = hotplugs_as_block(m.source, m.type, m.options, ctx.disable_block_device_use)
@@ -41,6 +42,7 @@ rule {
 rule {
   name = "layer-dropped", order = 2,
   class = "layer", action = "drop",
+  needs = "layer_option",              -- tried only on a mount with params.layer_option
   when = function(m, ctx)
     if not has_option(m.options, params.layer_option) then return false, no_layer_option() end
     local _, why = hotplugs_as_block(m.source, m.type, m.options, ctx.disable_block_device_use)

@@ -90,6 +90,7 @@ end
 rule {
   name = "direct-vfio", order = 440,
   class = "direct-volume", action = "vfio",
+  needs = "direct_volume",             -- tried only on a mount with a mountInfo.json
   when = function(m, ctx)
     local dv, why = direct_volume_of(m, ctx)
     if not dv then return false, why end
@@ -101,6 +102,7 @@ rule {
 rule {
   name = "direct-spdk", order = 445,
   class = "direct-volume", action = "vhost-user-blk",
+  needs = "direct_volume",             -- tried only on a mount with a mountInfo.json
   when = function(m, ctx)
     local dv, why = direct_volume_of(m, ctx)
     if not dv then return false, why end
@@ -114,6 +116,7 @@ rule {
 rule {
   name = "direct-block", order = 450,
   class = "direct-volume", action = "hotplug-block",
+  needs = "direct_volume",             -- tried only on a mount with a mountInfo.json
   when = function(m, ctx)
     local dv, why = direct_volume_of(m, ctx)
     if not dv then return false, why end
@@ -132,6 +135,7 @@ rule {
 rule {
   name = "direct-mount", order = 455,
   class = "direct-volume", action = "guest-mount",
+  needs = "direct_volume",             -- tried only on a mount with a mountInfo.json
   when = function(m, ctx)
     local dv, why = direct_volume_of(m, ctx)
     if not dv then return false, why end

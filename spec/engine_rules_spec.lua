@@ -299,6 +299,116 @@ end
 
 -- The system rule keeps the cleaned prefixes between calls; a change to
 -- params.system_prefixes after it was first asked (a later file) is seen.
+-- The rule index: a mount rule with `needs` is tried only on a mount that
+-- has it (its `when` not called on any other); an explained decision shows
+-- it not tried, and why. The bundled direct-volume and layer rules use it.
+T.TestNeeds = { tearDown = H.cleanup }
+
+local directvolume = require("katamount.directvolume")
+
+-- A direct volume: <root>/<base64url(source)>/mountInfo.json of a file.
+local function direct_volume(root, source, device)
+  local dir = H.mkdir(root .. "/" .. directvolume.base64url(source))
+  H.write(dir .. "/mountInfo.json", ('{"device":%q,"fstype":"ext4"}'):format(device))
+end
+
+function T.TestNeeds.test_a_rule_is_tried_only_on_a_mount_with_a_mountinfo()
+  local d = rules_dir({ ["50-x.lua"] = [[
+    rule { name = "needs-dv", order = 1, class = "shared", action = "share",
+      needs = "direct_volume", when = function() error("tried", 0) end }
+  ]] })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  local src = H.mkdir(H.tmpdir("nd") .. "/pv")
+  -- without a mountInfo.json: not tried, the bundled rules decide
+  lu.assertEquals(assert(e:classify(bind(src, "/data"))).class, "shared")
+  -- with one: tried (and it raises)
+  local root = H.tmpdir("dv")
+  direct_volume(root, src, H.write(H.tmpdir("disk") .. "/disk.img", ""))
+  local none, err = e:classify(bind(src, "/data"), { direct_volumes_root = root })
+  lu.assertNil(none)
+  lu.assertStrContains(err, "rule 'needs-dv' (" .. d .. "/50-x.lua:1): ")
+  lu.assertStrContains(err, ": tried")
+end
+
+function T.TestNeeds.test_a_rule_is_tried_only_on_a_mount_with_the_layer_option()
+  local d = rules_dir({ ["50-x.lua"] = [[
+    rule { name = "needs-layer", order = 1, class = "shared", action = "share",
+      needs = "layer_option", when = function() error("tried", 0) end }
+  ]] })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  local src = H.mkdir(H.tmpdir("nl") .. "/pv")
+  local m = bind(src, "/data")
+  lu.assertEquals(assert(e:classify(m)).class, "shared")
+  m.options = { "rbind", "io.katacontainers.fs-opt.is-layer" }
+  local none, err = e:classify(m)
+  lu.assertNil(none)
+  lu.assertStrContains(err, "rule 'needs-layer' (" .. d .. "/50-x.lua:1): ")
+  lu.assertStrContains(err, ": tried")
+  -- the option is the param's: another name, another option
+  H.write(d .. "/60-opt.lua", 'params.layer_option = "example.com/layer"\n')
+  assert(e:reload())
+  lu.assertEquals(assert(e:classify(m)).class, "shared")
+  m.options = { "rbind", "example.com/layer" }
+  lu.assertStrContains(select(2, e:classify(m)), ": tried")
+end
+
+function T.TestNeeds.test_explained_a_rule_not_tried_says_why()
+  local d = rules_dir({ ["50-x.lua"] = "\n" .. [[
+    rule { name = "needs-dv", order = 1, class = "shared", action = "share",
+      needs = "direct_volume", when = function() error("tried", 0) end }
+  ]] })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  local src = H.mkdir(H.tmpdir("ne") .. "/pv")
+  local dec = assert(e:classify(bind(src, "/data"), { explain = true }))
+  lu.assertEquals(dec.class, "shared")
+  local seen = {}
+  for _, t in ipairs(dec.trace) do seen[t.name] = t end
+  lu.assertEquals(seen["needs-dv"], { name = "needs-dv", order = 1, matched = false,
+    why = 'not tried: no mountInfo.json (needs = "direct_volume")', file = d .. "/50-x.lua", line = 2 })
+  -- the bundled rules that need what this mount lacks, in their places
+  lu.assertEquals(seen["direct-block"].why, 'not tried: no mountInfo.json (needs = "direct_volume")')
+  lu.assertEquals(seen["direct-block"].order, 450)
+  lu.assertStrContains(seen["direct-block"].file, "40-block.lua")
+  lu.assertEquals(seen.layer.why,
+    'not tried: no io.katacontainers.fs-opt.is-layer option (needs = "layer_option")')
+  -- every rule up to the one that decided is in the trace, in order
+  lu.assertEquals(dec.trace[1].name, "layer")
+  lu.assertEquals(dec.trace[#dec.trace].name, "shared")
+  -- the listing says what each rule needs
+  local needs = {}
+  for _, r in ipairs(e:rules()) do needs[r.name] = r.needs end
+  lu.assertEquals(needs["needs-dv"], "direct_volume")
+  lu.assertEquals(needs["direct-vfio"], "direct_volume")
+  lu.assertEquals(needs["layer-dropped"], "layer_option")
+  lu.assertNil(needs.shared)
+end
+
+function T.TestNeeds.test_bad_needs_fail_the_load_with_file_and_line()
+  local cases = {
+    { "rule { name = 'r', order = 1, class = 'shared', action = 'share', when = tostring,\n"
+      .. "  needs = 'direct_volumes' }\n",
+      ":1: rule 'r': needs must be \"direct_volume\" or \"layer_option\", got the string"
+      .. " \"direct_volumes\" (did you mean 'direct_volume'?)" },
+    { "\nrule { name = 'r', order = 1, class = 'shared', action = 'share', when = tostring,"
+      .. " needs = true }\n", ":2: rule 'r': needs must be" },
+    { "rule { name = 'r', order = 1, scope = 'rootfs', class = 'rootfs', action = 'share',"
+      .. " when = tostring, needs = 'direct_volume' }\n", ":1: rule 'r': needs is for mount rules" },
+  }
+  for _, c in ipairs(cases) do
+    local d = rules_dir({ ["50-x.lua"] = c[1] })
+    local none, err = katamount.new({ rules_path = { d } })
+    lu.assertNil(none, c[1])
+    lu.assertStrContains(err, d .. "/50-x.lua" .. c[2])
+  end
+  -- needing the layer option of a rule set that declares no such param
+  local d = rules_dir({ ["50-x.lua"] = "\n\nrule { name = 'r', order = 1, class = 'shared',"
+    .. " action = 'share', when = tostring, needs = 'layer_option' }\n" })
+  local none, err = katamount.new({ rules_path = { d }, bundled = false })
+  lu.assertNil(none)
+  lu.assertStrContains(err, d .. "/50-x.lua:3: rule 'r': needs = \"layer_option\", but no rule file"
+    .. " declares the param layer_option")
+end
+
 T.TestPrefixCache = { tearDown = H.cleanup }
 
 function T.TestPrefixCache.test_changed_after_first_use()

@@ -271,12 +271,13 @@ function Engine:reload()
 end
 
 --- The loaded rules in evaluation order (mount rules, then rootfs rules).
--- @treturn {table,...} `{name=, order=, scope=, class=, action=, file=, line=}` each
+-- @treturn {table,...} `{name=, order=, scope=, class=, action=, file=, line=, why=, needs=}`
+--   each (`needs`: what a mount must have for the rule to be tried, when it says)
 function Engine:rules()
   local out = {}
   for i, r in ipairs(self.ruleset.rules) do
     out[i] = { name = r.name, order = r.order, scope = r.scope, class = r.class,
-      action = r.action, file = r.file, line = r.line, why = r.why }
+      action = r.action, file = r.file, line = r.line, why = r.why, needs = r.needs }
   end
   return out
 end

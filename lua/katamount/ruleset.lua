@@ -17,6 +17,7 @@ local type, error, pairs, ipairs, tostring, tonumber, next = type, error, pairs,
   tonumber, next
 local setmetatable, rawget, rawset, rawlen, load = setmetatable, rawget, rawset, rawlen, load
 local math_type = math.type
+local has_option = core.has_option
 local format, sub, find, gsub = string.format, string.sub, string.find, string.gsub
 local concat, sort, pack, unpack = table.concat, table.sort, table.pack, table.unpack
 local debug_getinfo = debug.getinfo
@@ -133,6 +134,16 @@ local function where()
 end
 
 local SCOPES = { mount = true, rootfs = true }
+
+-- What a mount rule may need before it is tried at all (`needs`): a mount
+-- without it skips the rule, its `when` not called (the rule index: the
+-- call spared on every other mount). Each names what the mount lacks then.
+local NEEDS = {
+  -- a direct-assigned volume: the mount has a mountInfo.json (m.direct_volume)
+  direct_volume = function() return "no mountInfo.json" end,
+  -- the option params.layer_option (10-layers.lua declares it) among m.options
+  layer_option = function(params) return "no " .. tostring(params.layer_option) .. " option" end,
+}
 
 -- ------------------------------------------------------------ params
 
@@ -355,11 +366,23 @@ local function rule(spec)
   if spec.safety ~= nil and type(spec.safety) ~= "boolean" then
     error("rule '" .. name .. "': safety must be true or false", 2)
   end
+  local needs = spec.needs
+  if needs ~= nil then
+    if type(needs) ~= "string" or NEEDS[needs] == nil then
+      local near = type(needs) == "string" and closest(needs, NEEDS) or nil
+      error(format("rule '%s': needs must be \"direct_volume\" or \"layer_option\", got %s%s", name,
+        shown(needs), near and format(" (did you mean '%s'?)", near) or ""), 2)
+    end
+    if scope ~= "mount" then
+      error(format("rule '%s': needs is for mount rules (a rootfs rule is tried on the root filesystem)",
+        name), 2)
+    end
+  end
   local file, line = where()
   rs.disabled[name] = nil
   rs.rules[name] = {
     name = name, order = order, scope = scope, when = when, class = class,
-    action = action, why = why, file = file, line = line, safety = spec.safety == true,
+    action = action, why = why, file = file, line = line, safety = spec.safety == true, needs = needs,
   }
 end
 
@@ -498,6 +521,10 @@ local function check_loaded()
     if bad then return format("%s (last set at %s)", bad, rs.param_where[name] or "?") end
   end
   for _, r in ipairs(rs.mount_rules) do
+    if r.needs == "layer_option" and rs.declared.layer_option == nil then
+      return format("%s:%d: rule '%s': needs = \"layer_option\", but no rule file declares the param"
+        .. " layer_option (the bundled 10-layers.lua does)", r.file, r.line, r.name)
+    end
     if not CLASSES[r.class] and rs.classes[r.class] == nil then
       local near = closest(r.class, CLASSES)
       warn(r.file, r.line, format("rule '%s': unknown class '%s'", r.name, r.class),
@@ -536,6 +563,39 @@ local function by_order(a, b)
   return a.name < b.name
 end
 
+-- A rule not tried, in an explained decision: it stands where the rule
+-- would, and says what the mount lacks.
+local function not_tried(r)
+  local lacks = NEEDS[r.needs]
+  return { name = r.name, order = r.order, class = r.class, action = r.action, file = r.file,
+    line = r.line, when = function()
+      return false, format("not tried: %s (needs = \"%s\")", lacks(rs.params), r.needs)
+    end }
+end
+
+-- The rule index: the mount rules a mount tries, by what it has (key 1:
+-- nothing a rule needs, 2: a mountInfo.json, 3: the layer option, 4:
+-- both), in order; for an explained decision, the same with a stand-in for
+-- each rule not tried.
+local function index_mount_rules()
+  local tried, traced = {}, {}
+  for key = 1, 4 do
+    local has = { direct_volume = key == 2 or key == 4, layer_option = key >= 3 }
+    local list, shown_list = {}, {}
+    for _, r in ipairs(rs.mount_rules) do
+      if r.needs == nil or has[r.needs] then
+        list[#list + 1] = r
+        shown_list[#shown_list + 1] = r
+      else
+        shown_list[#shown_list + 1] = not_tried(r)
+      end
+      if r.needs == "layer_option" then rs.layer_option_needed = true end
+    end
+    tried[key], traced[key] = list, shown_list
+  end
+  rs.mount_index, rs.mount_index_traced = tried, traced
+end
+
 -- What `finish` made of the rule set, handed out list by list (`finished`).
 local finished = {}
 
@@ -552,6 +612,7 @@ function E.finish()
   sort(rs.rootfs_rules, by_order)
   local bad = check_loaded()
   if bad then return nil, bad end
+  index_mount_rules()
   -- every predicate is defined now: each file's environment gets them as
   -- its own entries (a name it set itself stays), so that a rule finds a
   -- predicate with one lookup, not through the environment's __index
@@ -564,7 +625,7 @@ function E.finish()
   for _, list in ipairs({ rs.mount_rules, rs.rootfs_rules }) do
     for _, r in ipairs(list) do
       out.rules[#out.rules + 1] = { name = r.name, order = r.order, scope = r.scope, class = r.class,
-        action = r.action, file = r.file, line = r.line, why = r.why, safety = r.safety }
+        action = r.action, file = r.file, line = r.line, why = r.why, safety = r.safety, needs = r.needs }
     end
   end
   for name in pairs(rs.predicates) do out.predicates[#out.predicates + 1] = name end
@@ -581,7 +642,7 @@ end
 
 --- One list of what `finish` made, once: `"rules"` (`{name=, order=,
 -- scope=, class=, action=, file=, line=, why=, safety=}` each, in
--- evaluation order), `"translations"` (`{name=, class=, action=, file=,
+-- evaluation order; `needs=` when the rule has one), `"translations"` (`{name=, class=, action=, file=,
 -- line=}`), `"predicates"` (names, sorted), `"warnings"` (`{file=, line=,
 -- what=, why=}`).
 -- @tparam string part
@@ -760,6 +821,17 @@ end
 local function decide(job, c, explain, good)
   rt.restart()
   sandbox.begin()
+  -- the rules this mount tries (the rule index): by what it has of what
+  -- rules need, before its options become an overlay
+  local rules = rs.rootfs_rules
+  if job.scope ~= "rootfs" then
+    local key = job.direct_volume ~= nil and 2 or 1
+    if rs.layer_option_needed then
+      local option = rs.params.layer_option
+      if type(option) == "string" and has_option(job.options, option) then key = key + 2 end
+    end
+    rules = (explain and rs.mount_index_traced or rs.mount_index)[key]
+  end
   local base = job
   base.options = sandbox.overlay(job.options or {})
   -- a direct-assigned volume: its mountInfo.json, read by the host
@@ -773,7 +845,6 @@ local function decide(job, c, explain, good)
   end
   local m = sandbox.overlay(helpers.mount(base))
   local ctx = sandbox.overlay(c)
-  local rules = job.scope == "rootfs" and rs.rootfs_rules or rs.mount_rules
   local trace, on_result = nil, nil
   if explain then
     trace = {}
