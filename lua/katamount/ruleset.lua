@@ -576,21 +576,24 @@ end
 -- The rule index: the mount rules a mount tries, by what it has (key 1:
 -- nothing a rule needs, 2: a mountInfo.json, 3: the layer option, 4:
 -- both), in order; for an explained decision, the same with a stand-in for
--- each rule not tried.
+-- each rule not tried. A combination that skips no rule shares the whole
+-- list (a rule set without `needs` keeps one list).
 local function index_mount_rules()
   local tried, traced = {}, {}
   for key = 1, 4 do
     local has = { direct_volume = key == 2 or key == 4, layer_option = key >= 3 }
-    local list, shown_list = {}, {}
+    local list, shown_list, skipped = {}, {}, 0
     for _, r in ipairs(rs.mount_rules) do
       if r.needs == nil or has[r.needs] then
         list[#list + 1] = r
         shown_list[#shown_list + 1] = r
       else
+        skipped = skipped + 1
         shown_list[#shown_list + 1] = not_tried(r)
       end
       if r.needs == "layer_option" then rs.layer_option_needed = true end
     end
+    if skipped == 0 then list, shown_list = rs.mount_rules, rs.mount_rules end
     tried[key], traced[key] = list, shown_list
   end
   rs.mount_index, rs.mount_index_traced = tried, traced
