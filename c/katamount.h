@@ -93,6 +93,16 @@ int km_push_path_error(lua_State *L, const char *what, int arg);
  * `out` is NUL-terminated. */
 size_t km_clean_path(const char *path, size_t len, char *out, size_t outcap);
 
+/* path.c: Go filepath.Join of parts[0..n) (lens[i] bytes each): the
+ * non-empty parts joined with '/', then cleaned into out (capacity outcap;
+ * KM_PATH_MAX + 2 always suffices). Returns the length written (0: every
+ * part empty, out ""), or (size_t)-1 when the joined text would pass
+ * KM_PATH_MAX bytes or out is too small. */
+size_t km_join_paths(const char *const *parts, const size_t *lens, size_t n, char *out,
+                     size_t outcap);
+/* The most parts core.join takes. */
+#define KM_JOIN_PARTS_MAX 32
+
 /* mountinfo.c: decode the kernel's octal escapes (\040 and friends) of
  * s[0..len) in place; returns the decoded length. */
 size_t km_unescape(char *s, size_t len);

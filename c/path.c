@@ -2,7 +2,7 @@
  * path.c -- lexical path cleaning (Go filepath.Clean), realpath, and the
  * mount-point walk behind device_for_path.
  *
- * Lua functions: clean, realpath, device_for_path.
+ * Lua functions: clean, join, base, realpath, device_for_path.
  */
 /*** @submodule katamount.core */
 #include "katamount.h"
@@ -73,6 +73,42 @@ size_t km_clean_path(const char *path, size_t len, char *out, size_t outcap)
     return w;
 }
 
+/*
+ * Go filepath.Join of parts[0..n) on Unix: the non-empty parts joined with
+ * '/' (an empty part is left out), then cleaned into out (capacity outcap,
+ * NUL-terminated). Returns the length written: 0 (out "") when every part
+ * is empty; (size_t)-1 when the joined text would pass KM_PATH_MAX bytes or
+ * out is too small.
+ */
+size_t km_join_paths(const char *const *parts, const size_t *lens, size_t n, char *out,
+                     size_t outcap)
+{
+    char joined[KM_PATH_MAX];
+    size_t w = 0, i;
+    int any = 0;
+    for (i = 0; i < n; i++) {
+        if (lens[i] == 0)
+            continue;
+        if (any) {
+            if (w >= sizeof joined)
+                return (size_t)-1;
+            joined[w++] = '/';
+        }
+        if (lens[i] > sizeof joined - w)
+            return (size_t)-1;
+        memcpy(joined + w, parts[i], lens[i]);
+        w += lens[i];
+        any = 1;
+    }
+    if (!any) {
+        if (outcap == 0)
+            return (size_t)-1;
+        out[0] = '\0';
+        return 0;
+    }
+    return km_clean_path(joined, w, out, outcap);
+}
+
 /***
  * Lexical cleaning with Go filepath.Clean semantics.
  * @function clean
@@ -94,6 +130,38 @@ static int km_clean(lua_State *L)
         lua_pushvalue(L, 1);    /* already clean: the same string, no copy */
     else
         lua_pushlstring(L, out, n);
+    return 1;
+}
+
+/***
+ * Path parts joined with Go filepath.Join semantics: the non-empty parts
+ * joined with `/`, the result cleaned (`""` when every part is empty);
+ * at most KM_JOIN_PARTS_MAX (32) parts.
+ * @function join
+ * @tparam string ... the parts
+ * @treturn[1] string
+ * @return[2] nil, message, errno (a part with a NUL byte or longer than
+ *   KM_PATH_MAX, or a joined path longer than KM_PATH_MAX)
+ */
+static int km_join(lua_State *L)
+{
+    const char *parts[KM_JOIN_PARTS_MAX];
+    size_t lens[KM_JOIN_PARTS_MAX], n;
+    char out[KM_PATH_MAX + 2];
+    int i, nargs = lua_gettop(L);
+    if (nargs > KM_JOIN_PARTS_MAX)
+        return luaL_argerror(L, KM_JOIN_PARTS_MAX + 1, "at most KM_JOIN_PARTS_MAX (32) parts");
+    for (i = 1; i <= nargs; i++) {
+        parts[i - 1] = km_check_path(L, i, &lens[i - 1]);
+        if (parts[i - 1] == NULL)
+            return km_push_path_error(L, "join", i);
+    }
+    n = km_join_paths(parts, lens, (size_t)nargs, out, sizeof out);
+    if (n == (size_t)-1)
+        return km_push_error_limit(L, "join", parts[0], lens[0] > 64 ? 64 : lens[0],
+                                   "joined path longer than KM_PATH_MAX (%I bytes)",
+                                   (lua_Integer)KM_PATH_MAX, ENAMETOOLONG);
+    lua_pushlstring(L, out, n);
     return 1;
 }
 
@@ -306,6 +374,7 @@ static int km_device_for_path(lua_State *L)
 
 const luaL_Reg km_path_funcs[] = {
     {"clean", km_clean},
+    {"join", km_join},
     {"base", km_base},
     {"realpath", km_realpath},
     {"device_for_path", km_device_for_path},

@@ -124,14 +124,19 @@ function TestCoreClean.test_model_tables_agree()
   for _, c in ipairs(GO_CLEAN_TESTS) do lu.assertEquals(model_clean(c[1]), c[2], c[1]) end
 end
 
+-- A random path of the pieces that matter to cleaning ("" among them).
+local PIECES = { "/", "/", "//", ".", "..", "a", "bc", "...", ".a", "a.", "\xff" }
+local function random_path()
+  local t = {}
+  for i = 1, math.random(0, 12) do t[i] = PIECES[math.random(#PIECES)] end
+  return table.concat(t)
+end
+
 function TestCoreClean.test_random_paths_against_model()
-  local parts = { "/", "/", "//", ".", "..", "a", "bc", "...", ".a", "a.", "\xff" }
   local rounds = SANITIZED and 200 or 20000
   math.randomseed(4242)
   for _ = 1, rounds do
-    local t = {}
-    for i = 1, math.random(0, 12) do t[i] = parts[math.random(#parts)] end
-    local p = table.concat(t)
+    local p = random_path()
     local got = core.clean(p)
     lu.assertEquals(got, model_clean(p), ("clean(%q)"):format(p))
     lu.assertEquals(core.clean(got), got)
@@ -189,6 +194,55 @@ function TestCoreBase.test_errors()
   ok, msg, errno = core.base("/" .. LONG)
   H.assert_error("base '", ok, msg, errno, E.ENAMETOOLONG)
   lu.assertErrorMsgContains("string expected", core.base, {})
+end
+
+---------------------------------------------------------------------------
+-- join
+
+local TestCoreJoin = {}
+
+-- Go's own cases (src/path/filepath/path_test.go, jointests), which kata's
+-- guest paths rely on (filepath.Join of the shared directory and a name).
+local GO_JOIN_TESTS = {
+  { {}, "" }, { { "" }, "" }, { { "/" }, "/" }, { { "a" }, "a" },
+  { { "a", "b" }, "a/b" }, { { "a", "" }, "a" }, { { "", "b" }, "b" }, { { "/", "a" }, "/a" },
+  { { "/", "a/b" }, "/a/b" }, { { "/", "" }, "/" }, { { "/a", "b" }, "/a/b" },
+  { { "a/", "b" }, "a/b" }, { { "a/", "" }, "a" }, { { "", "" }, "" },
+  { { "/", "a", "b" }, "/a/b" }, { { "//", "a" }, "/a" },
+}
+
+function TestCoreJoin.test_go_table()
+  for _, t in ipairs(GO_JOIN_TESTS) do
+    lu.assertEquals(core.join(table.unpack(t[1])), t[2], "join(" .. table.concat(t[1], ", ") .. ")")
+  end
+  -- the result is cleaned, as Go's Join
+  lu.assertEquals(core.join("/run/kata-containers/shared/", "x/../y", "mounts", "n"),
+    "/run/kata-containers/shared/y/mounts/n")
+  lu.assertEquals(core.join("a", ".."), ".")
+  -- any part may be a path of its own; the joined one matches clean of the text
+  math.randomseed(4243)
+  for _ = 1, 2000 do
+    local a, b = random_path(), random_path()
+    local want = (a == "" and b == "") and "" or core.clean((a ~= "" and b ~= "") and (a .. "/" .. b)
+      or (a .. b))
+    lu.assertEquals(core.join(a, b), want, a .. " + " .. b)
+  end
+end
+
+function TestCoreJoin.test_errors()
+  H.assert_error("join 'a\\0b'", core.join("/x", "a\0b"), select(2, core.join("/x", "a\0b")),
+    select(3, core.join("/x", "a\0b")), E.EINVAL)
+  local ok, msg, errno = core.join("/" .. ("a"):rep(3000), ("b"):rep(2000))
+  H.assert_error("joined path longer than KM_PATH_MAX", ok, msg, errno, E.ENAMETOOLONG)
+  -- exactly KM_PATH_MAX bytes joined is a path; one more is not
+  lu.assertEquals(#core.join(("a"):rep(2047), ("b"):rep(2048)), 4096)
+  lu.assertNil((core.join(("a"):rep(2048), ("b"):rep(2048))))
+  lu.assertErrorMsgContains("string expected, got nil", core.join, "a", nil)
+  lu.assertErrorMsgContains("string expected, got table", core.join, {})
+  local many = {}
+  for i = 1, 33 do many[i] = "a" end
+  lu.assertErrorMsgContains("at most KM_JOIN_PARTS_MAX (32) parts", core.join, table.unpack(many))
+  lu.assertEquals(core.join(table.unpack(many, 1, 32)), ("a/"):rep(31) .. "a")
 end
 
 ---------------------------------------------------------------------------
@@ -455,6 +509,7 @@ end
 return {
   TestCoreClean = TestCoreClean,
   TestCoreBase = TestCoreBase,
+  TestCoreJoin = TestCoreJoin,
   TestCoreRealpath = TestCoreRealpath,
   TestCoreDeviceForPath = TestCoreDeviceForPath,
 }

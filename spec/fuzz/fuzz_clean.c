@@ -9,7 +9,10 @@
  *  - never empty, no "//", no trailing "/" except the root, no "." element
  *    except the whole path ".", ".." only as a leading run of a relative path;
  *  - a buffer without room for the result and its NUL is refused with
- *    (size_t)-1, never overrun (the buffers are exact-size heap blocks).
+ *    (size_t)-1, never overrun (the buffers are exact-size heap blocks);
+ *  - km_join_paths of the input's two halves is "" when both are empty,
+ *    else the reference clean of the non-empty ones joined with '/' (Go's
+ *    filepath.Join), and refused past KM_PATH_MAX bytes.
  */
 #include "katamount.h"
 
@@ -109,6 +112,49 @@ static void fz_invariants(const uint8_t *in, size_t inlen, const char *c, size_t
     }
 }
 
+/* km_join_paths of the input's two halves: "" when both are empty, else
+ * clean of the non-empty ones joined with '/' (Go's filepath.Join), refused
+ * when that text passes KM_PATH_MAX bytes; the result within its buffer. */
+static void fz_join(const uint8_t *data, size_t size)
+{
+    const char *parts[2];
+    size_t lens[2], joinedlen, n, want;
+    char out[KM_PATH_MAX + 2], *joined, *ref;
+    parts[0] = (const char *)data;
+    lens[0] = size / 2;
+    parts[1] = (const char *)data + lens[0];
+    lens[1] = size - lens[0];
+    n = km_join_paths(parts, lens, 2, out, sizeof out);
+    joined = malloc(size + 2);
+    if (joined == NULL)
+        abort();
+    joinedlen = 0;
+    if (lens[0] > 0) {
+        memcpy(joined, parts[0], lens[0]);
+        joinedlen = lens[0];
+    }
+    if (lens[1] > 0) {
+        if (joinedlen > 0)
+            joined[joinedlen++] = '/';
+        memcpy(joined + joinedlen, parts[1], lens[1]);
+        joinedlen += lens[1];
+    }
+    if (joinedlen > KM_PATH_MAX) {
+        if (n != (size_t)-1)
+            fz_fail("join accepted more than KM_PATH_MAX bytes", data, size, out, n);
+    } else if (joinedlen == 0) {
+        if (n != 0 || out[0] != '\0')
+            fz_fail("join of empty parts is not \"\"", data, size, out, n == (size_t)-1 ? 0 : n);
+    } else {
+        ref = fz_ref_clean(joined, joinedlen, &want);
+        if (n == (size_t)-1 || n != want || memcmp(out, ref, n) != 0 || out[n] != '\0')
+            fz_fail("join differs from clean of the parts joined", data, size, out,
+                    n == (size_t)-1 ? 0 : n);
+        free(ref);
+    }
+    free(joined);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *in = (const char *)data;
@@ -155,5 +201,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     free(out);
+    fz_join(data, size);
     return 0;
 }
