@@ -34,14 +34,14 @@ param { name = "block_addresses", type = "map", default = {},
 local BLOCK_DRIVERS = { ["virtio-blk-pci"] = "blk", ["virtio-scsi"] = "scsi",
   ["virtio-mmio"] = "mmioblk", ["virtio-blk-ccw"] = "blk-ccw" }
 
--- guest_join(a, b, ...): filepath.Join, cleaned (up to four parts, the
--- common case, joined without a list).
+-- guest_join(a, b, ...): Go's filepath.Join (the core's join: the
+-- non-empty parts joined with "/", cleaned); a part with a NUL byte, or a
+-- joined path past PATH_MAX, raises.
+local join = core.join
 predicate("guest_join", function(...)
-  local n, a, b, c, d = select("#", ...), ...
-  if n == 2 then return core.clean(a .. "/" .. b) end
-  if n == 3 then return core.clean(a .. "/" .. b .. "/" .. c) end
-  if n == 4 then return core.clean(a .. "/" .. b .. "/" .. c .. "/" .. d) end
-  return core.clean(table.concat({ ... }, "/"))
+  local path, err = join(...)
+  if path == nil then error(err, 0) end
+  return path
 end)
 
 -- base_name(path): filepath.Base of the cleaned path (the core's base,
@@ -91,12 +91,12 @@ local fnv = core.fnv1a64
 -- plan says the same thing twice (a runtime may draw its own).
 predicate("share_file_name", function(m, ctx, sandbox_scoped)
   if sandbox_scoped then
-    return ("sandbox-%s-%s"):format(fnv(kata_id(ctx, "sandbox_id"), m.source), base_name(m.source))
+    return "sandbox-" .. fnv(kata_id(ctx, "sandbox_id"), m.source) .. "-" .. base_name(m.source)
   end
   local cid = kata_id(ctx, "container_id")
   local base, err = core.base(m.destination)
   if not base then error(err, 0) end
-  return ("%s-%s-%s"):format(cid, fnv(cid, m.source, m.destination), base)
+  return cid .. "-" .. fnv(cid, m.source, m.destination) .. "-" .. base
 end)
 
 -- base64_url(s): Go's base64.URLEncoding (padded), the core's base64url.

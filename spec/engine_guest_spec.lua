@@ -901,6 +901,23 @@ function T.TestGuestAttacks.test_a_source_named_dot_dot_fails()
   end
 end
 
+-- guest paths are Go's filepath.Join (kata_agent.go, fs_share_linux.go):
+-- empty parts left out, the result cleaned; a part no path can hold raises
+function T.TestGuestAttacks.test_guest_join_is_go_join()
+  local e = katamount.engine
+  lu.assertEquals(e:call("guest_join", "/run/kata-containers/shared/containers/", "c-1-x"),
+    "/run/kata-containers/shared/containers/c-1-x")
+  lu.assertEquals(e:call("guest_join", "", "x"), "x")            -- Go: Join("", "x") == "x"
+  lu.assertEquals(e:call("guest_join", "/a", "", "b"), "/a/b")
+  lu.assertEquals(e:call("guest_join", "/a", "../../b"), "/b")
+  local ok, err = e:call("guest_join", "/a", "x\0y")
+  lu.assertNil(ok)
+  lu.assertStrContains(err, "path contains a NUL byte")
+  ok, err = e:call("guest_join", "/a", ("x"):rep(5000))
+  lu.assertNil(ok)
+  lu.assertStrContains(err, "longer than KM_PATH_MAX")
+end
+
 -- the JSON some root filesystem options carry is decoded in the rule state:
 -- bounded nesting, no trailing text, escapes as JSON says
 function T.TestGuestAttacks.test_json_in_options()
