@@ -90,6 +90,7 @@ end)
 rule {
   name = "ephemeral", order = 200,
   class = "ephemeral", action = "guest-tmpfs",
+  needs = "empty_dir",                 -- tried only on a Kubernetes emptyDir
   when = function(m)
     if not is_empty_dir(m.source) then return false, "not a Kubernetes emptyDir" end
     if is_ephemeral_storage(m.source) then
@@ -158,6 +159,7 @@ end)
 rule {
   name = "hugepages", order = 300,
   class = "hugepages", action = "guest-hugetlbfs",
+  needs = "empty_dir",                 -- tried only on a Kubernetes emptyDir
   when = function(m, ctx)
     if not is_empty_dir(m.source) then return false, "not a Kubernetes emptyDir" end
     if not is_hugepage_empty_dir(m.source) then return false, "an emptyDir not on hugetlbfs" end
@@ -176,10 +178,11 @@ rule {
 rule {
   name = "block-emptydir", order = 350,
   class = "block-emptydir", action = "hotplug-block",
+  needs = "empty_dir",                 -- tried only on a Kubernetes emptyDir
   when = function(m, ctx)
+    if not is_host_empty_dir(m.source) then return false, "not a Kubernetes emptyDir on disk" end
     local mode = emptydir_mode_of(ctx)
     if mode == "shared-fs" then return false, "emptydir_mode is shared-fs" end
-    if not is_host_empty_dir(m.source) then return false, "not a Kubernetes emptyDir on disk" end
     if not is_bind_mount(m.type, m.options) then
       return false, "an emptyDir on disk, but not a bind mount (kata hot-plugs bind mounts only)"
     end
@@ -193,6 +196,7 @@ rule {
 rule {
   name = "local", order = 400,
   class = "local", action = "guest-local",
+  needs = "empty_dir",                 -- tried only on a Kubernetes emptyDir
   when = function(m, ctx)
     if not is_host_empty_dir(m.source) then return false, "not a Kubernetes emptyDir on disk" end
     if ctx.disable_guest_empty_dir then

@@ -387,7 +387,7 @@ function T.TestNeeds.test_bad_needs_fail_the_load_with_file_and_line()
   local cases = {
     { "rule { name = 'r', order = 1, class = 'shared', action = 'share', when = tostring,\n"
       .. "  needs = 'direct_volumes' }\n",
-      ":1: rule 'r': needs must be \"direct_volume\" or \"layer_option\", got the string"
+      ":1: rule 'r': needs must be \"direct_volume\", \"layer_option\" or \"empty_dir\", got the string"
       .. " \"direct_volumes\" (did you mean 'direct_volume'?)" },
     { "\nrule { name = 'r', order = 1, class = 'shared', action = 'share', when = tostring,"
       .. " needs = true }\n", ":2: rule 'r': needs must be" },
@@ -407,6 +407,62 @@ function T.TestNeeds.test_bad_needs_fail_the_load_with_file_and_line()
   lu.assertNil(none)
   lu.assertStrContains(err, d .. "/50-x.lua:3: rule 'r': needs = \"layer_option\", but no rule file"
     .. " declares the param layer_option")
+  -- needing an emptyDir of a rule set without the predicate that tells one
+  d = rules_dir({ ["50-x.lua"] = "rule { name = 'r', order = 1, class = 'shared',"
+    .. " action = 'share', when = tostring, needs = 'empty_dir' }\n" })
+  none, err = katamount.new({ rules_path = { d }, bundled = false })
+  lu.assertNil(none)
+  lu.assertStrContains(err, d .. "/50-x.lua:1: rule 'r': needs = \"empty_dir\", but no rule file"
+    .. " defines the predicate is_empty_dir")
+end
+
+-- needs = "empty_dir": the rule set's is_empty_dir, asked once per decision
+-- (the bundled emptyDir rules: ephemeral, hugepages, block-emptydir, local)
+function T.TestNeeds.test_a_rule_is_tried_only_on_an_empty_dir()
+  local d = rules_dir({ ["50-x.lua"] = [[
+    rule { name = "needs-ed", order = 1, class = "shared", action = "share",
+      needs = "empty_dir", when = function() error("tried", 0) end }
+  ]] })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  local pod = H.tmpdir("ned") .. "/pods/p/volumes"
+  local plain = H.mkdir(pod .. "/kubernetes.io~configmap/c")
+  local ed = H.mkdir(pod .. "/kubernetes.io~empty-dir/scratch")
+  lu.assertEquals(assert(e:classify(bind(plain, "/c"))).class, "shared")
+  local none, err = e:classify(bind(ed, "/scratch"))
+  lu.assertNil(none)
+  lu.assertStrContains(err, "rule 'needs-ed' (" .. d .. "/50-x.lua:1): ")
+  -- explained: the bundled emptyDir rules stand where they are, not tried
+  local dec = assert(e:classify(bind(plain, "/c"), { explain = true }))
+  local seen = {}
+  for _, t in ipairs(dec.trace) do seen[t.name] = t end
+  for _, name in ipairs({ "needs-ed", "ephemeral", "hugepages", "block-emptydir", "local" }) do
+    lu.assertEquals(seen[name].why, 'not tried: not a Kubernetes emptyDir (needs = "empty_dir")', name)
+  end
+  -- an invalid emptydir_mode fails the decision of an emptyDir, not of the others
+  local bundled = assert(katamount.new({ rules_path = {} }))
+  lu.assertEquals(assert(bundled:classify(bind(plain, "/c"), { emptydir_mode = "virtio-blk" })).class,
+    "shared")
+  lu.assertStrContains(select(2, bundled:classify(bind(ed, "/s"), { emptydir_mode = "virtio-blk" })),
+    "invalid emptydir_mode 'virtio-blk'")
+end
+
+-- an is_empty_dir that fails counts as true: the rules that need it are
+-- tried, and the first one fails as it did without the index
+function T.TestNeeds.test_a_failing_need_tries_the_rules()
+  local d = rules_dir({ ["50-x.lua"] = "predicate('is_empty_dir', function() error('broken', 0) end)\n" })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  local src = H.mkdir(H.tmpdir("nf") .. "/pv")
+  local none, err = e:classify(bind(src, "/data"))
+  lu.assertNil(none)
+  lu.assertStrContains(err, "rule 'ephemeral' (")
+  lu.assertStrContains(err, "broken")
+  -- one that runs away is stopped, and the rules are tried all the same
+  H.write(d .. "/50-x.lua", "predicate('is_empty_dir', function() while true do end end)\n")
+  assert(e:reload())
+  none, err = e:classify(bind(src, "/data"))
+  lu.assertNil(none)
+  lu.assertStrContains(err, "rule 'ephemeral' (")
+  lu.assertStrContains(err, "instruction budget exceeded")
 end
 
 T.TestPrefixCache = { tearDown = H.cleanup }

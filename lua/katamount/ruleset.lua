@@ -137,12 +137,17 @@ local SCOPES = { mount = true, rootfs = true }
 
 -- What a mount rule may need before it is tried at all (`needs`): a mount
 -- without it skips the rule, its `when` not called (the rule index: the
--- call spared on every other mount). Each names what the mount lacks then.
+-- call spared on every other mount). Each has its bit in the index's key
+-- and names what the mount lacks.
 local NEEDS = {
   -- a direct-assigned volume: the mount has a mountInfo.json (m.direct_volume)
-  direct_volume = function() return "no mountInfo.json" end,
+  direct_volume = { bit = 1, lacks = function() return "no mountInfo.json" end },
   -- the option params.layer_option (10-layers.lua declares it) among m.options
-  layer_option = function(params) return "no " .. tostring(params.layer_option) .. " option" end,
+  layer_option = { bit = 2,
+    lacks = function(params) return "no " .. tostring(params.layer_option) .. " option" end },
+  -- a Kubernetes emptyDir: the predicate is_empty_dir (30-kubernetes.lua)
+  -- answers true for m.source
+  empty_dir = { bit = 4, lacks = function() return "not a Kubernetes emptyDir" end },
 }
 
 -- ------------------------------------------------------------ params
@@ -370,7 +375,8 @@ local function rule(spec)
   if needs ~= nil then
     if type(needs) ~= "string" or NEEDS[needs] == nil then
       local near = type(needs) == "string" and closest(needs, NEEDS) or nil
-      error(format("rule '%s': needs must be \"direct_volume\" or \"layer_option\", got %s%s", name,
+      error(format("rule '%s': needs must be \"direct_volume\", \"layer_option\" or \"empty_dir\","
+        .. " got %s%s", name,
         shown(needs), near and format(" (did you mean '%s'?)", near) or ""), 2)
     end
     if scope ~= "mount" then
@@ -525,6 +531,10 @@ local function check_loaded()
       return format("%s:%d: rule '%s': needs = \"layer_option\", but no rule file declares the param"
         .. " layer_option (the bundled 10-layers.lua does)", r.file, r.line, r.name)
     end
+    if r.needs == "empty_dir" and rawget(rs.predicates, "is_empty_dir") == nil then
+      return format("%s:%d: rule '%s': needs = \"empty_dir\", but no rule file defines the predicate"
+        .. " is_empty_dir (the bundled 30-kubernetes.lua does)", r.file, r.line, r.name)
+    end
     if not CLASSES[r.class] and rs.classes[r.class] == nil then
       local near = closest(r.class, CLASSES)
       warn(r.file, r.line, format("rule '%s': unknown class '%s'", r.name, r.class),
@@ -566,37 +576,45 @@ end
 -- A rule not tried, in an explained decision: it stands where the rule
 -- would, and says what the mount lacks.
 local function not_tried(r)
-  local lacks = NEEDS[r.needs]
+  local lacks = NEEDS[r.needs].lacks
   return { name = r.name, order = r.order, class = r.class, action = r.action, file = r.file,
     line = r.line, when = function()
       return false, format("not tried: %s (needs = \"%s\")", lacks(rs.params), r.needs)
     end }
 end
 
--- The rule index: the mount rules a mount tries, by what it has (key 1:
--- nothing a rule needs, 2: a mountInfo.json, 3: the layer option, 4:
--- both), in order; for an explained decision, the same with a stand-in for
--- each rule not tried. A combination that skips no rule shares the whole
--- list (a rule set without `needs` keeps one list).
+-- The rule index: the mount rules a mount tries, by what it has of what
+-- rules need (the key: the sum of the bits of NEEDS it has), in order; for
+-- an explained decision, the same with a stand-in for each rule not tried.
+-- Each list is made the first time a decision asks for it; a key that
+-- skips no rule shares the whole list.
 local function index_mount_rules()
-  local tried, traced = {}, {}
-  for key = 1, 4 do
-    local has = { direct_volume = key == 2 or key == 4, layer_option = key >= 3 }
-    local list, shown_list, skipped = {}, {}, 0
-    for _, r in ipairs(rs.mount_rules) do
-      if r.needs == nil or has[r.needs] then
-        list[#list + 1] = r
-        shown_list[#shown_list + 1] = r
-      else
-        skipped = skipped + 1
-        shown_list[#shown_list + 1] = not_tried(r)
-      end
-      if r.needs == "layer_option" then rs.layer_option_needed = true end
+  rs.mount_index, rs.mount_index_traced, rs.needed = {}, {}, 0
+  for _, r in ipairs(rs.mount_rules) do
+    if r.needs ~= nil and rs.needed & NEEDS[r.needs].bit == 0 then
+      rs.needed = rs.needed + NEEDS[r.needs].bit
     end
-    if skipped == 0 then list, shown_list = rs.mount_rules, rs.mount_rules end
-    tried[key], traced[key] = list, shown_list
   end
-  rs.mount_index, rs.mount_index_traced = tried, traced
+end
+
+-- The mount rules of index key `key` (explained: with stand-ins).
+local function indexed_rules(key, explain)
+  local index = explain and rs.mount_index_traced or rs.mount_index
+  local list = index[key]
+  if list ~= nil then return list end
+  local tried, shown_list, skipped = {}, {}, 0
+  for _, r in ipairs(rs.mount_rules) do
+    if r.needs == nil or key & NEEDS[r.needs].bit ~= 0 then
+      tried[#tried + 1] = r
+      shown_list[#shown_list + 1] = r
+    else
+      skipped = skipped + 1
+      shown_list[#shown_list + 1] = not_tried(r)
+    end
+  end
+  if skipped == 0 then tried, shown_list = rs.mount_rules, rs.mount_rules end
+  rs.mount_index[key], rs.mount_index_traced[key] = tried, shown_list
+  return explain and shown_list or tried
 end
 
 -- What `finish` made of the rule set, handed out list by list (`finished`).
@@ -828,12 +846,19 @@ local function decide(job, c, explain, good)
   -- rules need, before its options become an overlay
   local rules = rs.rootfs_rules
   if job.scope ~= "rootfs" then
-    local key = job.direct_volume ~= nil and 2 or 1
-    if rs.layer_option_needed then
+    local needed, key = rs.needed, 0
+    if job.direct_volume ~= nil then key = 1 end
+    if needed & 2 ~= 0 then
       local option = rs.params.layer_option
       if type(option) == "string" and has_option(job.options, option) then key = key + 2 end
     end
-    rules = (explain and rs.mount_index_traced or rs.mount_index)[key]
+    if needed & 4 ~= 0 then
+      -- the predicate, under its budget: one that fails or is stopped
+      -- counts as true (the rules are tried, and fail as they did)
+      local ok, yes = sandbox.call(rs.predicates.is_empty_dir, job.source)
+      if not ok or yes then key = key + 4 end
+    end
+    rules = indexed_rules(key, explain)
   end
   local base = job
   base.options = sandbox.overlay(job.options or {})
