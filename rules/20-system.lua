@@ -34,11 +34,13 @@ local function prefixes()
 end
 
 -- The prefix of `ps` (cleaned prefixes, `bs` the same with a "/") that
--- `path` is under, or nil.
+-- `path` is under, or nil. (A plain find from the first byte: no
+-- substring is made.)
+local find = string.find
 local function system_prefix(path, ps, bs)
   for i = 1, #ps do
-    local p, b = ps[i], bs[i]
-    if path == p or path:sub(1, #b) == b then return p end
+    local p = ps[i]
+    if path == p or find(path, bs[i], 1, true) == 1 then return p end
   end
   return nil
 end
@@ -51,7 +53,7 @@ predicate("is_system_mount", function(path)
   if not clean then error(err, 0) end
   if system_prefix(clean, ps, bs) then return true end
   -- Only an absolute source is a host path: "proc" names a file system.
-  if path:sub(1, 1) == "/" then
+  if find(path, "/", 1, true) == 1 then
     local real = core.realpath(path)
     if real and system_prefix(real, ps, bs) then return true end
   end
