@@ -1,8 +1,8 @@
 /*
  * ruleruntime.c -- what the engine's own code finds inside a rule state:
  * the `katamount.runtime` functions (start, stop, restart, tripped, lines,
- * line, memory, export, handler, is_plain) that drive the running rule's budget and
- * deadlines, and the state's globals (km_rs_open: the bounded libraries, a
+ * line, memory, export, handler, is_plain, guest_result) that drive the
+ * running rule's budget and deadlines, and the state's globals (km_rs_open: the bounded libraries, a
  * few os and debug functions, require, the core without rule_state).
  */
 #include "katamount.h"
@@ -401,28 +401,20 @@ static int km_is_plain_scalar(lua_State *L, int idx)
     return t == LUA_TSTRING || t == LUA_TNUMBER || t == LUA_TBOOLEAN;
 }
 
-/* runtime.is_plain(v, depth_max): whether `v` is plain data already (what
- * the sandbox's as_plain hands over without a copy): no metatable at any
+/* Whether the table at `idx` (absolute) is plain data: no metatable at any
  * level, keys and leaves strings, numbers or booleans, tables at most
- * `depth_max` (at most KM_BOUNDARY_DEPTH_MAX) deep. Raw (lua_next): no
- * metamethod runs; no recursion: an explicit stack of table indices. */
-static int km_rt_is_plain(lua_State *L)
+ * `most` deep. Raw (lua_next): no metamethod runs; no recursion: an
+ * explicit stack of table indices. Leaves the stack as it found it. */
+static int km_plain_table(lua_State *L, int idx, lua_Integer most)
 {
     int stack[KM_BOUNDARY_DEPTH_MAX];
-    int depth = 1, plain = 1;
-    lua_Integer most = luaL_checkinteger(L, 2);
-    luaL_argcheck(L, most >= 0 && most < KM_BOUNDARY_DEPTH_MAX, 2, "out of range");
-    lua_settop(L, 1);
-    if (lua_type(L, 1) != LUA_TTABLE) {
-        lua_pushboolean(L, km_is_plain_scalar(L, 1));
-        return 1;
-    }
+    int depth = 1, plain = 1, top = lua_gettop(L);
     luaL_checkstack(L, 2 * KM_BOUNDARY_DEPTH_MAX + 4, "is_plain");
-    if (lua_getmetatable(L, 1)) {
-        lua_pushboolean(L, 0);
-        return 1;
+    if (lua_getmetatable(L, idx)) {
+        lua_settop(L, top);
+        return 0;
     }
-    stack[0] = 1;
+    stack[0] = idx;
     lua_pushnil(L);
     while (depth > 0 && plain) {
         if (!lua_next(L, stack[depth - 1])) {
@@ -446,8 +438,86 @@ static int km_rt_is_plain(lua_State *L)
             lua_pop(L, 1);
         }
     }
-    lua_pushboolean(L, plain);
+    lua_settop(L, top);
+    return plain;
+}
+
+/* runtime.is_plain(v, depth_max): whether `v` is plain data already (what
+ * the sandbox's as_plain hands over without a copy): no metatable at any
+ * level, keys and leaves strings, numbers or booleans, tables at most
+ * `depth_max` (at most KM_BOUNDARY_DEPTH_MAX) deep. */
+static int km_rt_is_plain(lua_State *L)
+{
+    lua_Integer most = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, most >= 0 && most < KM_BOUNDARY_DEPTH_MAX, 2, "out of range");
+    lua_settop(L, 1);
+    if (lua_type(L, 1) != LUA_TTABLE)
+        lua_pushboolean(L, km_is_plain_scalar(L, 1));
+    else
+        lua_pushboolean(L, km_plain_table(L, 1, most));
     return 1;
+}
+
+/* Field `name` of the plain table at `idx` (raw: it has no metatable),
+ * pushed; its type. */
+static int km_raw_field(lua_State *L, int idx, const char *name)
+{
+    lua_pushstring(L, name);
+    return lua_rawget(L, idx);
+}
+
+/* runtime.guest_result(out, depth_max): what a translation's build
+ * returned, when it is plain data (as is_plain) of the right shape:
+ * true, storages (nil or a list of tables), guest_mount (nil or a table),
+ * host (nil or a table whose action is a string), why. Anything else
+ * (not plain, or not that shape): false, and the sandbox's own checks
+ * say what is wrong or make plain copies. */
+static int km_rt_guest_result(lua_State *L)
+{
+    lua_Integer i, n, most = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, most >= 0 && most < KM_BOUNDARY_DEPTH_MAX, 2, "out of range");
+    lua_settop(L, 1);
+    if (lua_type(L, 1) != LUA_TTABLE || !km_plain_table(L, 1, most)) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    lua_pushboolean(L, 1);                                   /* 2 */
+    switch (km_raw_field(L, 1, "storages")) {                /* 3 */
+    case LUA_TNIL:
+        break;
+    case LUA_TTABLE:
+        n = (lua_Integer)lua_rawlen(L, 3);
+        for (i = 1; i <= n; i++) {
+            if (lua_rawgeti(L, 3, i) != LUA_TTABLE) {
+                lua_pushboolean(L, 0);
+                return 1;
+            }
+            lua_pop(L, 1);
+        }
+        break;
+    default:
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    n = km_raw_field(L, 1, "guest_mount");                   /* 4 */
+    if (n != LUA_TNIL && n != LUA_TTABLE) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    n = km_raw_field(L, 1, "host");                          /* 5 */
+    if (n == LUA_TTABLE) {
+        int action = km_raw_field(L, 5, "action");
+        lua_pop(L, 1);
+        if (action != LUA_TSTRING) {
+            lua_pushboolean(L, 0);
+            return 1;
+        }
+    } else if (n != LUA_TNIL) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    km_raw_field(L, 1, "why");                               /* 6 */
+    return 5;
 }
 
 static const luaL_Reg km_runtime_funcs[] = {
@@ -460,6 +530,7 @@ static const luaL_Reg km_runtime_funcs[] = {
     {"export", km_rt_export},
     {"handler", km_rt_handler},
     {"is_plain", km_rt_is_plain},
+    {"guest_result", km_rt_guest_result},
     {"first", km_rt_first},
     {"call", km_rt_call},
     {"message", km_rt_message},

@@ -960,6 +960,49 @@ function T.TestGuestAttacks.test_a_failing_translation_names_itself()
   lu.assertNotNil(plan.rootfs.class)
 end
 
+-- What a build returns is checked, by runtime.guest_result when it is
+-- plain data (what builds return), else by the sandbox: the same answers.
+function T.TestGuestAttacks.test_what_a_build_returns_is_checked()
+  local dir = H.rules_dir({ ["guest-passthrough.lua"] = [[
+    guest { class = "passthrough", build = function(m) return OUT(m) end }
+  ]] })
+  local proc = { type = "proc", source = "proc", destination = "/proc" }
+  local function with_out(body)
+    H.write(dir .. "/guest-out.lua", "predicate('OUT', function(m) " .. body .. " end)\n")
+    local e = assert(katamount.new({ rules_path = { dir } }))
+    return e:classify(proc, IDS)
+  end
+  for _, c in ipairs({
+    { "return 'x'", "build must return a table" },
+    { "return { storages = 's' }", "storages must be a list of tables" },
+    { "return { storages = { {}, 1 } }", "storage 2 is not a table" },
+    { "return { guest_mount = 5 }", "guest_mount must be a table or nil" },
+    { "return { guest_mount = false }", "guest_mount must be a table or nil" },
+    { "return { host = { action = 1 } }", "host must be a table with an action" },
+    { "return { host = 'share' }", "host must be a table with an action" },
+  }) do
+    local d, err = with_out(c[1])
+    lu.assertNil(d, c[1])
+    lu.assertStrContains(err, c[2], false, c[1])
+  end
+  -- plain data of the right shape crosses as it is
+  local d = assert(with_out("return { storages = { { driver = 'x', options = { 'ro' } } },"
+    .. " guest_mount = { source = '/g' }, host = { action = 'share', path = '/h' }, why = 'w' }"))
+  lu.assertEquals(d.storages, { { driver = "x", options = { "ro" } } })
+  lu.assertEquals(d.guest_mount, { source = "/g" })
+  lu.assertEquals(d.host, { action = "share", path = "/h" })
+  lu.assertNil(d.guest_reason)
+  -- no guest mount: the reason given, else the default one; no host: none
+  d = assert(with_out("return { why = 'gone' }"))
+  lu.assertEquals({ d.guest_reason, d.host, d.storages }, { "gone", { action = "none" }, {} })
+  d = assert(with_out("return { why = 7, host = false }"))
+  lu.assertEquals({ d.guest_reason, d.host }, { "removed from the container's mounts", { action = "none" } })
+  -- not plain (the mount's own view, a function): copied plain
+  d = assert(with_out("return { guest_mount = m, host = { action = 'none', f = tostring } }"))
+  lu.assertEquals({ d.guest_mount.source, d.guest_mount.destination }, { "proc", "/proc" })
+  lu.assertEquals(d.host, { action = "none" })
+end
+
 function T.TestGuestAttacks.test_build_cannot_change_the_decision()
   local rules = H.rules_dir({ ["guest-passthrough.lua"] = [[
     guest { class = "passthrough", build = function(m, ctx, d)

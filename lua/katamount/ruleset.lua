@@ -777,12 +777,23 @@ end
 local NO_STORAGES, NO_HOST_STEP = {}, { action = "none" }
 
 -- What a translation's `build` returned, checked: a list of storages, a
--- guest mount or nil, a host step; plain data only.
+-- guest mount or nil, a host step; plain data only. Plain data of that
+-- shape (what builds return) is checked by one C call, runtime.guest_result;
+-- anything else is checked, or copied plain, here.
+local guest_result, PLAIN_LEVELS = rt.guest_result, sandbox.PLAIN_LEVELS
+local REMOVED = "removed from the container's mounts"
 local function guest_fields(g, out, d)
+  local plain, storages, gm, host, why = guest_result(out, PLAIN_LEVELS)
+  if plain then
+    d.storages, d.guest_mount, d.host = storages, gm, host or NO_HOST_STEP
+    if gm == nil then d.guest_reason = type(why) == "string" and why or REMOVED end
+    d.translation = g.name        -- the host adds its file and line
+    return d
+  end
   if type(out) ~= "table" then
     return nil, format("build must return a table { storages =, guest_mount =, host = }, got %s", shown(out))
   end
-  local storages, gm, host = out.storages or NO_STORAGES, out.guest_mount, out.host or NO_HOST_STEP
+  storages, gm, host = out.storages or NO_STORAGES, out.guest_mount, out.host or NO_HOST_STEP
   if type(storages) ~= "table" then return nil, "storages must be a list of tables" end
   for i = 1, rawlen(storages) do
     if type(rawget(storages, i)) ~= "table" then return nil, format("storage %d is not a table", i) end
@@ -801,7 +812,7 @@ local function guest_fields(g, out, d)
     d.host = sandbox.as_plain(host)
   end
   if gm == nil then
-    d.guest_reason = type(out.why) == "string" and out.why or "removed from the container's mounts"
+    d.guest_reason = type(out.why) == "string" and out.why or REMOVED
   end
   d.translation = g.name        -- the host adds its file and line
   return d

@@ -104,6 +104,7 @@ function M.plain(v) return plain_at(v, 0) end
 -- The deepest level (the top table's is 0) the boundary copies: its
 -- KM_BOUNDARY_DEPTH_MAX (32) tables nested.
 local PLAIN_LEVELS = 31
+M.PLAIN_LEVELS = PLAIN_LEVELS
 
 --- Whether `v` is plain data already: no metatable at any level, keys and
 -- leaves strings, numbers or booleans, at most as deep as the boundary
