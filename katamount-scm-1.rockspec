@@ -49,6 +49,7 @@ build = {
         "c/mountindex.c",
         "c/mountinfo.c",
         "c/mounttable.c",
+        "c/ocimount.c",
         "c/path.c",
         "c/readfile.c",
         "c/rulefacts.c",

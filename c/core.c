@@ -16,7 +16,7 @@
 static const luaL_Reg *const km_concerns[] = {
     km_stat_funcs, km_path_funcs, km_mounts_funcs, km_statmount_funcs,
     km_count_funcs, km_treesize_funcs, km_list_dir_funcs, km_sysfs_funcs, km_dest_funcs,
-    km_encode_funcs, km_readfile_funcs,
+    km_encode_funcs, km_readfile_funcs, km_ocimount_funcs,
     km_rulestate_funcs,
     km_rulefiles_funcs, km_term_funcs,
 };

@@ -333,6 +333,7 @@ extern const luaL_Reg km_term_funcs[];
 extern const luaL_Reg km_encode_funcs[];
 extern const luaL_Reg km_readfile_funcs[];
 extern const luaL_Reg km_treesize_funcs[];
+extern const luaL_Reg km_ocimount_funcs[];
 
 /* rulestate.c: a Lua state of its own per engine (new{memory=, deadline=}). */
 extern const luaL_Reg km_rulestate_funcs[];

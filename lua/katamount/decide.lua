@@ -14,7 +14,6 @@ local core = require("katamount.core")
 local M = {}
 
 local type, error, pairs, ipairs, tostring = type, error, pairs, ipairs, tostring
-local getmetatable = getmetatable
 local format, find = string.format, string.find
 local unpack = table.unpack
 
@@ -43,51 +42,15 @@ local function shaped(source, destination, mtype, options)
     storages = nil, guest_mount = nil, guest_reason = nil, host = nil, translation = nil, scope = nil }
 end
 
-local function bad_option(i, o)
-  return nil, format("mount option %d must be a string, got %s", i, type(o))
-end
-
--- The options checked and copied, up to the first nil (as ipairs walks
--- them). A plain table is checked first, then copied at once; a table with
--- a metatable is read element by element once, as ipairs would (an __index
--- may answer differently a second time).
-local function check_options(options)
-  if getmetatable(options) == nil then
-    local n, o = 0, options[1]
-    while o ~= nil do
-      n = n + 1
-      if type(o) ~= "string" then return bad_option(n, o) end
-      o = options[n + 1]
-    end
-    return copy_list(options, n)
-  end
-  local opts = {}
-  for i, o in ipairs(options) do
-    if type(o) ~= "string" then return bad_option(i, o) end
-    opts[i] = o
-  end
-  return opts
-end
-
---- Check and normalise one OCI mount: `{source=, destination=, type=, options=}`.
+--- Check and normalise one OCI mount: `{source=, destination=, type=, options=}`
+-- (the core's `mount_fields`, in C: a missing source, destination or type is
+-- `""`, missing options `{}`; the options copied up to the first nil, a list
+-- behind `__index` read once per element as `ipairs` reads it; the table
+-- sized for the decision filled in it later).
+-- @function fields
 -- @treturn[1] table fields (fresh; options copied)
 -- @return[2] nil, message
-function M.fields(mount)
-  local source, destination, mtype, options = mount.source, mount.destination, mount.type, mount.options
-  if source == nil then source = "" end
-  if destination == nil then destination = "" end
-  if mtype == nil then mtype = "" end
-  if options == nil then options = {} end
-  if type(source) ~= "string" then return nil, "mount source must be a string, got " .. type(source) end
-  if type(destination) ~= "string" then
-    return nil, "mount destination must be a string, got " .. type(destination)
-  end
-  if type(mtype) ~= "string" then return nil, "mount type must be a string, got " .. type(mtype) end
-  if type(options) ~= "table" then return nil, "mount options must be a list, got " .. type(options) end
-  local opts, err = check_options(options)
-  if not opts then return nil, err end
-  return shaped(source, destination, mtype, opts)
-end
+M.fields = core.mount_fields
 
 -- The translation named `name` as a decision carries it: `{name=, file=,
 -- line=}` (a fresh table), from the engine's list of its rule files'
