@@ -30,21 +30,22 @@ size_t km_clean_path(const char *path, size_t len, char *out, size_t outcap)
 
     if (out == NULL || outcap == 0)
         return (size_t)-1;
-/* Append one byte, leaving room for the terminating NUL. */
-#define KM_PUT(c) do { if (w + 1 >= outcap) return (size_t)-1; out[w++] = (c); } while (0)
     if (rooted) {
-        KM_PUT('/');
+        if (outcap < 2)
+            return (size_t)-1;
+        out[w++] = '/';
         r = 1;
         dotdot = 1;
     }
+    /* element by element: [r, e) up to the next '/' (or the end), copied
+     * whole; every write leaves room for the terminating NUL */
     while (r < len) {
-        if (path[r] == '/') {
-            r++;                                    /* empty element */
-        } else if (path[r] == '.' && (r + 1 == len || path[r + 1] == '/')) {
-            r++;                                    /* "." element */
-        } else if (path[r] == '.' && path[r + 1] == '.' &&
-                   (r + 2 == len || path[r + 2] == '/')) {
-            r += 2;                                 /* ".." element */
+        const char *slash = memchr(path + r, '/', len - r);
+        size_t e = slash != NULL ? (size_t)(slash - path) : len;
+        size_t n = e - r;
+        if (n == 0 || (n == 1 && path[r] == '.')) {
+            /* an empty or "." element: dropped */
+        } else if (n == 2 && path[r] == '.' && path[r + 1] == '.') {
             if (w > dotdot) {
                 /* back up to the previous '/' */
                 w--;
@@ -52,23 +53,32 @@ size_t km_clean_path(const char *path, size_t len, char *out, size_t outcap)
                     w--;
             } else if (!rooted) {
                 /* cannot back up: keep the ".." */
-                if (w > 0)
-                    KM_PUT('/');
-                KM_PUT('.');
-                KM_PUT('.');
+                size_t sep = w > 0;
+                if (w + sep + 2 >= outcap)
+                    return (size_t)-1;
+                if (sep)
+                    out[w++] = '/';
+                out[w++] = '.';
+                out[w++] = '.';
                 dotdot = w;
             }
         } else {
-            /* a real element: add a separator if needed, then copy it */
-            if ((rooted && w != 1) || (!rooted && w != 0))
-                KM_PUT('/');
-            for (; r < len && path[r] != '/'; r++)
-                KM_PUT(path[r]);
+            /* a real element: a separator if needed, then the element */
+            size_t sep = rooted ? w != 1 : w != 0;
+            if (w + sep + n >= outcap)
+                return (size_t)-1;
+            if (sep)
+                out[w++] = '/';
+            memcpy(out + w, path + r, n);
+            w += n;
         }
+        r = e + 1;
     }
-    if (w == 0)
-        KM_PUT('.');
-#undef KM_PUT
+    if (w == 0) {
+        if (outcap < 2)
+            return (size_t)-1;
+        out[w++] = '.';
+    }
     out[w] = '\0';
     return w;
 }
