@@ -451,39 +451,75 @@ function T.TestBoundary.test_pairs_of_params_does_not_expose_the_raw_table()
   lu.assertTrue(p.seen > 3)
 end
 
--- A rule that never matches rewrites the facts and the mount: the rules
--- after it decide on what is true.
+-- A rule that never matches rewrites the facts, the mount, ctx and the
+-- params: each write fails or stays its own, and the rules after it (in
+-- this decision, the next ones, the next plan) decide on what is true.
 function T.TestBoundary.test_a_poisoned_fact_has_no_effect_on_later_rules()
   local d = rules_dir({ ["50-poison.lua"] = [[
+    local kept = params.system_prefixes       -- the list as loading left it
+    local function wrote(f, ...) return tostring((pcall(f, ...))) end
     rule { name = "poison", order = -1, class = "x", action = "y",
       when = function(m, ctx)
         local st = core.stat(m.source)
-        params.write1 = pcall(function() st.type = "block" end)
-        params.write2 = pcall(function() m:stat().rdev_major = 8 end)
-        params.write3 = pcall(function() m:mount_entry().fstype = "tmpfs" end)
-        params.write4 = pcall(table.insert, m:stat(), "x")
+        local writes = {
+          wrote(function() st.type = "block" end),
+          wrote(function() m:stat().rdev_major = 8 end),
+          wrote(function() m:mount_entry().fstype = "tmpfs" end),
+          wrote(table.insert, m:stat(), "x"),
+          wrote(function() params.system_prefixes = { "/nowhere" } end),
+          wrote(table.insert, params.system_prefixes, "/var"),
+          wrote(function() ctx.annotations.poisoned = "yes" end),
+          wrote(function() ctx.hugepage_limits[1] = "poisoned" end),
+        }
+        kept[1] = "/nowhere"                  -- a table kept from the load
         m.source = "/proc"
         m.options[1] = "poisoned"
         ctx.disable_block_device_use = "poisoned"
-        return false
+        return false, table.concat(writes, " ")
       end }
     rule { name = "witness", order = -0.5, class = "w", action = "w",
       when = function(m, ctx)
-        params.witness = { m.source, m.options[1], m:stat().type, core.stat(m.source).type,
-          tostring(ctx.disable_block_device_use) }
-        return false
+        return false, { m.source, m.options[1], m:stat().type, core.stat(m.source).type,
+          tostring(ctx.disable_block_device_use), tostring(ctx.annotations.poisoned),
+          table.concat(params.system_prefixes, ","), tostring(ctx.hugepage_limits[1]) }
       end }
   ]] })
   local e = assert(katamount.new({ rules_path = { d } }))
   H.need_mounts()
   local var = H.mount_tmpfs(H.tmpdir("iso") .. "/var")
-  local got = assert(e:classify(bind(var, "/var")))
+  local function traced(d1)
+    local why = {}
+    for _, t in ipairs(d1.trace) do why[t.name] = t.why end
+    return why
+  end
+  local got = assert(e:classify(bind(var, "/var"), { explain = true, annotations = {},
+    hugepage_limits = { "2M" } }))
   lu.assertEquals(got.class, "shared")
-  local p = e:params()
-  lu.assertEquals({ p.write1, p.write2, p.write3, p.write4 }, { false, false, false, false })
-  lu.assertEquals(p.witness, { var, "rbind", "directory", "directory", "false" })
-  local plan = e:plan({ root = { path = "/tmp" }, mounts = { bind(var, "/var"), bind(var, "/v2") } })
-  lu.assertEquals({ plan.mounts[1].class, plan.mounts[2].class }, { "shared", "shared" })
+  local why = traced(got)
+  lu.assertEquals(why.poison, "false false false false false false false false")
+  lu.assertEquals(why.witness, table.concat({ var, "rbind", "directory", "directory", "false", "nil",
+    "/proc,/sys", "2M" }, "; "))
+  -- every later decision of a plan, and the next plan, alike; /proc is still
+  -- the host's own
+  for _ = 1, 2 do
+    local plan, errs = e:plan({ root = { path = "/tmp" }, annotations = { a = "b" },
+      mounts = { bind(var, "/var"), bind(var, "/v2"), bind("/proc", "/p") } },
+      { explain = true, hugepage_limits = { "2M" } })
+    lu.assertEquals(errs, {})
+    lu.assertEquals({ plan.mounts[1].class, plan.mounts[2].class, plan.mounts[3].class },
+      { "shared", "shared", "system" })
+    for i = 1, 2 do
+      lu.assertStrContains(traced(plan.mounts[i]).witness, "false; nil; /proc,/sys")
+    end
+  end
+  lu.assertEquals(e:params().system_prefixes, { "/proc", "/sys" })
+  -- a list set by the host (the command's --set) is read-only alike
+  assert(e:set_params({ system_prefixes = { "/proc", "/sys", "/dev/x" } }, "--set"))
+  why = traced(assert(e:classify(bind(var, "/var"), { explain = true, annotations = {},
+    hugepage_limits = { "2M" } })))
+  lu.assertEquals(why.poison, "false false false false false false false false")
+  lu.assertStrContains(why.witness, "false; nil; /proc,/sys,/dev/x; 2M")
+  lu.assertEquals(e:params().system_prefixes, { "/proc", "/sys", "/dev/x" })
 end
 
 return T

@@ -318,9 +318,10 @@ end
 -- own file:line, never the engine's; the rules before it ran, none after.
 function T.TestForbidden.test_rule_errors_name_the_rule_not_the_engine()
   local d = rules_dir({ ["50-x.lua"] = [[
-    params.seen = {}
+    local seen = {}                     -- the file's own record (params are read-only)
+    predicate("seen", function() return seen end)
     rule { name = "before", order = -3, class = "x", action = "y",
-      when = function(m) params.seen[#params.seen + 1] = "before"; return false end }
+      when = function(m) seen[#seen + 1] = "before"; return false end }
     rule { name = "raiser", order = -2, class = "x", action = "y",
       when = function(m)
         if m.destination == "/two" then error("level two", 2) end
@@ -328,25 +329,25 @@ function T.TestForbidden.test_rule_errors_name_the_rule_not_the_engine()
         return false
       end }
     rule { name = "after", order = -1, class = "x", action = "y",
-      when = function(m) params.seen[#params.seen + 1] = "after"; return false end }
+      when = function(m) seen[#seen + 1] = "after"; return false end }
   ]] })
   local e = assert(katamount.new({ rules_path = { d } }))
   local file = d .. "/50-x.lua"
   local none, err = e:classify(bind("/tmp", "/two"))
   lu.assertNil(none)
-  lu.assertEquals(err, "rule 'raiser' (" .. file .. ":4): " .. file .. ":6: level two")
+  lu.assertEquals(err, "rule 'raiser' (" .. file .. ":5): " .. file .. ":7: level two")
   lu.assertNotStrContains(err, "sandbox.lua")
-  lu.assertEquals(e:params().seen, { "before" })
+  lu.assertEquals(e:call("seen"), { "before" })
   none, err = e:classify(bind("/tmp", "/table"))
   lu.assertNil(none)
-  lu.assertEquals(err, "rule 'raiser' (" .. file .. ":4): " .. file
-    .. ":7: (error object is a table value)")
+  lu.assertEquals(err, "rule 'raiser' (" .. file .. ":5): " .. file
+    .. ":8: (error object is a table value)")
   -- explained, the trace holds the rules that answered
   none, err = e:classify(bind("/tmp", "/two"), { explain = true })
   lu.assertNil(none)
   lu.assertStrContains(err, "level two")
   lu.assertEquals(e:classify(bind("/tmp", "/ok")).class, "shared")
-  lu.assertEquals(e:params().seen, { "before", "before", "before", "before", "after" })
+  lu.assertEquals(e:call("seen"), { "before", "before", "before", "before", "after" })
 end
 
 T.TestBudget = { tearDown = H.cleanup }

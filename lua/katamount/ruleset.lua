@@ -52,7 +52,10 @@ end, __metatable = false })
 rs.ctx_mt = { __index = rs.params, __metatable = false }
 
 -- what rule files see as `params`: reads go to rs.params, each assignment
--- records its file:line; iterating never hands out rs.params itself
+-- (while its file loads) records its file:line; iterating never hands out
+-- rs.params itself. Once the files are loaded, params are read-only: a rule
+-- cannot change what another rule, mount or plan sees (`finish` freezes
+-- their tables).
 local params_view
 do
   local function where_set()
@@ -66,6 +69,10 @@ do
   params_view = setmetatable({}, {
     __index = params,
     __newindex = function(_, k, v)
+      if not rs.loading then
+        error(format("params are read-only while rules decide (params.%s is set by a rule file"
+          .. " as it loads, or by --set)", tostring(k)), 2)
+      end
       local at = where_set()
       local decl = rs.declared[k]
       if decl ~= nil then
@@ -634,6 +641,11 @@ function E.finish()
   local bad = check_loaded()
   if bad then return nil, bad end
   index_mount_rules()
+  -- the params are final: each table (a list or a map) becomes a frozen
+  -- copy, so that no rule, and no table a rule file kept, changes it later
+  for name, v in next, rs.params do
+    if type(v) == "table" then rs.params[name] = sandbox.freeze_owned(sandbox.plain(v)) end
+  end
   -- every predicate is defined now: each file's environment gets them as
   -- its own entries (a name it set itself stays), so that a rule finds a
   -- predicate with one lookup, not through the environment's __index
@@ -704,7 +716,8 @@ function E.set_params(values, origin)
     if bad then return nil, bad end
   end
   for name, v in pairs(values) do
-    rs.params[name] = v
+    -- the boundary's fresh copy: frozen in place, as finish froze the rest
+    rs.params[name] = sandbox.freeze_owned(v)
     rs.param_where[name] = origin
   end
   return true
@@ -904,11 +917,22 @@ local function decide(job, c, explain, good)
   return translate(m, ctx, d)
 end
 
+-- The caller's settings as rules see them (the boundary's fresh copy):
+-- over the params, their tables frozen in place (a rule writing on ctx
+-- writes on its own overlay; one writing into ctx.annotations would reach
+-- every later decision of the plan).
+local function settings(ctx)
+  for k, v in next, ctx do
+    if type(v) == "table" then ctx[k] = sandbox.freeze_owned(v) end
+  end
+  return setmetatable(ctx, rs.ctx_mt)
+end
+
 --- Decide one mount: `job` `{fields=, scope=}`, the caller's settings.
 -- @treturn table `{class=, action=, rule=, reasons=, trace=}` or `{error=, trace=}`
 function E.classify(job, ctx, explain)
   state.memo = {}
-  local res = decide(job, setmetatable(ctx, rs.ctx_mt), explain)
+  local res = decide(job, settings(ctx), explain)
   state.memo = nil
   return res
 end
@@ -921,7 +945,7 @@ end
 -- @treturn {table,...} one result per job (as `classify`'s)
 function E.plan(jobs, ctx, explain)
   state.memo = {}
-  local c = setmetatable(ctx, rs.ctx_mt)
+  local c = settings(ctx)
   local out, good = {}, {}
   for i, job in ipairs(jobs) do
     -- what the rootfs decision learns of a layer, not a field of its mount
