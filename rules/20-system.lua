@@ -12,23 +12,19 @@ param { name = "system_prefixes", type = "list", default = { "/proc", "/sys" },
   doc = "sources under these directories are the host's own: skipped, the guest has its own" }
 
 -- params.system_prefixes cleaned (and listed for the reason), remade only
--- when the list changes.
-local seen, cleaned, below, listed = {}, {}, {}, ""
+-- when the param is another list (params are read-only while rules
+-- decide: the same list keeps its entries).
+local seen, cleaned, below, listed = nil, {}, {}, ""
 local function prefixes()
   local list = params.system_prefixes
-  local same = #list == #seen
-  for i = 1, #list do
-    if not same then break end
-    same = list[i] == seen[i]
-  end
-  if not same then
-    seen, cleaned, below = {}, {}, {}
+  if list ~= seen then
+    local c, b = {}, {}
     for i, prefix in ipairs(list) do
-      cleaned[i] = core.clean(prefix)
-      below[i] = cleaned[i] .. "/"
-      seen[i] = prefix                   -- last: a bad prefix raises again next time
+      c[i] = core.clean(prefix)
+      b[i] = c[i] .. "/"
     end
-    listed = table.concat(list, ", ")
+    -- last: a bad prefix raises again next time
+    cleaned, below, listed, seen = c, b, table.concat(list, ", "), list
   end
   return cleaned, below, listed
 end
