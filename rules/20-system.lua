@@ -11,13 +11,15 @@
 param { name = "system_prefixes", type = "list", default = { "/proc", "/sys" },
   doc = "sources under these directories are the host's own: skipped, the guest has its own" }
 
--- params.system_prefixes cleaned (and listed for the reason), remade only
--- when the param is another list (params are read-only while rules
--- decide: the same list keeps its entries).
+-- params.system_prefixes cleaned (and listed for the reason). Once the
+-- files are loaded, params are read-only (a list with a locked metatable):
+-- the same list keeps its entries, and the work is redone only for another
+-- list (--set). While files load, a list may change in place: redone each
+-- time.
 local seen, cleaned, below, listed = nil, {}, {}, ""
 local function prefixes()
   local list = params.system_prefixes
-  if list ~= seen then
+  if list ~= seen or getmetatable(list) == nil then
     local c, b = {}, {}
     for i, prefix in ipairs(list) do
       c[i] = core.clean(prefix)

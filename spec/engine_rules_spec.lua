@@ -471,9 +471,11 @@ function T.TestPrefixCache.test_changed_after_first_use()
   local d = rules_dir({
     ["50-a.lua"] = "params.early = is_system_mount('/x/y')\n",
     ["60-b.lua"] = "table.insert(params.system_prefixes, '/x//')\n",
+    ["70-c.lua"] = "params.late = is_system_mount('/x/y')\n",
   })
   local e = assert(katamount.new({ rules_path = { d } }))
   lu.assertFalse(e:params().early)
+  lu.assertTrue(e:params().late)               -- changed in place while loading
   lu.assertTrue(e:is_system_mount("/x/y"))
   lu.assertFalse(e:is_system_mount("/xy"))
   H.write(d .. "/60-b.lua", "params.system_prefixes[1] = '/y'\n")
