@@ -63,6 +63,7 @@ local COPIED = { file = "a regular file", directory = "a directory (its whole tr
 rule {
   name = "copy-watch", order = 940,
   class = "copy", action = "copy-watch",
+  needs = "no_shared_fs",              -- tried only when shared_fs is "none"
   when = function(m, ctx)
     if not is_bind_mount(m.type, m.options) then return false, "not a bind mount" end
     if shared_fs_kind(ctx) ~= "none" then return false, "a shared file system" end
@@ -79,6 +80,7 @@ rule {
 rule {
   name = "copy", order = 950,
   class = "copy", action = "copy",
+  needs = "no_shared_fs",              -- tried only when shared_fs is "none"
   when = function(m, ctx)
     if not is_bind_mount(m.type, m.options) then return false, "not a bind mount" end
     if shared_fs_kind(ctx) ~= "none" then return false, "a shared file system" end
@@ -95,6 +97,7 @@ rule {
 rule {
   name = "dropped", order = 960,
   class = "dropped", action = "drop",
+  needs = "no_shared_fs",              -- tried only when shared_fs is "none"
   when = function(m, ctx)
     if not is_bind_mount(m.type, m.options) then return false, "not a bind mount" end
     if shared_fs_kind(ctx) ~= "none" then return false, "a shared file system" end

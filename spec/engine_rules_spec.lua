@@ -387,7 +387,8 @@ function T.TestNeeds.test_bad_needs_fail_the_load_with_file_and_line()
   local cases = {
     { "rule { name = 'r', order = 1, class = 'shared', action = 'share', when = tostring,\n"
       .. "  needs = 'direct_volumes' }\n",
-      ":1: rule 'r': needs must be \"direct_volume\", \"layer_option\" or \"empty_dir\", got the string"
+      ":1: rule 'r': needs must be \"direct_volume\", \"layer_option\", \"empty_dir\" or"
+      .. " \"no_shared_fs\", got the string"
       .. " \"direct_volumes\" (did you mean 'direct_volume'?)" },
     { "\nrule { name = 'r', order = 1, class = 'shared', action = 'share', when = tostring,"
       .. " needs = true }\n", ":2: rule 'r': needs must be" },
@@ -463,6 +464,67 @@ function T.TestNeeds.test_a_failing_need_tries_the_rules()
   lu.assertNil(none)
   lu.assertStrContains(err, "rule 'ephemeral' (")
   lu.assertStrContains(err, "instruction budget exceeded")
+end
+
+-- needs = "no_shared_fs": the rule set's shared_fs_kind(ctx), asked once
+-- per plan or classify (the bundled copy-watch, copy and dropped rules)
+function T.TestNeeds.test_a_rule_is_tried_only_without_a_shared_file_system()
+  local d = rules_dir({ ["50-x.lua"] = [[
+    rule { name = "needs-none", order = 1, class = "shared", action = "share",
+      needs = "no_shared_fs", when = function() error("tried", 0) end }
+  ]] })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  local src = H.mkdir(H.tmpdir("nsf") .. "/pv")
+  lu.assertEquals(assert(e:classify(bind(src, "/data"))).class, "shared")
+  lu.assertEquals(assert(e:classify(bind(src, "/data"), { shared_fs = "virtio-9p" })).class, "shared")
+  for _, ctx in ipairs({ { shared_fs = "none" }, { fs_sharing_supported = false } }) do
+    local none, err = e:classify(bind(src, "/data"), ctx)
+    lu.assertNil(none)
+    lu.assertStrContains(err, "rule 'needs-none' (" .. d .. "/50-x.lua:1): ")
+  end
+  -- a plan: every mount tries it (the need is the call's), each decision
+  -- failing alone; the root filesystem's rules are not mount rules
+  local plan, errs = e:plan({ root = { path = src }, mounts = { bind(src, "/a"),
+    { source = "proc", destination = "/proc", type = "proc" } } }, { shared_fs = "none" })
+  lu.assertEquals(#errs, 2, table.concat(errs, "\n"))
+  lu.assertStrContains(errs[1], "mount 1 (/a): rule 'needs-none'")
+  lu.assertStrContains(errs[2], "mount 2 (/proc): rule 'needs-none'")
+  lu.assertEquals(plan.rootfs.class, "rootfs")
+  plan, errs = e:plan({ root = { path = src }, mounts = { bind(src, "/a"),
+    { source = "proc", destination = "/proc", type = "proc" } } })
+  lu.assertEquals(errs, {})
+  lu.assertEquals({ plan.mounts[1].class, plan.mounts[2].class }, { "shared", "passthrough" })
+  -- explained: the bundled rules of copies stand where they are, not tried
+  local dec = assert(e:classify(bind(src, "/data"), { explain = true }))
+  local seen = {}
+  for _, t in ipairs(dec.trace) do seen[t.name] = t end
+  for _, name in ipairs({ "needs-none", "copy-watch", "copy", "dropped" }) do
+    lu.assertEquals(seen[name].why, 'not tried: a shared file system (needs = "no_shared_fs")', name)
+  end
+  -- the bundled rules alone: without sharing, a bind mount is copied
+  local bundled = assert(katamount.new({ rules_path = {} }))
+  lu.assertEquals(assert(bundled:classify(bind(src, "/data"), { shared_fs = "none" })).action, "copy")
+  lu.assertEquals(assert(bundled:classify(bind(src, "/data"))).action, "share")
+  -- a shared_fs_kind that fails counts as true: the rules are tried and fail
+  -- as they did (kata refuses the setting)
+  local none, err = bundled:classify(bind(src, "/data"), { shared_fs = "virtio-blk" })
+  lu.assertNil(none)
+  lu.assertStrContains(err, "rule 'copy-watch' (")
+  lu.assertStrContains(err, "invalid shared_fs 'virtio-blk'")
+  -- one that runs away is stopped, and the rules are tried all the same
+  H.write(d .. "/50-x.lua", "predicate('shared_fs_kind', function() while true do end end)\n")
+  assert(e:reload())
+  none, err = e:classify(bind(src, "/data"))
+  lu.assertNil(none)
+  lu.assertStrContains(err, "rule 'copy-watch' (")
+  lu.assertStrContains(err, "instruction budget exceeded")
+  -- needing it in a rule set without the predicate fails the load
+  d = rules_dir({ ["50-x.lua"] = "\nrule { name = 'r', order = 1, class = 'shared',"
+    .. " action = 'share', when = tostring, needs = 'no_shared_fs' }\n" })
+  none, err = katamount.new({ rules_path = { d }, bundled = false })
+  lu.assertNil(none)
+  lu.assertStrContains(err, d .. "/50-x.lua:2: rule 'r': needs = \"no_shared_fs\", but no rule file"
+    .. " defines the predicate shared_fs_kind")
 end
 
 T.TestPrefixCache = { tearDown = H.cleanup }

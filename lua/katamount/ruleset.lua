@@ -155,6 +155,10 @@ local NEEDS = {
   -- a Kubernetes emptyDir: the predicate is_empty_dir (30-kubernetes.lua)
   -- answers true for m.source
   empty_dir = { bit = 4, lacks = function() return "not a Kubernetes emptyDir" end },
+  -- no shared file system: the predicate shared_fs_kind (00-settings.lua)
+  -- answers "none" for the call's settings (asked once per plan: params and
+  -- ctx are read-only while rules decide)
+  no_shared_fs = { bit = 8, lacks = function() return "a shared file system" end },
 }
 
 -- ------------------------------------------------------------ params
@@ -382,8 +386,8 @@ local function rule(spec)
   if needs ~= nil then
     if type(needs) ~= "string" or NEEDS[needs] == nil then
       local near = type(needs) == "string" and closest(needs, NEEDS) or nil
-      error(format("rule '%s': needs must be \"direct_volume\", \"layer_option\" or \"empty_dir\","
-        .. " got %s%s", name,
+      error(format("rule '%s': needs must be \"direct_volume\", \"layer_option\", \"empty_dir\""
+        .. " or \"no_shared_fs\", got %s%s", name,
         shown(needs), near and format(" (did you mean '%s'?)", near) or ""), 2)
     end
     if scope ~= "mount" then
@@ -541,6 +545,10 @@ local function check_loaded()
     if r.needs == "empty_dir" and rawget(rs.predicates, "is_empty_dir") == nil then
       return format("%s:%d: rule '%s': needs = \"empty_dir\", but no rule file defines the predicate"
         .. " is_empty_dir (the bundled 30-kubernetes.lua does)", r.file, r.line, r.name)
+    end
+    if r.needs == "no_shared_fs" and rawget(rs.predicates, "shared_fs_kind") == nil then
+      return format("%s:%d: rule '%s': needs = \"no_shared_fs\", but no rule file defines the"
+        .. " predicate shared_fs_kind (the bundled 00-settings.lua does)", r.file, r.line, r.name)
     end
     if not CLASSES[r.class] and rs.classes[r.class] == nil then
       local near = closest(r.class, CLASSES)
@@ -859,6 +867,20 @@ local function translate(m, ctx, d)
   return res
 end
 
+-- Whether the settings `c` of the running plan (or classify) share no
+-- file system: the rule set's shared_fs_kind answers "none". Asked once per
+-- call, under its budget (params and ctx are read-only while rules
+-- decide); one that fails or is stopped counts as true (the rules that
+-- need it are tried, and fail as they did).
+local call_no_shared = nil
+local function no_shared_fs(c)
+  if call_no_shared == nil then
+    local ok, kind = sandbox.call(rs.predicates.shared_fs_kind, c)
+    call_no_shared = not ok or kind == "none"
+  end
+  return call_no_shared
+end
+
 -- Decide one job `{source=, destination=, type=, options=, scope=,
 -- mounted=, target=, parts=, direct_volume=}` (the boundary's fresh copy:
 -- it becomes the mount the rules see) with settings `c` (already over the
@@ -882,6 +904,7 @@ local function decide(job, c, explain, good)
       local ok, yes = sandbox.call(rs.predicates.is_empty_dir, job.source)
       if not ok or yes then key = key + 4 end
     end
+    if needed & 8 ~= 0 and no_shared_fs(c) then key = key + 8 end
     rules = indexed_rules(key, explain)
   end
   local base = job
@@ -931,9 +954,9 @@ end
 --- Decide one mount: `job` `{fields=, scope=}`, the caller's settings.
 -- @treturn table `{class=, action=, rule=, reasons=, trace=}` or `{error=, trace=}`
 function E.classify(job, ctx, explain)
-  state.memo = {}
+  state.memo, call_no_shared = {}, nil
   local res = decide(job, settings(ctx), explain)
-  state.memo = nil
+  state.memo, call_no_shared = nil, nil
   return res
 end
 
@@ -944,7 +967,7 @@ end
 -- its own result.
 -- @treturn {table,...} one result per job (as `classify`'s)
 function E.plan(jobs, ctx, explain)
-  state.memo = {}
+  state.memo, call_no_shared = {}, nil
   local c = settings(ctx)
   local out, good = {}, {}
   for i, job in ipairs(jobs) do
@@ -959,7 +982,7 @@ function E.plan(jobs, ctx, explain)
     end
     out[i] = res
   end
-  state.memo = nil
+  state.memo, call_no_shared = nil, nil
   return out
 end
 
