@@ -71,6 +71,13 @@ static int km_rf_has_option(lua_State *L)
 #define KM_FREEZE_LEN lua_upvalueindex(2)
 #define KM_FREEZE_PAIRS lua_upvalueindex(3)
 #define KM_FREEZE_DEPTH lua_upvalueindex(4)
+/* ... and the metatable's keys, strings made once (no lookup of a C
+ * string per key and view) */
+#define KM_FREEZE_KEY(i) lua_upvalueindex(5 + (i))
+enum { KM_KEY_INDEX, KM_KEY_NEWINDEX, KM_KEY_LEN, KM_KEY_PAIRS, KM_KEY_METATABLE, KM_FREEZE_KEYS };
+static const char *const km_freeze_keys[KM_FREEZE_KEYS] = {
+    "__index", "__newindex", "__len", "__pairs", "__metatable",
+};
 
 /* Whether the table at `idx` is a frozen view already. */
 static int km_is_view(lua_State *L, int idx)
@@ -78,11 +85,19 @@ static int km_is_view(lua_State *L, int idx)
     int view;
     if (!lua_getmetatable(L, idx))
         return 0;
-    lua_pushliteral(L, "__newindex");
+    lua_pushvalue(L, KM_FREEZE_KEY(KM_KEY_NEWINDEX));
     lua_rawget(L, -2);
     view = lua_rawequal(L, -1, KM_FREEZE_WRITE);
     lua_pop(L, 2);
     return view;
+}
+
+/* metatable[key] = the value at `idx` (the metatable at the top). */
+static void km_meta_field(lua_State *L, int key, int idx)
+{
+    lua_pushvalue(L, KM_FREEZE_KEY(key));
+    lua_pushvalue(L, idx);
+    lua_rawset(L, -3);
 }
 
 /* Replace the table at the top by its view (it becomes the view's hidden
@@ -107,17 +122,14 @@ static void km_freeze_top(lua_State *L, lua_Integer depth, lua_Integer most)
         }
     }
     lua_createtable(L, 0, 0);
-    lua_createtable(L, 0, 5);
-    lua_pushvalue(L, t);
-    lua_setfield(L, -2, "__index");
-    lua_pushvalue(L, KM_FREEZE_WRITE);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushvalue(L, KM_FREEZE_LEN);
-    lua_setfield(L, -2, "__len");
-    lua_pushvalue(L, KM_FREEZE_PAIRS);
-    lua_setfield(L, -2, "__pairs");
+    lua_createtable(L, 0, KM_FREEZE_KEYS);
+    km_meta_field(L, KM_KEY_INDEX, t);
+    km_meta_field(L, KM_KEY_NEWINDEX, KM_FREEZE_WRITE);
+    km_meta_field(L, KM_KEY_LEN, KM_FREEZE_LEN);
+    km_meta_field(L, KM_KEY_PAIRS, KM_FREEZE_PAIRS);
+    lua_pushvalue(L, KM_FREEZE_KEY(KM_KEY_METATABLE));
     lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "__metatable");
+    lua_rawset(L, -3);
     lua_setmetatable(L, -2);
     lua_replace(L, t);
 }
@@ -139,12 +151,16 @@ static int km_rf_freeze_owned(lua_State *L)
  * at most `depth` levels; views stay as they are. */
 static int km_rf_freezer(lua_State *L)
 {
+    int i;
     luaL_checktype(L, 1, LUA_TFUNCTION);
     luaL_checktype(L, 2, LUA_TFUNCTION);
     luaL_checktype(L, 3, LUA_TFUNCTION);
     luaL_checkinteger(L, 4);
     lua_settop(L, 4);
-    lua_pushcclosure(L, km_rf_freeze_owned, 4);
+    luaL_checkstack(L, KM_FREEZE_KEYS, "freezer");
+    for (i = 0; i < KM_FREEZE_KEYS; i++)
+        lua_pushstring(L, km_freeze_keys[i]);
+    lua_pushcclosure(L, km_rf_freeze_owned, 4 + KM_FREEZE_KEYS);
     return 1;
 }
 
