@@ -9,6 +9,8 @@
 --           build = function(m, ctx, d) return { storages = {...},
 --             guest_mount = {...} or nil, why = "...", host = {...} } end }
 -- keyed by class and action (else class alone); a later file replaces it.
+-- What a guest_mount leaves out of destination, type and options is the
+-- container mount's own (the engine fills them in: a copy of its options).
 --
 -- Tune: params.container_id and params.sandbox_id (the runtime passes its
 -- own in ctx), params.guest_shared_dir, params.host_shared_dir,

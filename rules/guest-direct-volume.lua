@@ -64,8 +64,7 @@ guest {
       local path, host = share({ source = dv.device, destination = m.destination, type = "bind",
         options = dv.options }, ctx)
       if path == nil then return { guest_mount = nil, why = host, host = { action = "none" } } end
-      return { guest_mount = { source = path, destination = m.destination, type = m.type,
-        options = copy_list(m.options) }, host = host }
+      return { guest_mount = { source = path }, host = host }   -- the rest: the mount's own
     end
     return { guest_mount = unchanged(m), host = { action = "none" } }
   end,

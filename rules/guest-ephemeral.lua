@@ -20,8 +20,7 @@ guest {
     return {
       storages = { { driver = "ephemeral", source = "tmpfs", fstype = "tmpfs", mount_point = path,
         options = options } },
-      guest_mount = { source = path, destination = m.destination, type = "bind",
-        options = copy_list(m.options) },
+      guest_mount = { source = path, type = "bind" },   -- the mount's destination and options
       host = { action = "none" },
     }
   end,

@@ -53,8 +53,7 @@ guest {
     return {
       storages = { { driver = "ephemeral", source = "nodev", fstype = "hugetlbfs", mount_point = path,
         options = { ("pagesize=%d,size=%s"):format(bytes, sizes[bytes] or "") } } },
-      guest_mount = { source = path, destination = m.destination, type = "bind",
-        options = copy_list(m.options) },
+      guest_mount = { source = path, type = "bind" },   -- the mount's destination and options
       host = { action = "none" },
     }
   end,

@@ -25,8 +25,7 @@ guest {
     return {
       storages = { { driver = "local", source = "local", fstype = "local", mount_point = path,
         options = options } },
-      guest_mount = { source = path, destination = m.destination, type = "local",
-        options = copy_list(m.options) },
+      guest_mount = { source = path, type = "local" },  -- the mount's destination and options
       host = { action = "none" },
     }
   end,

@@ -36,8 +36,7 @@ local function shared_build(m, ctx, d)
     -- a copy is watched when the decision says so (kata's configVolRegex)
     if d.class == "copy" then host.watch = d.action == "copy-watch" end
     return {
-      guest_mount = { source = path, destination = m.destination, type = m.type,
-        options = copy_list(m.options) },
+      guest_mount = { source = path },    -- the mount's destination, type and options
       host = host,
     }
 end

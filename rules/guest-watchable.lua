@@ -14,8 +14,7 @@ guest {
     return {
       storages = { { driver = "watchable-bind", source = shared, fstype = "bind", mount_point = path,
         options = copy_list(m.options) } },
-      guest_mount = { source = path, destination = m.destination, type = m.type,
-        options = copy_list(m.options) },
+      guest_mount = { source = path },    -- the mount's destination, type and options
       host = host,
     }
   end,

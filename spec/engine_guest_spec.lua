@@ -989,7 +989,8 @@ function T.TestGuestAttacks.test_what_a_build_returns_is_checked()
   local d = assert(with_out("return { storages = { { driver = 'x', options = { 'ro' } } },"
     .. " guest_mount = { source = '/g' }, host = { action = 'share', path = '/h' }, why = 'w' }"))
   lu.assertEquals(d.storages, { { driver = "x", options = { "ro" } } })
-  lu.assertEquals(d.guest_mount, { source = "/g" })
+  -- (what the guest mount leaves out is the container mount's own)
+  lu.assertEquals(d.guest_mount, { source = "/g", destination = "/proc", type = "proc", options = {} })
   lu.assertEquals(d.host, { action = "share", path = "/h" })
   lu.assertNil(d.guest_reason)
   -- no guest mount: the reason given, else the default one; no host: none
@@ -1001,6 +1002,35 @@ function T.TestGuestAttacks.test_what_a_build_returns_is_checked()
   d = assert(with_out("return { guest_mount = m, host = { action = 'none', f = tostring } }"))
   lu.assertEquals({ d.guest_mount.source, d.guest_mount.destination }, { "proc", "/proc" })
   lu.assertEquals(d.host, { action = "none" })
+end
+
+-- A guest mount's destination, type and options default to the container
+-- mount's (each alone; options a copy), filled in on the host; what the
+-- build gives, even an empty list, stays.
+function T.TestGuestAttacks.test_a_guest_mount_defaults_to_the_mount()
+  local dir = H.rules_dir({ ["guest-shared.lua"] = [[
+    guest { class = "shared", build = function(m)
+      if m.destination == "/all" then return { guest_mount = { source = "/g" } } end
+      if m.destination == "/type" then return { guest_mount = { source = "/g", type = "local" } } end
+      return { guest_mount = { source = "/g", destination = "/elsewhere", type = "bind", options = {} } }
+    end }
+  ]] })
+  local e = assert(katamount.new({ rules_path = { dir } }))
+  local src = H.mkdir(H.tmpdir("gdef") .. "/src")
+  local mount = { source = src, destination = "/all", type = "bind", options = { "rbind", "ro" } }
+  local d = assert(e:classify(mount, IDS))
+  lu.assertEquals(d.guest_mount, { source = "/g", destination = "/all", type = "bind",
+    options = { "rbind", "ro" } })
+  lu.assertNotIs(d.guest_mount.options, d.options)     -- a copy: the decision's own
+  lu.assertNotIs(d.guest_mount.options, mount.options)
+  mount.destination = "/type"
+  d = assert(e:classify(mount, IDS))
+  lu.assertEquals(d.guest_mount, { source = "/g", destination = "/type", type = "local",
+    options = { "rbind", "ro" } })
+  mount.destination = "/given"
+  local plan = e:plan({ root = { path = src }, mounts = { mount } }, IDS)
+  lu.assertEquals(plan.mounts[1].guest_mount, { source = "/g", destination = "/elsewhere", type = "bind",
+    options = {} })
 end
 
 function T.TestGuestAttacks.test_build_cannot_change_the_decision()

@@ -85,7 +85,15 @@ local function decision(engine, res, f)
       options = copy_options(f.options) }
     f.translation = translation_of(engine, res.translation)
   elseif res.translation then
-    f.storages, f.guest_mount, f.guest_reason = res.storages or {}, res.guest_mount, res.guest_reason
+    local gm = res.guest_mount
+    if gm ~= nil then
+      -- what a build leaves out of its guest mount is the container mount's
+      -- own (made here: it need not cross from the rule state)
+      if gm.destination == nil then gm.destination = f.destination end
+      if gm.type == nil then gm.type = f.type end
+      if gm.options == nil then gm.options = copy_options(f.options) end
+    end
+    f.storages, f.guest_mount, f.guest_reason = res.storages or {}, gm, res.guest_reason
     f.host, f.translation = res.host, translation_of(engine, res.translation)
   end
   return f
