@@ -28,6 +28,14 @@
  * memory (at most this many directory paths of KM_PATH_MAX bytes). */
 #define KM_TREE_ENTRIES_MAX 4096
 
+/* The getdents64 buffer: room for the entries a directory may still add
+ * (and the one past them, and "." and "..") at the largest record each,
+ * between KM_TREE_BUF_MIN and KM_COUNT_BUF_MAX bytes: a small limit reads
+ * with a small block (a 64 KiB one per call cost more to allocate and free
+ * than the walk of a configmap). */
+#define KM_TREE_RECSZ_MAX 280
+#define KM_TREE_BUF_MIN 4096
+
 enum { KM_TREE_WITHIN, KM_TREE_ENTRIES, KM_TREE_BYTES };
 
 struct km_tree {
@@ -37,7 +45,8 @@ struct km_tree {
     size_t stack_len, stack_cap;
     size_t *tops;           /* where each pending path starts */
     size_t ntops, tops_cap;
-    char *buf;              /* the getdents64 buffer */
+    char *buf;              /* the getdents64 buffer, of bufsz bytes */
+    size_t bufsz;
     struct km_names names;  /* one directory's names, sorted */
     char cur[KM_PATH_MAX + 1];      /* the directory being read */
     size_t cur_len;
@@ -145,7 +154,7 @@ static int walk(struct km_tree *t, int *res)
 {
     int first = 1;
     *res = KM_TREE_WITHIN;
-    t->buf = malloc(KM_COUNT_BUF_MAX);
+    t->buf = malloc(t->bufsz);
     if (t->buf == NULL)
         return ENOMEM;
     while (t->ntops > 0 && *res == KM_TREE_WITHIN) {
@@ -160,7 +169,7 @@ static int walk(struct km_tree *t, int *res)
             return err;
         }
         /* at most the entries still allowed and one more */
-        err = km_names_read(fd, t->buf, KM_COUNT_BUF_MAX, (size_t)(t->max_entries - t->entries) + 1,
+        err = km_names_read(fd, t->buf, t->bufsz, (size_t)(t->max_entries - t->entries) + 1,
                             &t->names, &over);
         if (err == 0 && over) {
             t->entries = t->max_entries + 1;
@@ -209,12 +218,28 @@ static int km_tree_size(lua_State *L)
     luaL_argcheck(L, max_bytes >= 0, 3, "must not be negative");
     if (path == NULL)
         return km_push_path_error(L, what, 1);
-    t = calloc(1, sizeof *t);
+    /* not zeroed as a whole: cur and err_path (2 x KM_PATH_MAX bytes) are
+     * written before they are read */
+    t = malloc(sizeof *t);
     if (t == NULL)
         return km_push_error(L, what, path, len, ENOMEM);
     t->max_entries = max_entries;
     t->max_bytes = max_bytes;
     t->entries = 1;
+    t->bytes = 0;
+    t->stack = NULL;
+    t->stack_len = t->stack_cap = 0;
+    t->tops = NULL;
+    t->ntops = t->tops_cap = 0;
+    t->buf = NULL;
+    t->bufsz = ((size_t)max_entries + 3) * KM_TREE_RECSZ_MAX;
+    if (t->bufsz < KM_TREE_BUF_MIN)
+        t->bufsz = KM_TREE_BUF_MIN;
+    if (t->bufsz > KM_COUNT_BUF_MAX)
+        t->bufsz = KM_COUNT_BUF_MAX;
+    memset(&t->names, 0, sizeof t->names);
+    t->cur_len = 0;
+    t->err_len = 0;
     err = push_dir(t, path, len, NULL);
     if (err == 0) {
         err = walk(t, &res);

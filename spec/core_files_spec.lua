@@ -140,6 +140,21 @@ function TestTreeSize.test_counts_as_the_agent()
     { 5, #"value" + #"..2026_11_29" + #"..data/key" })
 end
 
+-- The getdents64 block is sized by the limit (at most 64 KiB): a directory
+-- of long names takes several blocks, under a small limit and a large one,
+-- and the count is the same at each boundary.
+function TestTreeSize.test_long_names_over_several_blocks()
+  local top = H.mkdir(H.tmpdir("ts") .. "/vol")
+  for i = 1, 300 do
+    H.write(("%s/%03d%s"):format(top, i, ("n"):rep(250)), "x")
+  end
+  lu.assertEquals({ core.tree_size(top, 4096, BIG) }, { 301, 300 })
+  lu.assertEquals({ core.tree_size(top, 301, BIG) }, { 301, 300 })
+  lu.assertEquals({ core.tree_size(top, 300, BIG) }, { 301, 299, "entries" })
+  lu.assertEquals({ core.tree_size(top, 20, BIG) }, { 21, 0, "entries" })
+  lu.assertEquals({ core.tree_size(top, 1, BIG) }, { 2, 0, "entries" })
+end
+
 function TestTreeSize.test_links_are_never_followed()
   local d = H.tmpdir("ts")
   local top = H.mkdir(d .. "/vol")
