@@ -969,7 +969,9 @@ end
 function E.plan(jobs, ctx, explain)
   state.memo, call_no_shared = {}, nil
   local c = settings(ctx)
-  local out, good = {}, {}
+  -- the results take the jobs' places in their list (the boundary's fresh
+  -- copy, made at its size: no list grown entry by entry)
+  local out, good = jobs, {}
   for i, job in ipairs(jobs) do
     -- what the rootfs decision learns of a layer, not a field of its mount
     local l = job.layer_info
