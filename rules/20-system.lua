@@ -53,7 +53,8 @@ predicate("is_system_mount", function(path)
   -- Only an absolute source is a host path: "proc" names a file system.
   if find(path, "/", 1, true) == 1 then
     local real = core.realpath(path)
-    if real and system_prefix(real, ps, bs) then return true end
+    -- (no symlink on the way: the same path, already judged)
+    if real and real ~= clean and system_prefix(real, ps, bs) then return true end
   end
   return false
 end)
