@@ -14,19 +14,20 @@ param { name = "system_prefixes", type = "list", default = { "/proc", "/sys" },
 -- params.system_prefixes cleaned (and listed for the reason). Once the
 -- files are loaded, params are read-only (a list with a locked metatable):
 -- the same list keeps its entries, and the work is redone only for another
--- list (--set). While files load, a list may change in place: redone each
--- time.
+-- list (--set). While files load, a list may change in place: not
+-- remembered, redone each time.
 local seen, cleaned, below, listed = nil, {}, {}, ""
 local function prefixes()
   local list = params.system_prefixes
-  if list ~= seen or getmetatable(list) == nil then
+  if list ~= seen then
     local c, b = {}, {}
     for i, prefix in ipairs(list) do
       c[i] = core.clean(prefix)
       b[i] = c[i] .. "/"
     end
     -- last: a bad prefix raises again next time
-    cleaned, below, listed, seen = c, b, table.concat(list, ", "), list
+    cleaned, below, listed = c, b, table.concat(list, ", ")
+    seen = getmetatable(list) ~= nil and list or nil
   end
   return cleaned, below, listed
 end

@@ -50,9 +50,17 @@ predicate("kubernetes_volume_kind", function(path)
   return kind or nil
 end)
 
+-- (the kind's name remembered once params are read-only, as 20-system.lua
+-- remembers its prefixes)
 local function kind_is(kind)
+  local seen, name = nil, nil
   return function(path)
-    return kubernetes_volume_kind(path) == params.kubernetes_volume_kinds[kind]
+    local names = params.kubernetes_volume_kinds
+    if names ~= seen then
+      name = names[kind]
+      seen = getmetatable(names) ~= nil and names or nil
+    end
+    return kubernetes_volume_kind(path) == name
   end
 end
 

@@ -547,6 +547,25 @@ function T.TestPrefixCache.test_changed_after_first_use()
   lu.assertTrue(e:is_system_mount("/sys/1"))
 end
 
+-- The kubelet's volume kinds, remembered like the prefixes: a map changed
+-- in place while files load is read again; once loaded, only another map
+-- (--set) is.
+function T.TestPrefixCache.test_volume_kinds_changed_after_first_use()
+  local cm, site = "/p/volumes/kubernetes.io~configmap/c", "/p/volumes/example.com~cm/c"
+  local d = rules_dir({
+    ["50-a.lua"] = ("params.early = is_config_map(%q)\n"):format(cm),
+    ["60-b.lua"] = "params.kubernetes_volume_kinds.config_map = 'example.com~cm'\n",
+    ["70-c.lua"] = ("params.late = is_config_map(%q)\n"):format(site),
+  })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  lu.assertEquals({ e:params().early, e:params().late }, { true, true })
+  lu.assertEquals({ e:call("is_config_map", site), e:call("is_config_map", cm) }, { true, false })
+  local kinds = e:params().kubernetes_volume_kinds
+  kinds.config_map = "kubernetes.io~configmap"
+  assert(e:set_params({ kubernetes_volume_kinds = kinds }, "--set"))
+  lu.assertEquals({ e:call("is_config_map", site), e:call("is_config_map", cm) }, { false, true })
+end
+
 T.TestTrust = { tearDown = H.cleanup }
 
 function T.TestTrust.test_writable_by_others_is_refused()
