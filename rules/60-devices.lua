@@ -6,21 +6,30 @@
 -- source: the source decides. A source elsewhere that is a symlink into
 -- /dev is judged where it leads (the Go original judged the link's name).
 
+-- Whether the cleaned `path` is /dev or below it (a plain find from the
+-- first byte: no substring is made).
+local find = string.find
+local function under_dev(path)
+  return path == "/dev" or find(path, "/dev/", 1, true) == 1
+end
+
 -- true: a host device; false: a regular file or missing; nil: not under /dev
 local function judge(path)
   if path == "/dev" then return true end
-  if path:sub(1, 5) ~= "/dev/" then return nil end
+  if not under_dev(path) then return nil end
   local st = core.stat(path)
   if not st then return false end
   return st.type ~= "file"
 end
 
 predicate("is_host_device", function(path)
-  local verdict = judge(core.clean(path))
+  local clean = core.clean(path)
+  local verdict = judge(clean)
   if verdict ~= nil then return verdict end
-  if path:sub(1, 1) == "/" then
+  if find(path, "/", 1, true) == 1 then
     local real = core.realpath(path)
-    if real then return judge(real) == true end
+    -- (no symlink on the way: the same path, already judged)
+    if real and real ~= clean then return judge(real) == true end
   end
   return false
 end)
@@ -33,7 +42,7 @@ rule {
   when = function(m)
     if is_host_device(m.source) then return true, "the source is a host device" end
     local path = core.clean(m.source)
-    if (path == "/dev" or path:sub(1, 5) == "/dev/") and not core.stat(path) then
+    if under_dev(path) and not core.stat(path) then
       return true, "the source is a /dev path missing on the host"
     end
     return false, "not a host device"
