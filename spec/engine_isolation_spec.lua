@@ -375,19 +375,57 @@ end
 
 -- The host reads one param of the rules itself (direct_volumes_root), and
 -- asks for it alone: a param too large to cross does not fail the load;
--- `e:params()`, one crossing, says so.
+-- `e:params()` gives every other param and names the one left out.
 function T.TestBoundary.test_a_param_too_large_to_cross_does_not_fail_the_load()
   local d = rules_dir({ ["50-huge.lua"] = [[
 local t = {}
 for i = 1, 200001 do t[i] = "x" end
 params.huge = t
+params.small = { "a", "b" }
 ]] })
   local e = assert(katamount.new({ rules_path = { d } }))
   lu.assertEquals(e:classify(bind("/tmp", "/a")).class, "shared")
-  local none, err = e:params()
-  lu.assertNil(none)
-  lu.assertStrContains(err, "more than KM_BOUNDARY_ITEMS_MAX (200000) table entries")
+  local params, left_out = e:params()
+  lu.assertNil(params.huge)
+  lu.assertEquals(params.small, { "a", "b" })
+  lu.assertEquals(params.shared_fs, "virtio-fs")
+  lu.assertStrContains(left_out.huge, "more than KM_BOUNDARY_ITEMS_MAX (200000) table entries")
+  lu.assertEquals(next(left_out, "huge"), nil)
   lu.assertEquals(#assert(e:rules()) > 0, true)
+  -- params that cross together give no second table
+  local e2 = assert(katamount.new())
+  local all, none = e2:params()
+  lu.assertEquals(all.shared_fs, "virtio-fs")
+  lu.assertNil(none)
+end
+
+-- `katamount rules` lists such params: the one too large says why in its
+-- value cell and on stderr, the others are shown, the exit is 0; `--json`
+-- gives it an `error` and no `value`.
+function T.TestBoundary.test_the_command_lists_params_beside_one_too_large_to_cross()
+  local d = rules_dir({ ["50-huge.lua"] = [[
+local t = {}
+for i = 1, 200001 do t[i] = "x" end
+params.huge = t
+params.small = { "a", "b" }
+]] })
+  local r = H.km("rules --rules " .. H.q(d), "COLUMNS=400")
+  lu.assertEquals(r.code, 0, r.err)
+  lu.assertStrMatches(r.out, '.*\nhuge +%(not shown: rule boundary: more than '
+    .. 'KM_BOUNDARY_ITEMS_MAX %(200000%) table entries.*')
+  lu.assertStrMatches(r.out, '.*\nsmall +%["a","b"%] +.*50%-huge%.lua:4\n.*')
+  lu.assertStrMatches(r.out, '.*\nshared_fs +"virtio%-fs" .*')
+  lu.assertStrContains(r.err, "katamount: warning: param 'huge' not shown: rule boundary: more than")
+  lu.assertNotStrContains(r.err, "traceback")
+  local j = H.km("rules --json --rules " .. H.q(d))
+  lu.assertEquals(j.code, 0, j.err)
+  local doc = require("cjson").decode(j.out)
+  local by = {}
+  for _, p in ipairs(doc.params) do by[p.name] = p end
+  lu.assertNil(by.huge.value)
+  lu.assertStrContains(by.huge.error, "KM_BOUNDARY_ITEMS_MAX")
+  lu.assertEquals(by.huge.line, 3)
+  lu.assertEquals(by.small.value, { "a", "b" })
 end
 
 -- Decisions that are each small cross whatever their number: 2,000 mounts

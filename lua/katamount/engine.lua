@@ -295,11 +295,25 @@ function Engine:translations()
 end
 
 --- The params the rules set (plain copies out of the rule state: no
--- function, metatable or metamethod of a rule reaches the caller).
--- @treturn[1] table
+-- function, metatable or metamethod of a rule reaches the caller). They
+-- cross in one call; when that is past the boundary's bounds (one param of
+-- more than 200,000 entries, say), each crosses alone, and a param still
+-- too large is left out of the first table and named in the second.
+-- @treturn[1] table `{name = value}`
+-- @treturn[1] ?table `{name = message}`: the params left out, each with
+--   why it could not cross (nil when none was)
 -- @return[2] nil, message
 function Engine:params()
-  return self.rstate:call("params")
+  local all, err = self.rstate:call("params")
+  if all ~= nil or type(err) ~= "string" or not err:find("^rule boundary: ") then return all, err end
+  local names, nerr = self.rstate:call("param_names")
+  if names == nil then return nil, nerr end
+  local out, left_out = {}, {}
+  for _, name in ipairs(names) do
+    local v, verr = self.rstate:call("param", name)
+    if v == nil then left_out[name] = verr or "no value" else out[name] = v end
+  end
+  return out, left_out
 end
 
 --- What the load noticed in the rule set (a copy), in the Prosody style

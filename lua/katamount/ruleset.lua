@@ -706,6 +706,16 @@ function E.params()
   return sandbox.plain(rs.params)
 end
 
+--- The names of the params, sorted (strings first, as `tostring` shows
+-- them): what `Engine:params` crosses one by one when all at once is too large.
+-- @treturn {string,...}
+function E.param_names()
+  local out = {}
+  for name in next, rs.params do out[#out + 1] = name end
+  sort(out, function(a, b) return tostring(a) < tostring(b) end)
+  return out
+end
+
 --- Set declared params over what the rule files set (the command's
 -- `--set`), each checked against its declaration; all or nothing.
 -- @tparam table values `{name = value}`

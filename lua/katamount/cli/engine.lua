@@ -50,19 +50,26 @@ function M.load(dirs)
   return e
 end
 
---- The params as a list `{name=, value=, file=, line=}`, sorted by name.
+--- The params as a list `{name=, value=, file=, line=}`, sorted by name;
+-- a param too large to cross the boundary has `error=` (why) instead of
+-- `value=`, and is named on stderr.
 -- @tparam table e the engine
 -- @treturn {table,...}
 function M.params(e)
-  local p, err = e:params()
-  if type(p) ~= "table" then fail(2, "cannot list the params: " .. tostring(err)) end
+  local p, left_out = e:params()
+  if type(p) ~= "table" then fail(2, "cannot list the params: " .. tostring(left_out)) end
   local sources = e:param_sources() or {}
   local list = {}
-  for k, v in pairs(p) do
+  local function add(k, v, err)
     local at = sources[k]
     local file, line
     if type(at) == "string" then file, line = at:match("^(.*):(%d+)$") end
-    list[#list + 1] = { name = k, value = v, file = file, line = tonumber(line) }
+    list[#list + 1] = { name = k, value = v, error = err, file = file, line = tonumber(line) }
+  end
+  for k, v in pairs(p) do add(k, v) end
+  for k, why in pairs(left_out or {}) do
+    add(k, nil, why)
+    util.warn(("param '%s' not shown: %s"):format(tostring(k), why))
   end
   table.sort(list, function(x, y) return tostring(x.name) < tostring(y.name) end)
   return list

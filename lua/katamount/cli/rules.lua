@@ -229,7 +229,8 @@ function M.run(a, usage)
   rows = {}
   for _, p in ipairs(params) do
     local v = p.value
-    rows[#rows + 1] = { param = cell(p.name), value = v == nil and "nil" or json.encode(v),
+    local shown = p.error and ("(not shown: " .. p.error .. ")") or v == nil and "nil" or json.encode(v)
+    rows[#rows + 1] = { param = cell(p.name), value = cell(shown),
       ["set-at"] = where(p) }
   end
   tbl.print(M.PARAM_COLUMNS, rows, topts)
