@@ -35,6 +35,11 @@
  * than the walk of a configmap). */
 #define KM_TREE_RECSZ_MAX 280
 #define KM_TREE_BUF_MIN 4096
+/* A block up to this size is on the C stack, as the walk's state is: the
+ * common limits (the agent's 16 entries: 5,320 bytes) then allocate
+ * nothing larger than a path (a malloc of a few KiB per call made glibc
+ * consolidate its free lists each time). */
+#define KM_TREE_BUF_STACK 8192
 
 enum { KM_TREE_WITHIN, KM_TREE_ENTRIES, KM_TREE_BYTES };
 
@@ -47,6 +52,7 @@ struct km_tree {
     size_t ntops, tops_cap;
     char *buf;              /* the getdents64 buffer, of bufsz bytes */
     size_t bufsz;
+    int buf_allocated;      /* buf was malloc'd (else it is on the stack) */
     struct km_names names;  /* one directory's names, sorted */
     char cur[KM_PATH_MAX + 1];      /* the directory being read */
     size_t cur_len;
@@ -58,7 +64,8 @@ static void tree_free(struct km_tree *t)
 {
     free(t->stack);
     free(t->tops);
-    free(t->buf);
+    if (t->buf_allocated)
+        free(t->buf);
     km_names_free(&t->names);
 }
 
@@ -154,9 +161,12 @@ static int walk(struct km_tree *t, int *res)
 {
     int first = 1;
     *res = KM_TREE_WITHIN;
-    t->buf = malloc(t->bufsz);
-    if (t->buf == NULL)
-        return ENOMEM;
+    if (t->buf == NULL) {
+        t->buf = malloc(t->bufsz);
+        if (t->buf == NULL)
+            return ENOMEM;
+        t->buf_allocated = 1;
+    }
     while (t->ntops > 0 && *res == KM_TREE_WITHIN) {
         int fd, err, over;
         pop_dir(t);
@@ -208,7 +218,8 @@ static int km_tree_size(lua_State *L)
     static const char what[] = "tree_size";
     size_t len;
     const char *path = km_check_path(L, 1, &len);
-    struct km_tree *t;
+    struct km_tree tree, *t = &tree;
+    char block[KM_TREE_BUF_STACK];
     int err, res = KM_TREE_WITHIN;
 
     lua_Integer max_entries = luaL_checkinteger(L, 2);
@@ -218,11 +229,8 @@ static int km_tree_size(lua_State *L)
     luaL_argcheck(L, max_bytes >= 0, 3, "must not be negative");
     if (path == NULL)
         return km_push_path_error(L, what, 1);
-    /* not zeroed as a whole: cur and err_path (2 x KM_PATH_MAX bytes) are
-     * written before they are read */
-    t = malloc(sizeof *t);
-    if (t == NULL)
-        return km_push_error(L, what, path, len, ENOMEM);
+    /* on the stack, not zeroed as a whole: cur and err_path (2 x
+     * KM_PATH_MAX bytes) are written before they are read */
     t->max_entries = max_entries;
     t->max_bytes = max_bytes;
     t->entries = 1;
@@ -231,12 +239,13 @@ static int km_tree_size(lua_State *L)
     t->stack_len = t->stack_cap = 0;
     t->tops = NULL;
     t->ntops = t->tops_cap = 0;
-    t->buf = NULL;
     t->bufsz = ((size_t)max_entries + 3) * KM_TREE_RECSZ_MAX;
     if (t->bufsz < KM_TREE_BUF_MIN)
         t->bufsz = KM_TREE_BUF_MIN;
     if (t->bufsz > KM_COUNT_BUF_MAX)
         t->bufsz = KM_COUNT_BUF_MAX;
+    t->buf = t->bufsz <= sizeof block ? block : NULL;     /* else walk allocates it */
+    t->buf_allocated = 0;
     memset(&t->names, 0, sizeof t->names);
     t->cur_len = 0;
     t->err_len = 0;
@@ -248,19 +257,10 @@ static int km_tree_size(lua_State *L)
         t->err_len = len;
     }
     tree_free(t);
-    if (err != 0) {
-        char failed[KM_PATH_MAX + 1];
-        size_t flen = t->err_len;
-        memcpy(failed, t->err_path, flen + 1);
-        free(t);
-        return km_push_error(L, what, failed, flen, err);
-    }
-    {
-        lua_Integer entries = t->entries, bytes = t->bytes;
-        free(t);
-        lua_pushinteger(L, entries);
-        lua_pushinteger(L, bytes);
-    }
+    if (err != 0)
+        return km_push_error(L, what, t->err_path, t->err_len, err);
+    lua_pushinteger(L, t->entries);
+    lua_pushinteger(L, t->bytes);
     if (res == KM_TREE_ENTRIES)
         lua_pushliteral(L, "entries");
     else if (res == KM_TREE_BYTES)
