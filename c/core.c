@@ -28,6 +28,7 @@ int luaopen_katamount_core(lua_State *L)
     lua_newtable(L);
     for (i = 0; i < sizeof km_concerns / sizeof km_concerns[0]; i++)
         luaL_setfuncs(L, km_concerns[i], 0);
+    km_stat_open(L);
     km_mounts_open(L);
     km_rulestate_open(L);
     lua_pushliteral(L, KM_VERSION);

@@ -205,6 +205,7 @@ const struct km_ent *km_mounts_find_id(const struct km_mounts *m, long long id);
 
 /* Registers the metatable of mount-table objects. */
 void km_mounts_open(lua_State *L);
+void km_stat_open(lua_State *L);
 
 /* ----------------------------------------------------------- dirents.c */
 

@@ -47,29 +47,48 @@ static const struct km_stat_field km_stat_fields[] = {
     {"size", get_size},
 };
 
-static const char *file_type(mode_t mode)
+#define KM_STAT_NFIELDS ((int)(sizeof km_stat_fields / sizeof km_stat_fields[0]))
+
+/* The names of the file types, as `type` says them. */
+enum { KM_FT_FILE, KM_FT_DIRECTORY, KM_FT_LINK, KM_FT_BLOCK, KM_FT_CHAR, KM_FT_FIFO,
+       KM_FT_SOCKET, KM_FT_UNKNOWN, KM_FILE_TYPES };
+static const char *const km_file_types[KM_FILE_TYPES] = {
+    "file", "directory", "link", "block", "char", "fifo", "socket", "unknown",
+};
+
+static int file_type(mode_t mode)
 {
     switch (mode & S_IFMT) {
-    case S_IFREG: return "file";
-    case S_IFDIR: return "directory";
-    case S_IFLNK: return "link";
-    case S_IFBLK: return "block";
-    case S_IFCHR: return "char";
-    case S_IFIFO: return "fifo";
-    case S_IFSOCK: return "socket";
-    default: return "unknown";
+    case S_IFREG: return KM_FT_FILE;
+    case S_IFDIR: return KM_FT_DIRECTORY;
+    case S_IFLNK: return KM_FT_LINK;
+    case S_IFBLK: return KM_FT_BLOCK;
+    case S_IFCHR: return KM_FT_CHAR;
+    case S_IFIFO: return KM_FT_FIFO;
+    case S_IFSOCK: return KM_FT_SOCKET;
+    default: return KM_FT_UNKNOWN;
     }
 }
 
+/* Upvalues of stat and lstat: the strings of a result, made once (a key
+ * given as a C string is looked up in Lua's string table per field and
+ * call): each field's name, then "type", then each file type's name. */
+#define KM_STAT_KEY(i) lua_upvalueindex(1 + (i))
+#define KM_STAT_TYPE_KEY lua_upvalueindex(1 + KM_STAT_NFIELDS)
+#define KM_STAT_TYPE_NAME(t) lua_upvalueindex(2 + KM_STAT_NFIELDS + (t))
+#define KM_STAT_UPVALUES (1 + KM_STAT_NFIELDS + KM_FILE_TYPES)
+
 static void push_stat(lua_State *L, const struct stat *st)
 {
-    size_t i;
-    lua_createtable(L, 0, (int)(sizeof km_stat_fields / sizeof km_stat_fields[0]) + 1);
-    lua_pushstring(L, file_type(st->st_mode));
-    lua_setfield(L, -2, "type");
-    for (i = 0; i < sizeof km_stat_fields / sizeof km_stat_fields[0]; i++) {
+    int i;
+    lua_createtable(L, 0, KM_STAT_NFIELDS + 1);
+    lua_pushvalue(L, KM_STAT_TYPE_KEY);
+    lua_pushvalue(L, KM_STAT_TYPE_NAME(file_type(st->st_mode)));
+    lua_rawset(L, -3);
+    for (i = 0; i < KM_STAT_NFIELDS; i++) {
+        lua_pushvalue(L, KM_STAT_KEY(i));
         lua_pushinteger(L, km_stat_fields[i].get(st));
-        lua_setfield(L, -2, km_stat_fields[i].name);
+        lua_rawset(L, -3);
     }
 }
 
@@ -250,10 +269,23 @@ static int km_fs_type(lua_State *L)
 }
 
 const luaL_Reg km_stat_funcs[] = {
-    {"stat", km_stat},
-    {"lstat", km_lstat},
     {"major", km_major},
     {"minor", km_minor},
     {"fs_type", km_fs_type},
     {NULL, NULL}
 };
+
+/* stat and lstat into the module table at the top, each with the strings
+ * of its results as upvalues. */
+void km_stat_open(lua_State *L)
+{
+    static const luaL_Reg fns[] = {{"stat", km_stat}, {"lstat", km_lstat}, {NULL, NULL}};
+    int i;
+    luaL_checkstack(L, KM_STAT_UPVALUES, "stat");
+    for (i = 0; i < KM_STAT_NFIELDS; i++)
+        lua_pushstring(L, km_stat_fields[i].name);
+    lua_pushliteral(L, "type");
+    for (i = 0; i < KM_FILE_TYPES; i++)
+        lua_pushstring(L, km_file_types[i]);
+    luaL_setfuncs(L, fns, KM_STAT_UPVALUES);
+}
