@@ -540,6 +540,28 @@ static const luaL_Reg km_runtime_funcs[] = {
     {NULL, NULL}
 };
 
+/* type(v) as the base library's, its answers strings made once, its
+ * upvalues (the base library's looks the name up in Lua's string table on
+ * every call; rules and the engine's own code ask it often). */
+static int km_rt_type(lua_State *L)
+{
+    int t = lua_type(L, 1);
+    luaL_argcheck(L, t != LUA_TNONE, 1, "value expected");
+    lua_pushvalue(L, lua_upvalueindex(t + 1));
+    return 1;
+}
+
+/* Set the global table's (at the top) `type` to km_rt_type. */
+static void km_rt_set_type(lua_State *L)
+{
+    int t;
+    luaL_checkstack(L, LUA_NUMTYPES, "type");
+    for (t = 0; t < LUA_NUMTYPES; t++)
+        lua_pushstring(L, lua_typename(L, t));
+    lua_pushcclosure(L, km_rt_type, LUA_NUMTYPES);
+    lua_setfield(L, -2, "type");
+}
+
 /* Copy field `name` of table `from` (at -1) to table `to` (at -2). */
 static void km_keep_field(lua_State *L, const char *name)
 {
@@ -560,6 +582,7 @@ int km_rs_open(lua_State *L)
     }
     lua_pushcfunction(L, km_rt_require);
     lua_setfield(L, -2, "require");
+    km_rt_set_type(L);
     lua_pop(L, 1);
     km_rulelib_open(L);
 

@@ -129,6 +129,27 @@ function T.TestForbidden.test_the_environment_is_the_allow_list()
   lu.assertTrue(p.predicate_visible)
 end
 
+-- `type` in the rule state (its answers made once, c/ruleruntime.c) names
+-- each type as the base library's does, and raises without an argument.
+function T.TestForbidden.test_type_answers_as_the_base_library()
+  local d = rules_dir({ ["50-type.lua"] = [[
+    params.types = { type(nil), type(false), type(0), type(0.5), type(""), type({}), type(type),
+      type(core.stat), type(params.nothing_here) }
+    local ok, err = pcall(type)
+    params.no_arg = { ok, err }
+    params.same_string = type("x") == "string" and rawequal(type("x"), "string")
+  ]] })
+  local p = assert(katamount.new({ rules_path = { d } })):params()
+  lu.assertEquals(p.types, { "nil", "boolean", "number", "number", "string", "table", "function",
+    "function", "nil" })
+  lu.assertFalse(p.no_arg[1])
+  lu.assertStrContains(p.no_arg[2], "bad argument #1 to 'type' (value expected)")
+  lu.assertTrue(p.same_string)
+  -- the rules' type is not the host's: the host's global is untouched
+  lu.assertEquals(type(type), "function")
+  lu.assertEquals(type(nil), "nil")
+end
+
 -- One file's changes to its libraries stay in that file.
 function T.TestForbidden.test_libraries_are_per_file_copies()
   local d = rules_dir({
