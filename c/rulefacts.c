@@ -18,6 +18,9 @@
  * `options` (nil: false) holds exactly the value `option`, up to its first
  * nil, read as `options[i]` (an overlay shows its base's entries). Each
  * KM_OPTIONS_PER_UNIT options read are charged to the running rule. */
+/* has_option's upvalue: the string "__index", made once (ruleruntime.c). */
+#define KM_HAS_OPTION_INDEX lua_upvalueindex(1)
+
 /* The table that `options[i]` reads for every i, without a metamethod
  * running: `options` itself when it has no metatable; the base of an
  * overlay holding nothing (an empty table whose __index is a table without
@@ -30,7 +33,7 @@ static int km_raw_list(lua_State *L, int idx)
         return 0;
     if (!lua_getmetatable(L, idx))
         return idx;
-    lua_pushliteral(L, "__index");
+    lua_pushvalue(L, KM_HAS_OPTION_INDEX);
     lua_rawget(L, -2);
     lua_remove(L, -2);
     lua_pushnil(L);
@@ -172,6 +175,7 @@ static int km_rf_freezer(lua_State *L)
 #define KM_MEMO_FAILS lua_upvalueindex(3)
 #define KM_MEMO_FN lua_upvalueindex(4)
 #define KM_MEMO_FREEZE lua_upvalueindex(5)
+#define KM_MEMO_KEY lua_upvalueindex(6)     /* the string "memo" */
 
 /* memo[upvalue `name`], made when `make` and missing; nil pushed when
  * missing and not made. The memo table is at `memo`. */
@@ -195,7 +199,7 @@ static int km_rf_memo_call(lua_State *L)
 {
     int memo;
     lua_settop(L, 1);
-    lua_pushliteral(L, "memo");
+    lua_pushvalue(L, KM_MEMO_KEY);
     if (lua_rawget(L, KM_MEMO_STATE) != LUA_TTABLE) {
         lua_settop(L, 1);
         lua_pushvalue(L, KM_MEMO_FN);
@@ -269,7 +273,8 @@ static int km_rf_memoizer(lua_State *L)
     lua_concat(L, 2);
     lua_pushvalue(L, 3);
     lua_pushvalue(L, 4);
-    lua_pushcclosure(L, km_rf_memo_call, 5);
+    lua_pushliteral(L, "memo");
+    lua_pushcclosure(L, km_rf_memo_call, 6);
     return 1;
 }
 

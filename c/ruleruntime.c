@@ -458,11 +458,17 @@ static int km_rt_is_plain(lua_State *L)
     return 1;
 }
 
-/* Field `name` of the plain table at `idx` (raw: it has no metatable),
- * pushed; its type. */
-static int km_raw_field(lua_State *L, int idx, const char *name)
+/* The keys guest_result reads: its upvalues, strings made once. */
+enum { KM_GR_STORAGES, KM_GR_GUEST_MOUNT, KM_GR_HOST, KM_GR_ACTION, KM_GR_WHY, KM_GR_KEYS };
+static const char *const km_guest_result_keys[KM_GR_KEYS] = {
+    "storages", "guest_mount", "host", "action", "why",
+};
+
+/* Field `key` (KM_GR_*) of the plain table at `idx` (raw: it has no
+ * metatable), pushed; its type. */
+static int km_raw_field(lua_State *L, int idx, int key)
 {
-    lua_pushstring(L, name);
+    lua_pushvalue(L, lua_upvalueindex(1 + key));
     return lua_rawget(L, idx);
 }
 
@@ -482,7 +488,7 @@ static int km_rt_guest_result(lua_State *L)
         return 1;
     }
     lua_pushboolean(L, 1);                                   /* 2 */
-    switch (km_raw_field(L, 1, "storages")) {                /* 3 */
+    switch (km_raw_field(L, 1, KM_GR_STORAGES)) {                /* 3 */
     case LUA_TNIL:
         break;
     case LUA_TTABLE:
@@ -499,14 +505,14 @@ static int km_rt_guest_result(lua_State *L)
         lua_pushboolean(L, 0);
         return 1;
     }
-    n = km_raw_field(L, 1, "guest_mount");                   /* 4 */
+    n = km_raw_field(L, 1, KM_GR_GUEST_MOUNT);                   /* 4 */
     if (n != LUA_TNIL && n != LUA_TTABLE) {
         lua_pushboolean(L, 0);
         return 1;
     }
-    n = km_raw_field(L, 1, "host");                          /* 5 */
+    n = km_raw_field(L, 1, KM_GR_HOST);                          /* 5 */
     if (n == LUA_TTABLE) {
-        int action = km_raw_field(L, 5, "action");
+        int action = km_raw_field(L, 5, KM_GR_ACTION);
         lua_pop(L, 1);
         if (action != LUA_TSTRING) {
             lua_pushboolean(L, 0);
@@ -516,7 +522,7 @@ static int km_rt_guest_result(lua_State *L)
         lua_pushboolean(L, 0);
         return 1;
     }
-    km_raw_field(L, 1, "why");                               /* 6 */
+    km_raw_field(L, 1, KM_GR_WHY);                               /* 6 */
     return 5;
 }
 
@@ -530,7 +536,6 @@ static const luaL_Reg km_runtime_funcs[] = {
     {"export", km_rt_export},
     {"handler", km_rt_handler},
     {"is_plain", km_rt_is_plain},
-    {"guest_result", km_rt_guest_result},
     {"first", km_rt_first},
     {"call", km_rt_call},
     {"message", km_rt_message},
@@ -613,10 +618,15 @@ int km_rs_open(lua_State *L)
     luaL_requiref(L, "katamount.core", luaopen_katamount_core, 0);
     lua_pushnil(L);
     lua_setfield(L, -2, "rule_state");
-    luaL_setfuncs(L, km_rulefacts_core_funcs, 0);
+    lua_pushliteral(L, "__index");      /* has_option's upvalue */
+    luaL_setfuncs(L, km_rulefacts_core_funcs, 1);
     lua_pop(L, 1);
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
     luaL_newlib(L, km_runtime_funcs);
+    for (i = 0; i < KM_GR_KEYS; i++)
+        lua_pushstring(L, km_guest_result_keys[i]);
+    lua_pushcclosure(L, km_rt_guest_result, KM_GR_KEYS);
+    lua_setfield(L, -2, "guest_result");
     luaL_setfuncs(L, km_rulefacts_runtime_funcs, 0);
     lua_setfield(L, -2, "katamount.runtime");
     lua_pop(L, 1);
