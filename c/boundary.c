@@ -10,6 +10,7 @@
  */
 #include "katamount.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
 static int km_copy_fail(struct km_copy *c, const char *what)
@@ -53,6 +54,17 @@ static int km_copy_scalar(lua_State *from, int idx, lua_State *to, struct km_cop
             return -1;
         }
         c->bytes += len;
+        if (c->strings != NULL) {
+            size_t slot = (((uintptr_t)s >> 4) ^ ((uintptr_t)s >> 10)) & (KM_COPY_STRINGS - 1);
+            if (c->strings[slot] == s) {
+                lua_pushvalue(to, c->strings_base + (int)slot);
+                return 0;
+            }
+            lua_pushlstring(to, s, len);
+            lua_copy(to, -1, c->strings_base + (int)slot);
+            c->strings[slot] = s;
+            return 0;
+        }
         lua_pushlstring(to, s, len);
         return 0;
     default:
@@ -268,8 +280,9 @@ int km_copy_value(lua_State *from, int idx, lua_State *to, struct km_copy *c)
  */
 int km_copy_each(lua_State *from, int idx, lua_State *to, struct km_copy *c)
 {
+    const char *strings[KM_COPY_STRINGS];
     lua_Integer i, n;
-    int from_top, to_top;
+    int from_top, to_top, strings_base;
     idx = lua_absindex(from, idx);
     if (lua_type(from, idx) != LUA_TTABLE)
         return km_copy_fail(c, "a list crossing element by element must be a table");
@@ -278,17 +291,26 @@ int km_copy_each(lua_State *from, int idx, lua_State *to, struct km_copy *c)
         return km_copy_fail(c, "a table with a metatable does not cross");
     }
     /* each element is copied from one slot above the list */
-    if (!lua_checkstack(from, KM_COPY_SLOTS + 1) || !lua_checkstack(to, 4))
+    if (!lua_checkstack(from, KM_COPY_SLOTS + 1) || !lua_checkstack(to, KM_COPY_STRINGS + 4))
         return km_copy_fail(c, "no stack space for a list");
     n = (lua_Integer)lua_rawlen(from, idx);
     if (n > INT_MAX)
         return km_copy_fail(c, "a list of more than INT_MAX elements does not cross");
+    /* the strings remembered across the elements: their copies in slots
+     * below the list (the list's own strings live as long as the copy) */
+    strings_base = lua_gettop(to) + 1;
+    for (i = 0; i < KM_COPY_STRINGS; i++) {
+        strings[i] = NULL;
+        lua_pushnil(to);
+    }
     lua_createtable(to, (int)n, 0);
     for (i = 1; i <= n; i++) {
         struct km_copy one;
         one.items = 0;
         one.bytes = 0;
         one.msg[0] = '\0';
+        one.strings = strings;
+        one.strings_base = strings_base;
         from_top = lua_gettop(from);
         to_top = lua_gettop(to);
         lua_rawgeti(from, idx, i);
@@ -301,5 +323,7 @@ int km_copy_each(lua_State *from, int idx, lua_State *to, struct km_copy *c)
         lua_settop(from, from_top);
         lua_rawseti(to, -2, i);
     }
+    lua_replace(to, strings_base);
+    lua_settop(to, strings_base);
     return 0;
 }

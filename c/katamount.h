@@ -351,10 +351,21 @@ void km_rulestate_open(lua_State *L);
 #define KM_COPY_SLOTS (2 * KM_BOUNDARY_DEPTH_MAX + 8)
 
 /* boundary.c: what one crossing (all arguments, or all results) copied. */
+/* Strings a crossing element by element remembers (km_copy_each): a
+ * string met again (a key of every mount or decision, a path set in two
+ * fields) is the copy made the first time. A power of two. */
+#define KM_COPY_STRINGS 64
+
 struct km_copy {
     lua_Integer items;
     size_t bytes;
     char msg[160];
+    /* the strings copied so far in this crossing, or NULL (none kept):
+     * slot i holds the source's bytes (its string alive in the value
+     * crossing, so that the address is its identity) and the copy is at
+     * strings_base + i on the receiving stack */
+    const char **strings;
+    int strings_base;
 };
 
 /* boundary.c: copy the plain value at `idx` of `from` onto `to`, charged

@@ -428,6 +428,34 @@ params.small = { "a", "b" }
   lu.assertEquals(by.small.value, { "a", "b" })
 end
 
+-- A crossing element by element remembers the strings it copied (one copy
+-- of a key met in every mount or decision, c/boundary.c): each decision
+-- still carries its own mount's strings, across more distinct strings
+-- than the boundary remembers (KM_COPY_STRINGS, 64) and strings equal in
+-- content but made apart (long and short).
+function T.TestBoundary.test_strings_remembered_by_a_crossing_stay_each_decisions_own()
+  local e = assert(katamount.new())
+  local root = H.tmpdir("isostr")
+  local mounts, dirs = {}, {}
+  for i = 1, 300 do
+    local dir = root .. "/" .. ("s"):rep(i % 50 + 1) .. i
+    dirs[i] = H.q(dir)
+    mounts[i] = bind(dir, "/d/" .. i .. ("x"):rep(i % 60), { i % 2 == 0 and "ro" or "rw", "o" .. i })
+  end
+  H.sh("mkdir -p " .. table.concat(dirs, " "))
+  local plan, errors = e:plan({ root = { path = root }, mounts = mounts })
+  lu.assertEquals(#errors, 0, errors[1])
+  for i, d in ipairs(plan.mounts) do
+    lu.assertEquals(d.source, mounts[i].source, "mount " .. i)
+    lu.assertEquals(d.destination, mounts[i].destination, "mount " .. i)
+    lu.assertEquals(d.options, mounts[i].options, "mount " .. i)
+    lu.assertEquals(d.class, "shared", "mount " .. i)
+    lu.assertEquals(d.host.source, mounts[i].source, "mount " .. i)
+    lu.assertEquals(d.host.read_only, i % 2 == 0, "mount " .. i)
+    lu.assertEquals(d.guest_mount.destination, mounts[i].destination, "mount " .. i)
+  end
+end
+
 -- Decisions that are each small cross whatever their number: 2,000 mounts
 -- explained (a trace of every rule tried each, about 250,000 entries in all,
 -- more than one crossing's KM_BOUNDARY_ITEMS_MAX) are all decided.
