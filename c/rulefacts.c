@@ -177,6 +177,12 @@ static int km_rf_freezer(lua_State *L)
 #define KM_MEMO_FREEZE lua_upvalueindex(5)
 #define KM_MEMO_KEY lua_upvalueindex(6)     /* the string "memo" */
 
+/* Paths a fact's memo table has room for when made (it grows past them:
+ * a plan asks stat and realpath of a path or two per mount). */
+#define KM_MEMO_PATHS 8
+/* Facts (and their failures) the memo of a call has room for when made. */
+#define KM_MEMO_FACTS 16
+
 /* memo[upvalue `name`], made when `make` and missing; nil pushed when
  * missing and not made. The memo table is at `memo`. */
 static int km_memo_sub(lua_State *L, int memo, int name, int make)
@@ -185,7 +191,7 @@ static int km_memo_sub(lua_State *L, int memo, int name, int make)
     if (lua_rawget(L, memo) == LUA_TTABLE || !make)
         return lua_type(L, -1) == LUA_TTABLE;
     lua_pop(L, 1);
-    lua_newtable(L);
+    lua_createtable(L, 0, KM_MEMO_PATHS);
     lua_pushvalue(L, name);
     lua_pushvalue(L, -2);
     lua_rawset(L, memo);
@@ -283,8 +289,17 @@ const luaL_Reg km_rulefacts_core_funcs[] = {
     {NULL, NULL}
 };
 
+/* runtime.memo(): a fresh memo for a call (a plan, a decision, a
+ * predicate call), sized for KM_MEMO_FACTS facts: not grown key by key. */
+static int km_rf_memo(lua_State *L)
+{
+    lua_createtable(L, 0, KM_MEMO_FACTS);
+    return 1;
+}
+
 const luaL_Reg km_rulefacts_runtime_funcs[] = {
     {"freezer", km_rf_freezer},
     {"memoizer", km_rf_memoizer},
+    {"memo", km_rf_memo},
     {NULL, NULL}
 };

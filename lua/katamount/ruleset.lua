@@ -24,8 +24,10 @@ local debug_getinfo = debug.getinfo
 
 local E = {}
 
--- The facts' state: the memo of the running plan/decision, the mount table.
+-- The facts' state: the memo of the running plan/decision (a table sized
+-- for the facts a call asks, runtime.memo), the mount table.
 local state = { memo = nil, mtab = nil }
+local new_memo = rt.memo
 local helpers = nil
 
 local rs = { params = {}, param_where = {}, predicates = {}, predicate_info = {}, rules = {},
@@ -771,7 +773,7 @@ end
 function E.call(name, ...)
   local fn = rawget(rs.predicates, name)
   if fn == nil then return false, "predicate '" .. tostring(name) .. "' is not defined" end
-  state.memo = {}
+  state.memo = new_memo()
   sandbox.begin()
   return call_done(name, rs.predicate_info[name], sandbox.call(fn, ...))
 end
@@ -964,7 +966,7 @@ end
 --- Decide one mount: `job` `{fields=, scope=}`, the caller's settings.
 -- @treturn table `{class=, action=, rule=, reasons=, trace=}` or `{error=, trace=}`
 function E.classify(job, ctx, explain)
-  state.memo, call_no_shared = {}, nil
+  state.memo, call_no_shared = new_memo(), nil
   local res = decide(job, settings(ctx), explain)
   state.memo, call_no_shared = nil, nil
   return res
@@ -977,7 +979,7 @@ end
 -- its own result.
 -- @treturn {table,...} one result per job (as `classify`'s)
 function E.plan(jobs, ctx, explain)
-  state.memo, call_no_shared = {}, nil
+  state.memo, call_no_shared = new_memo(), nil
   local c = settings(ctx)
   -- the results take the jobs' places in their list (the boundary's fresh
   -- copy, made at its size: no list grown entry by entry)
