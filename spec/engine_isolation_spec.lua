@@ -373,16 +373,20 @@ function T.TestBoundary.test_a_rule_set_larger_than_one_crossing_loads()
   lu.assertTrue(e:is_secret("/var/lib/kubelet/pods/p/volumes/kubernetes.io~secret/s") == true)
 end
 
--- The host reads one param of the rules itself (direct_volumes_root), and
--- asks for it alone: a param too large to cross does not fail the load;
--- `e:params()` gives every other param and names the one left out.
-function T.TestBoundary.test_a_param_too_large_to_cross_does_not_fail_the_load()
-  local d = rules_dir({ ["50-huge.lua"] = [[
+-- A rule file setting a param too large to cross (line 3) beside a small one
+-- (line 4).
+local HUGE_PARAM = [[
 local t = {}
 for i = 1, 200001 do t[i] = "x" end
 params.huge = t
 params.small = { "a", "b" }
-]] })
+]]
+
+-- The host reads one param of the rules itself (direct_volumes_root), and
+-- asks for it alone: a param too large to cross does not fail the load;
+-- `e:params()` gives every other param and names the one left out.
+function T.TestBoundary.test_a_param_too_large_to_cross_does_not_fail_the_load()
+  local d = rules_dir({ ["50-huge.lua"] = HUGE_PARAM })
   local e = assert(katamount.new({ rules_path = { d } }))
   lu.assertEquals(e:classify(bind("/tmp", "/a")).class, "shared")
   local params, left_out = e:params()
@@ -403,12 +407,7 @@ end
 -- value cell and on stderr, the others are shown, the exit is 0; `--json`
 -- gives it an `error` and no `value`.
 function T.TestBoundary.test_the_command_lists_params_beside_one_too_large_to_cross()
-  local d = rules_dir({ ["50-huge.lua"] = [[
-local t = {}
-for i = 1, 200001 do t[i] = "x" end
-params.huge = t
-params.small = { "a", "b" }
-]] })
+  local d = rules_dir({ ["50-huge.lua"] = HUGE_PARAM })
   local r = H.km("rules --rules " .. H.q(d), "COLUMNS=400")
   lu.assertEquals(r.code, 0, r.err)
   lu.assertStrMatches(r.out, '.*\nhuge +%(not shown: rule boundary: more than '
