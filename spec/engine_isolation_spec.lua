@@ -80,6 +80,17 @@ T.TestTime = { tearDown = H.cleanup }
 -- rules and the engine's own work as much as the rule's).
 local FAR = 60
 local DEADLINE, PLAN_DEADLINE = SANITIZED and 5 or 0.5, SANITIZED and 15 or 1.5
+
+-- The engine options of a test whose subject is neither time nor the budget
+-- but whose rule code does much (a large rule set or value crossing): a far
+-- deadline, so that valgrind (about 50 times slower) on a busy machine does
+-- not stop it (28,000 rules load in 4 x 50 ms here, 2 s under valgrind: the
+-- default deadline). `opts`' own fields stay.
+local function unhurried(opts)
+  opts = opts or {}
+  opts.deadline, opts.plan_deadline = FAR, FAR
+  return opts
+end
 local function seconds(x) return ("%.1f s"):format(x) end
 
 -- One long C call is charged before it runs, or step by step.
@@ -254,7 +265,7 @@ function T.TestBoundary.test_plain_data_of_every_shape_crosses_whole_both_ways()
 predicate("echo", function(v) return v end)
 predicate("many", function(n) local t = {} for i = 1, n do t[i] = i end return t end)
 ]] })
-  local e = assert(katamount.new({ rules_path = { d } }))
+  local e = assert(katamount.new(unhurried({ rules_path = { d } })))
   local big, map = {}, {}
   for i = 1, 40 do big[i] = "v" .. i end
   for i = 1, 30 do map["k" .. i] = { i, "x" .. i, i % 2 == 0 } end
@@ -291,7 +302,7 @@ end
 -- large to cross fails alone, the other mounts and the root filesystem are
 -- decided (decide.lua's plan, ruleset.lua's E.plan).
 function T.TestBoundary.test_a_mount_too_large_to_cross_fails_alone_in_a_plan()
-  local e = assert(katamount.new())
+  local e = assert(katamount.new(unhurried()))
   local huge = bind("/tmp", "/huge")
   for i = 2, 200001 do huge.options[i] = "o" .. (i % 7) end
   local root = H.tmpdir("iso")
@@ -317,7 +328,7 @@ rule { name = "loud", order = -1, class = "x", action = "y",
     return true, t
   end }
 ]] })
-  local e = assert(katamount.new({ rules_path = { d }, budget = 10000000 }))
+  local e = assert(katamount.new(unhurried({ rules_path = { d }, budget = 10000000 })))
   local plan, errors = e:plan({ root = { path = H.tmpdir("iso") },
     mounts = { bind("/tmp", "/a"), bind("/tmp", "/loud"), bind("/proc", "/proc") } })
   lu.assertEquals({ plan.mounts[1].class, plan.mounts[3].class }, { "shared", "system" })
@@ -333,7 +344,7 @@ end
 -- What every decision of a plan shares crosses once: when it cannot (a
 -- spec with 200,001 annotations), each decision fails naming it.
 function T.TestBoundary.test_settings_too_large_to_cross_fail_the_plan_naming_them()
-  local e = assert(katamount.new())
+  local e = assert(katamount.new(unhurried()))
   local annotations = {}
   for i = 1, 200001 do annotations["a" .. i] = "v" end
   local plan, errors = e:plan({ root = { path = H.tmpdir("iso") }, annotations = annotations,
@@ -361,7 +372,7 @@ function T.TestBoundary.test_a_rule_set_larger_than_one_crossing_loads()
     end
     files[("5%d-many.lua"):format(f)] = table.concat(lines, "\n")
   end
-  local e = assert(katamount.new({ rules_path = { rules_dir(files) } }))
+  local e = assert(katamount.new(unhurried({ rules_path = { rules_dir(files) } })))
   local rules = e:rules()
   lu.assertTrue(#rules > 28000, #rules)
   local names = {}
@@ -387,7 +398,7 @@ params.small = { "a", "b" }
 -- `e:params()` gives every other param and names the one left out.
 function T.TestBoundary.test_a_param_too_large_to_cross_does_not_fail_the_load()
   local d = rules_dir({ ["50-huge.lua"] = HUGE_PARAM })
-  local e = assert(katamount.new({ rules_path = { d } }))
+  local e = assert(katamount.new(unhurried({ rules_path = { d } })))
   lu.assertEquals(e:classify(bind("/tmp", "/a")).class, "shared")
   local params, left_out = e:params()
   lu.assertNil(params.huge)
@@ -433,7 +444,7 @@ end
 -- than the boundary remembers (KM_COPY_STRINGS, 64) and strings equal in
 -- content but made apart (long and short).
 function T.TestBoundary.test_strings_remembered_by_a_crossing_stay_each_decisions_own()
-  local e = assert(katamount.new())
+  local e = assert(katamount.new(unhurried()))
   local root = H.tmpdir("isostr")
   local mounts, dirs = {}, {}
   for i = 1, 300 do
@@ -459,7 +470,7 @@ end
 -- explained (a trace of every rule tried each, about 250,000 entries in all,
 -- more than one crossing's KM_BOUNDARY_ITEMS_MAX) are all decided.
 function T.TestBoundary.test_a_plan_of_many_explained_decisions_crosses_whole()
-  local e = assert(katamount.new())
+  local e = assert(katamount.new(unhurried()))
   local mounts = {}
   for i = 1, 2000 do mounts[i] = bind("/tmp", "/d" .. i, { "ro" }) end
   local plan, errors = e:plan({ root = { path = H.tmpdir("iso") }, mounts = mounts }, { explain = true })
