@@ -12,9 +12,13 @@
  *                              device changes (device_for_path's walk)
  *   lookup(path, iters)        statx(STATX_MNT_ID_UNIQUE) + statmount(2)
  *                              (a mount lookup without reading mountinfo)
+ *   (ops only) mountroot       statx(STATX_MNT_ID_UNIQUE) alone: whether the
+ *                              path is the root of a mount (ENOTMNT is no
+ *                              failure)
  *   reread(iters)              open + read + close of /proc/self/mountinfo
  *   ops(list, iters)           a list of {op, path [, limit]} run in order,
  *                              op one of stat lstat statfs count chain lookup
+ *                              mountroot
  *                              realpath (open O_PATH + readlink of
  *                              /proc/self/fd/N + close: symlinks resolved by
  *                              the kernel in one walk) walk (the agent's count
@@ -245,6 +249,17 @@ static int bf_lookup(const char *path, char *buf, size_t bufsz)
     return 0;
 }
 
+/* Whether `path` is the root of a mount (1) or not (0): one statx, as
+ * the core's mount_entry begins (a plain directory needs no more); -1 on
+ * failure. */
+static int bf_mountroot(const char *path)
+{
+    struct statx stx;
+    if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_MNT_ID_UNIQUE, &stx) != 0)
+        return -1;
+    return (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+}
+
 static int bf_reread(char *buf, size_t bufsz)
 {
     int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
@@ -341,7 +356,8 @@ static int bf_lreread(lua_State *L)
     return 1;
 }
 
-enum bf_op { BF_STAT, BF_LSTAT, BF_STATFS, BF_COUNT, BF_CHAIN, BF_LOOKUP, BF_REALPATH, BF_WALK };
+enum bf_op { BF_STAT, BF_LSTAT, BF_STATFS, BF_COUNT, BF_CHAIN, BF_LOOKUP, BF_REALPATH, BF_WALK,
+             BF_MOUNTROOT };
 
 static int bf_realpath(const char *path, char *out, size_t outsz)
 {
@@ -374,7 +390,7 @@ static int bf_lops(lua_State *L)
     size_t bufsz = bf_count_bufsz(64) > 8192 ? bf_count_bufsz(64) : 8192;
     int64_t t0, t1;
     static const char *const names[] = {"stat", "lstat", "statfs", "count", "chain", "lookup",
-                                        "realpath", "walk", NULL};
+                                        "realpath", "walk", "mountroot", NULL};
     luaL_checktype(L, 1, LUA_TTABLE);
     n = (lua_Integer)luaL_len(L, 1);
     steps = lua_newuserdatauv(L, sizeof *steps * (size_t)(n > 0 ? n : 1), 0);
@@ -407,6 +423,7 @@ static int bf_lops(lua_State *L)
             case BF_LOOKUP: bad = bf_lookup(p, buf, bufsz) != 0; break;
             case BF_REALPATH: bad = bf_realpath(p, work, sizeof work) != 0; break;
             case BF_WALK: bad = bf_walk(p, steps[k].limit, buf, bufsz) == -2; break;
+            case BF_MOUNTROOT: bad = bf_mountroot(p) < 0; break;
             }
             if (bad && errno != ENOENT)
                 return bf_fail(L, p);
