@@ -378,8 +378,11 @@ static int walk_count(struct km_count *w, const char *top, size_t toplen,
             *errlen = w->path_len;
             return err;
         }
+        /* back from it, read on after this entry: a seek only when the
+         * block holds entries after it (else the directory's position is
+         * there already: getdents64 leaves it after the last entry given) */
         f->resume = (off_t)d->d_off;
-        f->need_seek = 1;
+        f->need_seek = bpos < bend;
         f->next_read = KM_COUNT_BUF_MIN;
         if (push_frame(w, cfd) != 0) {
             close(cfd);

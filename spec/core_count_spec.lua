@@ -70,6 +70,31 @@ function TestCountFiles.test_nested_directories_count_their_contents()
   lu.assertEquals(core.count_files(d .. "/empty1", 0), 0)
 end
 
+-- Back from a sub-directory, the count reads on after its entry: with a
+-- seek when the block read holds entries after it, without one when the
+-- entry was the block's last (getdents64 left the directory there). Sub-
+-- directories among files, in whatever order the file system lists them,
+-- and one alone after a single file: every file counted once.
+function TestCountFiles.test_entries_after_a_subdirectory_count_once()
+  local d = H.tmpdir("cnt")
+  H.fill(d, 10, "top")
+  for i = 1, 5 do H.fill(d .. "/sub" .. i, 2) end
+  lu.assertEquals(core.count_files(d, 100), 20)
+  lu.assertEquals(core.count_files(d, 20), 20)
+  lu.assertEquals(core.count_files(d, 19), -1)
+  -- a file and a sub-directory made in both orders (a tmpfs lists the
+  -- newest first: the sub-directory is the block's last entry in one)
+  local e = H.tmpdir("cnt")
+  H.write(e .. "/file", "")
+  H.fill(e .. "/sub", 3)
+  lu.assertEquals(core.count_files(e, 100), 4)
+  local f = H.tmpdir("cnt")
+  H.fill(f .. "/sub", 3)
+  H.write(f .. "/file", "")
+  lu.assertEquals(core.count_files(f, 100), 4)
+  lu.assertEquals(core.count_files(f, 3), -1)
+end
+
 -- Upstream issue 9780: the Go original adds a sub-directory's -1 to its
 -- running count, so limit 8 over {a_sibling, sub/ with 10 files} answers 0.
 function TestCountFiles.test_subdirectory_over_the_limit_is_minus_one()
