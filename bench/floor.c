@@ -13,13 +13,12 @@
  *   lookup(path, iters)        statx(STATX_MNT_ID_UNIQUE) + statmount(2)
  *                              (a mount lookup without reading mountinfo)
  *   (ops only) mountroot       statx(STATX_MNT_ID_UNIQUE) alone: whether the
- *                              path is the root of a mount (ENOTMNT is no
- *                              failure)
+ *                              path is the root of a mount (a plain
+ *                              directory is an answer, not a failure)
  *   reread(iters)              open + read + close of /proc/self/mountinfo
  *   ops(list, iters)           a list of {op, path [, limit]} run in order,
  *                              op one of stat lstat statfs count chain lookup
- *                              mountroot
- *                              realpath (open O_PATH + readlink of
+ *                              mountroot realpath (open O_PATH + readlink of
  *                              /proc/self/fd/N + close: symlinks resolved by
  *                              the kernel in one walk) walk (the agent's count
  *                              of a watched tree: getdents64 + fstatat of

@@ -181,8 +181,12 @@ local FLOOR_OF = {
 function M.check_floor(spied, P)
   local want = {}        -- "op path" of the floor -> count
   local function key(op) return op[1] .. " " .. op[2] .. (op[3] and (" " .. op[3]) or "") end
-  for _, op in ipairs(P.floor_ops) do want[key(op)] = (want[key(op)] or 0) + 1 end
-  want["stat " .. P.direct_volumes] = (want["stat " .. P.direct_volumes] or 1) - 1
+  for _, op in ipairs(P.floor_ops) do
+    local k = key(op)
+    want[k] = (want[k] or 0) + 1
+  end
+  local host_look = "stat " .. P.direct_volumes
+  if want[host_look] then want[host_look] = want[host_look] - 1 end
   local out = { matched = 0, missing = {}, extra = {} }
   for call, n in pairs(spied) do
     local name, rest = call:match("^(%S+) ?(.*)$")

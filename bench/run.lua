@@ -556,8 +556,6 @@ do
   local r9 = plan9_row.km and plan9_row.floor and plan9_row.km / plan9_row.floor
   line(r9 and r9 <= 2.5, ("plan of the pod within 2.5x of issue 9's floor (without the agent's"
     .. " walks): %s"):format(r9 and ("%.2fx"):format(r9) or "n/a"))
-  -- issue 9's target was set before plans carried the guest side (issue
-  -- 12): the decisions alone, the same plan with ctx.translate = false
   -- the floor is the plan's syscalls made bare: a floor op no core call of
   -- the plan asks for flatters every plan ratio (until 2026-12-01 a walk of
   -- big-config did, by 12%); a call of the plan the floor lacks is work of
@@ -576,6 +574,8 @@ do
       .. " floor ops no call asks for: %s; calls the floor leaves out: %s"):format(fc.matched,
       short(fc.extra), short(fc.missing)))
   end
+  -- issue 9's target was set before plans carried the guest side (issue
+  -- 12): the decisions alone, the same plan with ctx.translate = false
   local dr = translation and translation.floor and translation.without / translation.floor
   line(dr and dr <= 2.5, ("decisions of the pod (no guest side) within 2.5x of its floor: %s"):format(
     dr and ("%.2fx"):format(dr) or "n/a"))
