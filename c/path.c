@@ -215,16 +215,25 @@ static int km_base(lua_State *L)
  * ENOTDIR...); -2 when /proc cannot answer, so realpath(3) must. */
 static ssize_t resolve_by_fd(const char *path, char *buf, size_t cap)
 {
-    char link[sizeof "/proc/self/fd/" + 3 * sizeof(int)];
+    static const char prefix[] = "/proc/self/fd/";
+    char link[sizeof prefix + 3 * sizeof(int)];
+    char digits[3 * sizeof(int)];
+    size_t nd = 0;
     ssize_t n;
+    unsigned v;
     int fd = open(path, O_PATH | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    n = snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    if (n < 0 || (size_t)n >= sizeof link) {
-        close(fd);
-        return -2;
-    }
+    /* the link's name by hand: snprintf cost a third of the call's own work */
+    v = (unsigned)fd;
+    do {
+        digits[nd++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    memcpy(link, prefix, sizeof prefix - 1);
+    for (n = 0; (size_t)n < nd; n++)
+        link[sizeof prefix - 1 + (size_t)n] = digits[nd - 1 - (size_t)n];
+    link[sizeof prefix - 1 + nd] = '\0';
     n = readlink(link, buf, cap);
     close(fd);
     /* a truncated answer, or one that is no path ("anon_inode:..."), or a

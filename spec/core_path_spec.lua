@@ -268,6 +268,23 @@ function TestCoreRealpath:test_resolves_symlinks_and_dots()
   lu.assertEquals(core.realpath("/proc/self"), "/proc/" .. H.pid())
 end
 
+-- The answer is read back from /proc/self/fd/N, N written by hand: with
+-- 1-, 2- and 3-digit descriptors, each other one open on a file of its own,
+-- a wrong N would read another file's path back.
+function TestCoreRealpath:test_descriptors_of_every_width()
+  local d = H.mkdir(self.dir .. "/held")
+  local target = H.write(self.dir .. "/target", "x")
+  local held = {}
+  local ok, err = pcall(function()
+    for i = 1, 130 do
+      lu.assertEquals(core.realpath(target), target, "with " .. (i - 1) .. " files held open")
+      held[i] = assert(io.open(H.write(("%s/f%d"):format(d, i), ""), "r"))
+    end
+  end)
+  for _, f in ipairs(held) do f:close() end
+  if not ok then error(err, 0) end
+end
+
 function TestCoreRealpath:test_errors()
   local ok, msg, errno = core.realpath("")
   H.assert_error("realpath ''", ok, msg, errno, E.ENOENT)
