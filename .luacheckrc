@@ -40,4 +40,7 @@ stds.katamount_rules = {
   },
 }
 files["rules/"] = { std = "katamount_rules" }
+files["examples/rules/"] = { std = "katamount_rules" }
 files["spec/fixtures/"] = { std = "katamount_rules" }
+-- a LuaRocks configuration file: its settings are globals
+files["luarocks-offline.lua"] = { globals = { "rocks_provided" } }

@@ -5,7 +5,7 @@
 #   make demo       plan the example pod with the bundled rules (the main job)
 #   make asan       the specs against a core built with AddressSanitizer + UBSan
 #   make valgrind   the specs under valgrind memcheck
-#   make lint       luacheck over lua/, rules/, bin/, spec/, bench/
+#   make lint       luacheck over every Lua file (lua/, rules/, spec/, bench/, examples/, ...) and bin/katamount
 #   make bench      the benchmarks (root, inside `unshare -m`)
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS; make fuzz-replay replays the corpus
 #   make doc        the HTML API documentation (core and engine, LDoc) in build/doc
@@ -86,7 +86,7 @@ valgrind: need-root $(CORE)
 	awk "$$VALGRIND_LOG_FILTER" $(BUILD)/valgrind.log >&2; exit $$rc
 
 lint: deps
-	luacheck lua rules bin spec bench
+	luacheck . bin/katamount
 
 # The main job: plan the example pod (examples/pod/config.json, its root
 # filesystem mount with three erofs layers in examples/pod/rootfs.json) with the
