@@ -40,28 +40,8 @@ end
 -- Reloads per race (fewer under the sanitizers and valgrind, much slower).
 local RELOADS = SANITIZED and 1000 or 5000
 
--- Background shell loops, each in a process group of its own (setsid)
--- that stop_loops kills whole, waiting until none of its processes is left
--- (a `mv` outliving its shell would move things after the spec looked).
-local loops = {}
-
-local function start_loop(script, as_nobody)
-  local prefix = as_nobody and "setpriv --reuid=65534 --regid=65534 --clear-groups " or ""
-  local pid = H.sh("setsid " .. prefix .. "sh -c " .. q(script) .. " </dev/null >/dev/null 2>&1 & echo $!")
-  loops[#loops + 1] = pid
-  return pid
-end
-
-local function stop_loops()
-  for i = #loops, 1, -1 do
-    H.run("kill -s KILL -- -" .. loops[i] .. "; while kill -s 0 -- -" .. loops[i]
-      .. " 2>/dev/null; do sleep 0.01; done")
-    loops[i] = nil
-  end
-end
-
 local function teardown()
-  stop_loops()
+  H.stop_loops()
   H.cleanup()
 end
 
@@ -268,7 +248,7 @@ function T.TestLoaderRaces.test_writable_parent_never_loaded()
   H.sh("chmod 777 " .. q(base))
   H.sh("setpriv --reuid=65534 --regid=65534 --clear-groups sh -c " ..
     q("mkdir " .. base .. "/evil && echo \"params.who = 'evil'\" > " .. base .. "/evil/10-a.lua"))
-  start_loop(("cd %s && while :; do mv rules.d x; mv evil rules.d; mv rules.d evil; mv x rules.d; done")
+  H.start_loop(("cd %s && while :; do mv rules.d x; mv evil rules.d; mv rules.d evil; mv x rules.d; done")
     :format(q(base)), true)
   local by_parent, other = 0, {}
   for _ = 1, RELOADS do
@@ -281,7 +261,7 @@ function T.TestLoaderRaces.test_writable_parent_never_loaded()
     end
     lu.assertEquals(e:params().who, "root")
   end
-  stop_loops()
+  H.stop_loops()
   H.sh(("cd %s && if [ \"$(stat -c %%u rules.d 2>/dev/null)\" = 65534 ]; then mv rules.d evil; fi; "
     .. "if [ -d x ]; then mv x rules.d; fi"):format(q(base)))
   -- the refusals name the parent; the rest found rules.d moved away
@@ -304,7 +284,7 @@ function T.TestLoaderRaces.test_swapped_directory_never_mixed()
   local other = H.mkdir(base .. "/other")
   for name, src in pairs(version("B")) do H.write(other .. "/" .. name, src) end
   local e = assert(new(d))
-  start_loop(("cd %s && while :; do mv rules.d t; mv other rules.d; mv t other; done"):format(q(base)))
+  H.start_loop(("cd %s && while :; do mv rules.d t; mv other rules.d; mv t other; done"):format(q(base)))
   for _ = 1, RELOADS do
     if e:reload() then
       local p = e:params()
@@ -320,7 +300,7 @@ function T.TestLoaderRaces.test_swapped_directory_never_mixed()
       for _, f in ipairs(files) do lu.assertEquals(f.text:match('"(%u)"'), v) end
     end
   end
-  stop_loops()
+  H.stop_loops()
   H.sh("cd " .. q(base) .. " && { [ -d rules.d ] || mv t rules.d; }")
   assert(e:reload())
   local p = e:params()

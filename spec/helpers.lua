@@ -166,6 +166,42 @@ function H.cleanup()
   for i = #tmp_dirs, 1, -1 do H.rm_rf(tmp_dirs[i]); tmp_dirs[i] = nil end
 end
 
+-- Background loops (a spec's attacker), each in a process group of its own
+-- (setsid) that H.stop_loops kills whole, waiting until none of its
+-- processes is left (a `mv` outliving its shell would move things after
+-- the spec looked).
+local loops = {}
+
+--- Start `script` (sh) in the background, as nobody when `as_nobody`.
+function H.start_loop(script, as_nobody)
+  local prefix = as_nobody and "setpriv --reuid=65534 --regid=65534 --clear-groups " or ""
+  local pid = H.sh("setsid " .. prefix .. "sh -c " .. sh_quote(script)
+    .. " </dev/null >/dev/null 2>&1 & echo $!")
+  loops[#loops + 1] = pid
+  return pid
+end
+
+--- Stop every loop H.start_loop started.
+function H.stop_loops()
+  for i = #loops, 1, -1 do
+    H.run("kill -s KILL -- -" .. loops[i] .. "; while kill -s 0 -- -" .. loops[i]
+      .. " 2>/dev/null; do sleep 0.01; done")
+    loops[i] = nil
+  end
+end
+
+--- A spec tool of spec/tools/ (built by make test, asan and valgrind in
+-- build-spec-tools/): its path; an error saying so when it is not built.
+function H.spec_tool(name)
+  local path = H.root .. "/build-spec-tools/" .. name
+  local f = io.open(path, "r")
+  if f == nil then
+    error(("%s is not built: run the specs with make test (or make asan, make valgrind)"):format(path), 2)
+  end
+  f:close()
+  return path
+end
+
 function H.mkdir(path) H.sh("mkdir -p " .. sh_quote(path)) return path end
 
 function H.write(path, content)
