@@ -6,10 +6,15 @@
  * Lua functions: tree_size.
  *
  * The walk has no recursion: a stack of the directories still to read
- * (their paths end to end in one block), one directory open at a time,
- * each entry judged with fstatat(AT_SYMLINK_NOFOLLOW) relative to its
- * directory and each directory below the top opened with O_NOFOLLOW, so
- * that no link is ever followed. A directory is read for at most the
+ * (their paths end to end in one block), the top and one directory below
+ * it open at a time, each entry judged with fstatat(AT_SYMLINK_NOFOLLOW)
+ * relative to its directory and each directory below the top opened
+ * relative to the top's descriptor with no symlink followed anywhere on the
+ * way (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS; where the kernel
+ * lacks it, one openat(O_NOFOLLOW) per component), so that no link is ever
+ * followed: a directory above swapped for a link (rename(2)'s
+ * RENAME_EXCHANGE) fails the walk with ELOOP, never leads it out of the
+ * tree. A directory is read for at most the
  * entries still allowed plus one, so a directory of a million entries
  * costs what the limit allows, and its names are sorted so that the
  * answer does not depend on the file system's order. Nothing of the Lua
@@ -18,11 +23,19 @@
 /*** @submodule katamount.core */
 #include "katamount.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+/* KM_TREE_NO_OPENAT2: walk component by component even where openat2
+ * exists (make asan builds so, so that the suite runs both ways). */
+#if defined(SYS_openat2) && !defined(KM_TREE_NO_OPENAT2)
+#define KM_TREE_OPENAT2 1
+#include <linux/openat2.h>
+#endif
 
 /* Largest max_entries tree_size accepts: it bounds the walk's work and its
  * memory (at most this many directory paths of KM_PATH_MAX bytes). */
@@ -155,11 +168,60 @@ static int judge_entries(struct km_tree *t, int fd, int *res)
     return 0;
 }
 
+#define KM_TREE_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+
+/* Open the directory `rel` (a relative path, names joined by "/") below
+ * the directory `top`, one openat(O_NOFOLLOW) per component: no link
+ * followed on the way. A descriptor, or -1 with errno. */
+static int open_components(int top, char *rel)
+{
+    int dir = top;
+    char *name = rel;
+    for (;;) {
+        char *slash = strchr(name, '/');
+        int fd, err;
+        if (slash != NULL)
+            *slash = '\0';
+        fd = openat(dir, name, KM_TREE_DIR_FLAGS);
+        err = errno;
+        if (slash != NULL)
+            *slash = '/';
+        if (dir != top)
+            close(dir);
+        if (fd < 0 || slash == NULL) {
+            errno = err;
+            return fd;
+        }
+        dir = fd;
+        name = slash + 1;
+    }
+}
+
+/* Open the directory `rel` below the directory `top`, never through a
+ * link nor out of `top`: openat2 where the kernel has it (one call),
+ * else component by component. A descriptor, or -1 with errno (ELOOP for
+ * a link met on the way). */
+static int open_below(int top, char *rel)
+{
+#ifdef KM_TREE_OPENAT2
+    struct open_how how;
+    long fd;
+    memset(&how, 0, sizeof how);
+    how.flags = KM_TREE_DIR_FLAGS;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+    fd = syscall(SYS_openat2, top, rel, &how, sizeof how);
+    if (fd >= 0 || errno != ENOSYS)
+        return (int)fd;
+#endif
+    return open_components(top, rel);
+}
+
 /* The walk from t->cur (the top, already on the stack); 0 or an errno
  * (t->err_path names what failed). */
 static int walk(struct km_tree *t, int *res)
 {
-    int first = 1;
+    int top = -1, err = 0;
+    size_t top_len = 0;
     *res = KM_TREE_WITHIN;
     if (t->buf == NULL) {
         t->buf = malloc(t->bufsz);
@@ -167,16 +229,22 @@ static int walk(struct km_tree *t, int *res)
             return ENOMEM;
         t->buf_allocated = 1;
     }
-    while (t->ntops > 0 && *res == KM_TREE_WITHIN) {
-        int fd, err, over;
+    while (err == 0 && t->ntops > 0 && *res == KM_TREE_WITHIN) {
+        int fd, over;
         pop_dir(t);
-        /* the top may be reached through a link, as the agent's path is */
-        fd = open(t->cur, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (first ? 0 : O_NOFOLLOW));
-        first = 0;
+        if (top < 0) {
+            /* the top may be reached through a link, as the agent's path is */
+            fd = open(t->cur, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            top = fd;
+            top_len = t->cur_len;
+        } else {
+            /* below it: t->cur is the top's path, "/", the path below */
+            fd = open_below(top, t->cur + top_len + 1);
+        }
         if (fd < 0) {
             err = errno;
             failed_at(t, NULL);
-            return err;
+            break;
         }
         /* at most the entries still allowed and one more */
         err = km_names_read(fd, t->buf, t->bufsz, (size_t)(t->max_entries - t->entries) + 1,
@@ -189,11 +257,12 @@ static int walk(struct km_tree *t, int *res)
         } else {
             failed_at(t, NULL);
         }
-        close(fd);
-        if (err != 0)
-            return err;
+        if (fd != top)
+            close(fd);
     }
-    return 0;
+    if (top >= 0)
+        close(top);
+    return err;
 }
 
 /***

@@ -117,7 +117,10 @@ function TestReadFile.test_errors()
 end
 
 local TestTreeSize = {}
-function TestTreeSize.tearDown() H.cleanup() end
+function TestTreeSize.tearDown()
+  H.stop_loops()
+  H.cleanup()
+end
 
 local BIG = 1 << 40
 
@@ -165,6 +168,45 @@ function TestTreeSize.test_links_are_never_followed()
   -- the top itself may be reached through a link
   H.symlink("vol", d .. "/top-link")
   lu.assertEquals({ core.tree_size(d .. "/top-link", 100, 1000) }, { 2, #(d .. "/outside") })
+end
+
+-- An attacker who may write in the tree swaps a directory of it for a link
+-- to a directory outside, atomically and again and again (rename(2)'s
+-- RENAME_EXCHANGE: neither name is ever missing), while the walk runs.
+-- The walk has listed vol/a's sub-directories; those it opens after a swap
+-- are reached through the link. No walk ever counts what lies outside
+-- (a 1 TiB sparse file under each of them): it finishes within the tree,
+-- or fails with ELOOP (a link met on the way) or ENOTDIR (the link where
+-- a directory was listed).
+local SWAP_WALKS = os.getenv("KATAMOUNT_SANITIZED") and 500 or 3000
+function TestTreeSize.test_a_directory_swapped_for_a_link_never_leads_out()
+  local d = H.tmpdir("ts-swap")
+  local top = H.mkdir(d .. "/vol")
+  H.sh(("cd %s && for i in $(seq -w 1 40); do mkdir -p vol/a/b$i outside/b$i && printf x > vol/a/b$i/f"
+    .. " && truncate -s 1T outside/b$i/huge; done"):format(H.q(d)))
+  H.symlink(d .. "/outside", top .. "/swap")
+  H.start_loop(("exec %s %s %s"):format(H.q(H.spec_tool("exchange")), H.q(top .. "/a"),
+    H.q(top .. "/swap")))
+  local within, refused, other = 0, 0, {}
+  for _ = 1, SWAP_WALKS do
+    local entries, bytes, errno = core.tree_size(top, 4096, BIG)
+    if entries ~= nil then
+      lu.assertTrue(bytes < 1 << 30, ("a walk counted %d bytes: it left the tree"):format(bytes))
+      within = within + 1
+    elseif errno == H.E.ELOOP or errno == H.E.ENOTDIR then
+      refused = refused + 1
+    else
+      other[#other + 1] = bytes
+    end
+  end
+  H.stop_loops()
+  lu.assertEquals(other, {})
+  lu.assertEquals(within + refused, SWAP_WALKS)
+  -- the tree as it was left, walked in peace: 40 sub-directories and files,
+  -- the link, vol and a
+  local entries, bytes = core.tree_size(top, 4096, BIG)
+  lu.assertEquals(entries, 1 + 1 + 1 + 40 * 2)
+  lu.assertEquals(bytes, 40 + #(d .. "/outside"))
 end
 
 -- The first limit passed ends the walk; a directory holding more names
