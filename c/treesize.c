@@ -201,17 +201,22 @@ static int open_components(int top, char *rel)
  * link nor out of `top`: openat2 where the kernel has it (one call),
  * else component by component. A descriptor, or -1 with errno (ELOOP for
  * a link met on the way). */
-static int open_below(int top, char *rel)
+static int open_below(int top, char *rel, int *no_openat2)
 {
 #ifdef KM_TREE_OPENAT2
-    struct open_how how;
-    long fd;
-    memset(&how, 0, sizeof how);
-    how.flags = KM_TREE_DIR_FLAGS;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
-    fd = syscall(SYS_openat2, top, rel, &how, sizeof how);
-    if (fd >= 0 || errno != ENOSYS)
-        return (int)fd;
+    if (!*no_openat2) {
+        struct open_how how;
+        long fd;
+        memset(&how, 0, sizeof how);
+        how.flags = KM_TREE_DIR_FLAGS;
+        how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+        fd = syscall(SYS_openat2, top, rel, &how, sizeof how);
+        if (fd >= 0 || errno != ENOSYS)
+            return (int)fd;
+        *no_openat2 = 1;    /* asked once per walk, not once per directory */
+    }
+#else
+    (void)no_openat2;
 #endif
     return open_components(top, rel);
 }
@@ -220,7 +225,7 @@ static int open_below(int top, char *rel)
  * (t->err_path names what failed). */
 static int walk(struct km_tree *t, int *res)
 {
-    int top = -1, err = 0;
+    int top = -1, err = 0, no_openat2 = 0;
     size_t top_len = 0;
     *res = KM_TREE_WITHIN;
     if (t->buf == NULL) {
@@ -239,7 +244,7 @@ static int walk(struct km_tree *t, int *res)
             top_len = t->cur_len;
         } else {
             /* below it: t->cur is the top's path, "/", the path below */
-            fd = open_below(top, t->cur + top_len + 1);
+            fd = open_below(top, t->cur + top_len + 1, &no_openat2);
         }
         if (fd < 0) {
             err = errno;
