@@ -148,7 +148,9 @@ local function direct_root(engine, ctx)
 end
 
 -- Whether the direct volumes directory `root` is missing (no volume can
--- be direct then), asked once per plan: `seen` remembers it.
+-- be direct then), asked once per plan: `seen` remembers it (and
+-- `seen.none`, that no mount of the plan can be direct: the plan's one
+-- root is missing).
 local function no_direct_root(root, seen)
   if seen == nil then return false end
   local missing = seen[root]
@@ -156,6 +158,7 @@ local function no_direct_root(root, seen)
     local _, _, errno = core.stat(root)
     missing = errno == 2 or errno == 20                -- ENOENT, ENOTDIR
     seen[root] = missing
+    seen.none = missing
   end
   return missing
 end
@@ -167,7 +170,7 @@ end
 -- scope (the boundary copies what is set: source, destination, type,
 -- options, scope; `decision` takes the scope off again), no table made.
 local function mount_job(engine, f, ctx, seen)
-  if may_be_direct(f) then
+  if not (seen and seen.none) and may_be_direct(f) then
     local root, rerr = direct_root(engine, ctx)
     if not root then return nil, rerr end
     if not no_direct_root(root, seen) then
