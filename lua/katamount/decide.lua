@@ -148,19 +148,15 @@ local function direct_root(engine, ctx)
 end
 
 -- Whether the direct volumes directory `root` is missing (no volume can
--- be direct then), asked once per plan: `seen` remembers it (and
--- `seen.none`, that no mount of the plan can be direct: the plan's one
--- root is missing).
+-- be direct then), asked once per plan (a plan has one root: its ctx and
+-- engine): `seen.missing` remembers the answer.
 local function no_direct_root(root, seen)
   if seen == nil then return false end
-  local missing = seen[root]
-  if missing == nil then
+  if seen.missing == nil then
     local _, _, errno = core.stat(root)
-    missing = errno == 2 or errno == 20                -- ENOENT, ENOTDIR
-    seen[root] = missing
-    seen.none = missing
+    seen.missing = errno == 2 or errno == 20           -- ENOENT, ENOTDIR
   end
-  return missing
+  return seen.missing
 end
 
 -- A mount job, with the mountInfo.json of a direct-assigned volume when
@@ -170,7 +166,7 @@ end
 -- scope (the boundary copies what is set: source, destination, type,
 -- options, scope; `decision` takes the scope off again), no table made.
 local function mount_job(engine, f, ctx, seen)
-  if not (seen and seen.none) and may_be_direct(f) then
+  if not (seen and seen.missing) and may_be_direct(f) then
     local root, rerr = direct_root(engine, ctx)
     if not root then return nil, rerr end
     if not no_direct_root(root, seen) then
