@@ -857,6 +857,13 @@ end
 -- A class without a translation leaves `d` as it is.
 -- Returns `d`, or `{error=, trace=}` when the translation failed.
 local names = { class = nil, action = nil, rule = nil }
+-- The overlays of a decision, made once: its mount, the mount's options,
+-- its ctx, the names a translation sees (re-pointed by setting `__index`).
+local mount_ov, mount_ov_mt = sandbox.new_overlay()
+local options_ov, options_ov_mt = sandbox.new_overlay()
+local ctx_ov, ctx_ov_mt = sandbox.new_overlay()
+local names_ov, names_ov_mt = sandbox.new_overlay()
+names_ov_mt.__index = names
 local function translate(m, ctx, d)
   local by_action = rs.guest_of[d.class]
   if by_action == nil then return d end
@@ -870,7 +877,7 @@ local function translate(m, ctx, d)
   -- build sees the decision's names through an overlay of a table reused
   -- by every decision: what it does to them stays there
   names.class, names.action, names.rule = d.class, d.action, d.rule
-  local ok, out = sandbox.call(g.build, m, ctx, sandbox.overlay(names))
+  local ok, out = sandbox.call(g.build, m, ctx, names_ov)
   local res, err
   if ok then res, err = guest_fields(g, out, d) else err = out end
   if res == nil then
@@ -920,7 +927,8 @@ local function decide(job, c, explain, good)
     rules = indexed_rules(key, explain)
   end
   local base = job
-  base.options = sandbox.overlay(job.options or {})
+  options_ov_mt.__index = job.options or {}
+  base.options = options_ov
   -- a direct-assigned volume: its mountInfo.json, read by the host
   -- (tables of this job and of the plan's loop, referred to nowhere else:
   -- frozen in place)
@@ -930,8 +938,8 @@ local function decide(job, c, explain, good)
     base.mounted = job.mounted == true
     base.parts = sandbox.freeze_owned(job.parts or {})
   end
-  local m = sandbox.overlay(helpers.mount(base))
-  local ctx = sandbox.overlay(c)
+  mount_ov_mt.__index, ctx_ov_mt.__index = helpers.mount(base), c
+  local m, ctx = mount_ov, ctx_ov
   local trace, on_result = nil, nil
   if explain then
     trace = {}

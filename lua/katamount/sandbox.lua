@@ -65,13 +65,14 @@ local function ro_pairs(t) return ro_next, t, nil end
 M.freeze_owned = rt.freezer(ro_write, ro_len, ro_pairs, M.DEPTH_MAX)
 
 -- Overlays (below): reads fall through to a base table, writes stay on the
--- overlay. Their state is declared here for plain_at.
-local overlays, overlay_mt, index_of, n_used = {}, {}, {}, 0
+-- overlay. Their state is declared here for plain_at: the overlays made,
+-- and each one's metatable.
+local overlays, overlay_mt = {}, {}
 
 -- The table an overlay shows through, or nil when `t` is none.
 local function overlay_base(t)
-  local i = index_of[t]
-  return i ~= nil and overlay_mt[i].__index or nil
+  local mt = overlay_mt[t]
+  return mt ~= nil and mt.__index or nil
 end
 
 local function plain_at(v, depth)
@@ -142,9 +143,9 @@ end
 
 -- Overlays: reads fall through to a base table, writes stay on the
 -- overlay (runtime.write, which marks it written), which is cleared before
--- the next rule runs. A decision's
--- overlays are made once and re-pointed at each decision's tables (no
--- allocation per decision).
+-- the next rule runs. The engine makes each overlay a decision uses once
+-- and re-points it at each decision's table (no allocation, no call per
+-- decision).
 
 local function ov_len(t)
   local n = #overlay_base(t)
@@ -166,28 +167,25 @@ local function clear_overlays()
   written(false)
 end
 
---- An overlay of `base` for the running decision (at most a few per
--- decision: they are reused by the next one).
--- @tparam table base
--- @treturn table
-function M.overlay(base)
-  n_used = n_used + 1
-  local p = overlays[n_used]
-  if p == nil then
-    local mt = { __index = base, __newindex = write, __len = ov_len, __pairs = ov_pairs,
-      __metatable = false }
-    p = setmetatable({}, mt)
-    overlays[n_used], overlay_mt[n_used], index_of[p] = p, mt, n_used
-  else
-    overlay_mt[n_used].__index = base
-  end
-  return p
+local EMPTY = setmetatable({}, { __newindex = ro_write, __metatable = false })
+
+--- A new overlay, for the engine to re-point at each decision's table by
+-- setting its metatable's `__index` (one store: no call, no allocation per
+-- decision). Rules never reach the metatable (`__metatable` is false).
+-- It shows an empty table until it is pointed.
+-- @treturn table the overlay
+-- @treturn table its metatable
+function M.new_overlay()
+  local mt = { __index = EMPTY, __newindex = write, __len = ov_len, __pairs = ov_pairs,
+    __metatable = false }
+  local p = setmetatable({}, mt)
+  overlays[#overlays + 1], overlay_mt[p] = p, mt
+  return p, mt
 end
 
---- A decision begins: the overlays of the last one are cleared and free.
+--- A decision begins: what a rule wrote on the overlays is cleared.
 function M.begin()
   if written() then clear_overlays() end
-  n_used = 0
 end
 
 --- The message of a failed protected call: what stopped the rule (memory,
