@@ -167,14 +167,17 @@ static int km_rt_rule(lua_State *L)
 }
 
 /* runtime.restart(): a new decision (or file) gets a deadline of its own,
- * and forgets what stopped the one before. */
+ * and forgets what stopped the one before; returns whether an overlay was
+ * written since that flag was last cleared (runtime.written()), which the
+ * decision then clears. */
 static int km_rt_restart(lua_State *L)
 {
     struct km_rule_state *rs = km_rs_of(L);
     rs->refused = 0;
     rs->tripped = KM_TRIP_NONE;
     km_rs_restart(rs);
-    return 0;
+    lua_pushboolean(L, rs->written);
+    return 1;
 }
 
 /* runtime.tripped(): why the running rule was stopped (memory, budget,

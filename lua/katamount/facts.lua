@@ -314,6 +314,8 @@ function M.new(state, core, mountinfo, per_path, freeze, memoizer)
   function H.mount(fields)
     return setmetatable(fields, Mount_mt)
   end
+  --- The metatable `mount` gives (for the engine, which sets it itself).
+  H.mount_mt = Mount_mt
 
   return H
 end

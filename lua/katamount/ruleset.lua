@@ -857,6 +857,7 @@ end
 -- A class without a translation leaves `d` as it is.
 -- Returns `d`, or `{error=, trace=}` when the translation failed.
 local names = { class = nil, action = nil, rule = nil }
+local restart, clear_overlays = rt.restart, sandbox.clear
 -- The overlays of a decision, made once: its mount, the mount's options,
 -- its ctx, the names a translation sees (re-pointed by setting `__index`).
 local mount_ov, mount_ov_mt = sandbox.new_overlay()
@@ -900,22 +901,39 @@ local function no_shared_fs(c)
   return call_no_shared
 end
 
+-- What every decision of the running plan (or classify) reads the same:
+-- params.layer_option when it is a string, and whether decisions are
+-- translated (ctx.translate ~= false). Set by `begin_call`.
+local call_layer_option, call_translate = nil, true
+
+-- A plan (or classify) begins with settings `c`: a fresh memo, and what
+-- its decisions share read once.
+local function begin_call(c)
+  state.memo, call_no_shared = new_memo(), nil
+  local option = rs.params.layer_option
+  call_layer_option = type(option) == "string" and option or nil
+  call_translate = c.translate ~= false
+end
+
+local function end_call()
+  state.memo, call_no_shared, call_layer_option = nil, nil, nil
+end
+
 -- Decide one job `{source=, destination=, type=, options=, scope=,
 -- mounted=, target=, parts=, direct_volume=}` (the boundary's fresh copy:
 -- it becomes the mount the rules see) with settings `c` (already over the
 -- params); `good`: the layers decided so far (rootfs).
 local function decide(job, c, explain, good)
-  rt.restart()
-  sandbox.begin()
+  -- a deadline of its own; what the last rule wrote on an overlay cleared
+  if restart() then clear_overlays() end
   -- the rules this mount tries (the rule index): by what it has of what
   -- rules need, before its options become an overlay
   local rules = rs.rootfs_rules
   if job.scope ~= "rootfs" then
     local needed, key = rs.needed, 0
     if job.direct_volume ~= nil then key = 1 end
-    if needed & 2 ~= 0 then
-      local option = rs.params.layer_option
-      if type(option) == "string" and has_option(job.options, option) then key = key + 2 end
+    if needed & 2 ~= 0 and call_layer_option and has_option(job.options, call_layer_option) then
+      key = key + 2
     end
     if needed & 4 ~= 0 then
       -- the predicate, under its budget: one that fails or is stopped
@@ -924,7 +942,7 @@ local function decide(job, c, explain, good)
       if not ok or yes then key = key + 4 end
     end
     if needed & 8 ~= 0 and no_shared_fs(c) then key = key + 8 end
-    rules = indexed_rules(key, explain)
+    rules = (explain and rs.mount_index_traced or rs.mount_index)[key] or indexed_rules(key, explain)
   end
   local base = job
   options_ov_mt.__index = job.options or {}
@@ -938,7 +956,7 @@ local function decide(job, c, explain, good)
     base.mounted = job.mounted == true
     base.parts = sandbox.freeze_owned(job.parts or {})
   end
-  mount_ov_mt.__index, ctx_ov_mt.__index = helpers.mount(base), c
+  mount_ov_mt.__index, ctx_ov_mt.__index = setmetatable(base, helpers.mount_mt), c
   local m, ctx = mount_ov, ctx_ov
   local trace, on_result = nil, nil
   if explain then
@@ -954,9 +972,9 @@ local function decide(job, c, explain, good)
     return { error = format("rule '%s' (%s:%d): %s", r.name, r.file, r.line, why), trace = trace }
   end
   if r == nil then return { error = "no rule matched", trace = trace } end
-  local d = { class = r.class, action = r.action, rule = r.name, reasons = matched_reasons(why, r),
-    trace = trace }
-  if c.translate == false then return d end
+  local d = { class = r.class, action = r.action, rule = r.name,
+    reasons = type(why) == "string" and why or matched_reasons(why, r), trace = trace }
+  if not call_translate then return d end
   return translate(m, ctx, d)
 end
 
@@ -974,9 +992,10 @@ end
 --- Decide one mount: `job` `{fields=, scope=}`, the caller's settings.
 -- @treturn table `{class=, action=, rule=, reasons=, trace=}` or `{error=, trace=}`
 function E.classify(job, ctx, explain)
-  state.memo, call_no_shared = new_memo(), nil
-  local res = decide(job, settings(ctx), explain)
-  state.memo, call_no_shared = nil, nil
+  local c = settings(ctx)
+  begin_call(c)
+  local res = decide(job, c, explain)
+  end_call()
   return res
 end
 
@@ -987,12 +1006,13 @@ end
 -- its own result.
 -- @treturn {table,...} one result per job (as `classify`'s)
 function E.plan(jobs, ctx, explain)
-  state.memo, call_no_shared = new_memo(), nil
   local c = settings(ctx)
+  begin_call(c)
   -- the results take the jobs' places in their list (the boundary's fresh
   -- copy, made at its size: no list grown entry by entry)
   local out, good = jobs, {}
-  for i, job in ipairs(jobs) do
+  for i = 1, #jobs do
+    local job = jobs[i]
     -- what the rootfs decision learns of a layer, not a field of its mount
     local l = job.layer_info
     job.layer_info = nil
@@ -1004,7 +1024,7 @@ function E.plan(jobs, ctx, explain)
     end
     out[i] = res
   end
-  state.memo, call_no_shared = nil, nil
+  end_call()
   return out
 end
 

@@ -188,6 +188,11 @@ function M.begin()
   if written() then clear_overlays() end
 end
 
+--- Clear what rules wrote on the overlays (the engine's decision begins
+-- with it when `runtime.restart()` says an overlay was written).
+-- @function clear
+M.clear = clear_overlays
+
 --- The message of a failed protected call: what stopped the rule (memory,
 -- budget, deadline) when the error itself does not say (runtime.message).
 -- @function message
