@@ -51,16 +51,24 @@ predicate("kubernetes_volume_kind", function(path)
 end)
 
 -- (the kind's name remembered once params are read-only, as 20-system.lua
--- remembers its prefixes)
+-- remembers its prefixes; and, as kubernetes_volume_kind's, the answer for
+-- the last few hundred paths: every rule asks)
 local function kind_is(kind)
-  local seen, name = nil, nil
+  local seen, name, answers, n = nil, nil, {}, 0
   return function(path)
     local names = params.kubernetes_volume_kinds
     if names ~= seen then
       name = names[kind]
       seen = getmetatable(names) ~= nil and names or nil
+      answers, n = {}, 0
     end
-    return kubernetes_volume_kind(path) == name
+    local yes = answers[path]
+    if yes == nil then
+      yes = kubernetes_volume_kind(path) == name
+      if n >= 512 then answers, n = {}, 0 end
+      answers[path], n = yes, n + 1
+    end
+    return yes
   end
 end
 
