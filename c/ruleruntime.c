@@ -19,6 +19,7 @@
 #define KM_ANSWER_QUOTE_MAX 40
 
 static int km_rt_handler(lua_State *L);
+static void km_rt_push_message(lua_State *L, int idx);
 
 /* The budget of a rule (or a rule file) that starts: whole. */
 static void km_rt_begin_rule(lua_State *L, struct km_rule_state *rs)
@@ -157,6 +158,36 @@ static int km_rt_first(lua_State *L)
     }
     lua_pushnil(L);
     return 1;
+}
+
+/*
+ * runtime.try_first(rules, a, b, clear [, on_result]): runtime.first run
+ * protected, runtime.handler its message handler, the budget stopped after
+ * (as runtime.stop): true and the rule that matched and its reason (nil:
+ * none did), or false, the rule that raised or was stopped (nil: none ran)
+ * and the message (runtime.message's).
+ */
+static int km_rt_try_first(lua_State *L)
+{
+    struct km_rule_state *rs = km_rs_of(L);
+    int status, i;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 5);
+    lua_pushcfunction(L, km_rt_handler);            /* 6 */
+    lua_pushcfunction(L, km_rt_first);
+    for (i = 1; i <= 5; i++)
+        lua_pushvalue(L, i);
+    status = lua_pcall(L, 5, 2, 6);                 /* the rule (7), its reason (8) */
+    km_rt_end_rule(rs);
+    if (status != LUA_OK) {                         /* the error (7) */
+        lua_pushboolean(L, 0);
+        lua_rawgeti(L, 1, rs->rule);
+        km_rt_push_message(L, 7);
+        return 3;
+    }
+    lua_pushboolean(L, 1);
+    lua_insert(L, 7);
+    return 3;
 }
 
 /* runtime.rule(): the place of the rule runtime.first ran last (0: none). */
@@ -532,6 +563,7 @@ static int km_rt_guest_result(lua_State *L)
 static const luaL_Reg km_runtime_funcs[] = {
     {"stop", km_rt_stop},
     {"restart", km_rt_restart},
+    {"try_first", km_rt_try_first},
     {"tripped", km_rt_tripped},
     {"lines", km_rt_lines},
     {"line", km_rt_line},

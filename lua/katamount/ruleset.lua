@@ -811,22 +811,15 @@ local NO_STORAGES, NO_HOST_STEP = {}, { action = "none" }
 
 -- What a translation's `build` returned, checked: a list of storages, a
 -- guest mount or nil, a host step; plain data only. Plain data of that
--- shape (what builds return) is checked by one C call, runtime.guest_result;
--- anything else is checked, or copied plain, here.
+-- shape (what builds return) is checked by one C call, runtime.guest_result,
+-- in `translate`; anything else is checked, or copied plain, here.
 local guest_result, PLAIN_LEVELS = rt.guest_result, sandbox.PLAIN_LEVELS
 local REMOVED = "removed from the container's mounts"
 local function guest_fields(g, out, d)
-  local plain, storages, gm, host, why = guest_result(out, PLAIN_LEVELS)
-  if plain then
-    d.storages, d.guest_mount, d.host = storages, gm, host or NO_HOST_STEP
-    if gm == nil then d.guest_reason = type(why) == "string" and why or REMOVED end
-    d.translation = g.name        -- the host adds its file and line
-    return d
-  end
   if type(out) ~= "table" then
     return nil, format("build must return a table { storages =, guest_mount =, host = }, got %s", shown(out))
   end
-  storages, gm, host = out.storages or NO_STORAGES, out.guest_mount, out.host or NO_HOST_STEP
+  local storages, gm, host = out.storages or NO_STORAGES, out.guest_mount, out.host or NO_HOST_STEP
   if type(storages) ~= "table" then return nil, "storages must be a list of tables" end
   for i = 1, rawlen(storages) do
     if type(rawget(storages, i)) ~= "table" then return nil, format("storage %d is not a table", i) end
@@ -857,7 +850,7 @@ end
 -- A class without a translation leaves `d` as it is.
 -- Returns `d`, or `{error=, trace=}` when the translation failed.
 local names = { class = nil, action = nil, rule = nil }
-local restart, clear_overlays = rt.restart, sandbox.clear
+local restart, try_first, clear_overlays = rt.restart, rt.try_first, sandbox.clear
 -- The overlays of a decision, made once: its mount, the mount's options,
 -- its ctx, the names a translation sees (re-pointed by setting `__index`).
 local mount_ov, mount_ov_mt = sandbox.new_overlay()
@@ -880,7 +873,18 @@ local function translate(m, ctx, d)
   names.class, names.action, names.rule = d.class, d.action, d.rule
   local ok, out = sandbox.call(g.build, m, ctx, names_ov)
   local res, err
-  if ok then res, err = guest_fields(g, out, d) else err = out end
+  if ok then
+    local plain, storages, gm, host, why = guest_result(out, PLAIN_LEVELS)
+    if plain then
+      d.storages, d.guest_mount, d.host = storages, gm, host or NO_HOST_STEP
+      if gm == nil then d.guest_reason = type(why) == "string" and why or REMOVED end
+      d.translation = g.name        -- the host adds its file and line
+      return d
+    end
+    res, err = guest_fields(g, out, d)
+  else
+    err = out
+  end
   if res == nil then
     return { error = format("guest '%s' (%s:%d): %s", g.name, g.file, g.line, err), trace = d.trace }
   end
@@ -941,7 +945,11 @@ local function decide(job, c, explain, good)
       local ok, yes = sandbox.call(rs.predicates.is_empty_dir, job.source)
       if not ok or yes then key = key + 4 end
     end
-    if needed & 8 ~= 0 and no_shared_fs(c) then key = key + 8 end
+    if needed & 8 ~= 0 then
+      local none = call_no_shared
+      if none == nil then none = no_shared_fs(c) end
+      if none then key = key + 8 end
+    end
     rules = (explain and rs.mount_index_traced or rs.mount_index)[key] or indexed_rules(key, explain)
   end
   local base = job
@@ -966,7 +974,12 @@ local function decide(job, c, explain, good)
         why = concat(reasons_of(why, matched, r), "; "), file = r.file, line = r.line }
     end
   end
-  local ok, r, why = sandbox.first(rules, m, ctx, on_result)
+  -- the first rule whose `when(m, ctx)` returns true (runtime.first's
+  -- loop in C, each rule with a whole budget, the overlays cleared after a
+  -- rule wrote on them; an answer other than true, false or nil fails the
+  -- decision), run protected: false, the rule that raised or was stopped
+  -- and its message when one did
+  local ok, r, why = try_first(rules, m, ctx, clear_overlays, on_result)
   if not ok then
     if r == nil then return { error = why, trace = trace } end
     return { error = format("rule '%s' (%s:%d): %s", r.name, r.file, r.line, why), trace = trace }

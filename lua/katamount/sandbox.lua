@@ -22,8 +22,8 @@ local type, error, pcall, xpcall, next, select = type, error, pcall, xpcall, nex
 local setmetatable, getmetatable, rawget, rawset, rawlen = setmetatable, getmetatable, rawget, rawset,
   rawlen
 local pairs, tostring, sub = pairs, tostring, string.sub
-local stop, tripped, handler = rt.stop, rt.tripped, rt.handler
-local first, rule_index, write, written = rt.first, rt.rule, rt.write, rt.written
+local tripped = rt.tripped
+local write, written = rt.write, rt.written
 
 local function copy(t)
   local c = {}
@@ -282,27 +282,6 @@ function M.load_file(chunk, path)
     err = path .. ":" .. (line > 0 and line .. ": " or " ") .. err
   end
   return false, err
-end
-
---- Evaluate rules in order: the first whose `when(a, b)` returns true
--- (runtime.first's loop in C, each rule with a whole budget, the overlays
--- cleared after a rule wrote on them; an answer other than true, false or
--- nil fails the decision).
--- @tparam {table,...} rules `{when=, ...}` each
--- @param a
--- @param b
--- @tparam ?function on_result `on_result(r, matched, why)` after each rule
--- @treturn[1] boolean true
--- @treturn[1] ?table the rule that matched (nil: none did)
--- @treturn[1] the reason it gave
--- @treturn[2] boolean false
--- @treturn[2] ?table the rule that raised or was stopped
--- @treturn[2] string its message
-function M.first(rules, a, b, on_result)
-  local ok, r, why = xpcall(first, handler, rules, a, b, clear_overlays, on_result)
-  stop()
-  if not ok then return false, rules[rule_index()], M.message(r) end
-  return true, r, why
 end
 
 return M
