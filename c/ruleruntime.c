@@ -1,7 +1,8 @@
 /*
  * ruleruntime.c -- what the engine's own code finds inside a rule state:
- * the `katamount.runtime` functions (start, stop, restart, tripped, lines,
- * line, memory, export, handler, is_plain, guest_result) that drive the
+ * the `katamount.runtime` functions (first, try_first, call, stop, restart,
+ * tripped, lines, line, memory, export, handler, is_plain, guest_result)
+ * that drive the
  * running rule's budget and deadlines, and the state's globals (km_rs_open: the bounded libraries, a
  * few os and debug functions, require, the core without rule_state).
  */

@@ -11,8 +11,8 @@
 -- methods (no swapping): its library has no `dump` and bounded functions.
 --
 -- Facts handed to rules are frozen (`freeze_owned`: read-only views) and the
--- mount and ctx of a decision are `overlay`s: what a rule writes on them is
--- its own, gone before the next rule runs.
+-- mount and ctx of a decision are overlays (`new_overlay`): what a rule
+-- writes on them is its own, gone before the next rule runs.
 -- @module katamount.sandbox
 local rt = require("katamount.runtime")
 
