@@ -20,17 +20,15 @@ local unpack = table.unpack
 --- The option that marks an OCI mount as a layer of a kata overlay rootfs.
 M.IS_LAYER = "io.katacontainers.fs-opt.is-layer"
 
--- A list copied at once (a table constructor sizes it: no regrowth); past
--- 32 entries, one by one (unpack would put them all on the stack).
-local function copy_list(list, n)
-  if n <= 32 then return { unpack(list, 1, n) } end
-  local out = {}
-  for i = 1, n do out[i] = list[i] end
-  return out
-end
-
+-- Options copied at once (a table constructor sizes the list: no
+-- regrowth); past 32 entries, one by one (unpack would put them all on the
+-- stack).
 local function copy_options(options)
-  return copy_list(options, #options)
+  local n = #options
+  if n <= 32 then return { unpack(options, 1, n) } end
+  local out = {}
+  for i = 1, n do out[i] = options[i] end
+  return out
 end
 
 -- Fields shaped as the decision they become: the constructor sizes the
@@ -338,7 +336,9 @@ local function plan(engine, spec, ctx)
     mounts = nil
   end
   local seen = {}
-  for i, mount in ipairs(mounts or {}) do
+  -- (ipairs' walk, as a loop: up to the first nil)
+  local i, mount = 1, mounts and mounts[1]
+  while mount ~= nil do
     local f, err
     if type(mount) ~= "table" then
       err = "mount must be a table, got " .. type(mount)
@@ -350,6 +350,8 @@ local function plan(engine, spec, ctx)
     local j
     if not err then j, err = mount_job(engine, f, ctx, seen) end
     add("mount", f, i, not err and j or nil, err)
+    i = i + 1
+    mount = mounts[i]
   end
 
   local root, how = root_fields(spec, ctx)
@@ -399,7 +401,8 @@ local function plan(engine, spec, ctx)
       if res.error then
         d = failed(f, res.error, res.trace)
       else
-        d = with_direct(decision(engine, res, f), jobs[jn])
+        d = decision(engine, res, f)
+        if jobs[jn].direct_volume then with_direct(d, jobs[jn]) end
       end
     end
     if kind == "mount" then
