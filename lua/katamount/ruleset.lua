@@ -985,8 +985,10 @@ local function decide(job, c, explain, good)
     return { error = format("rule '%s' (%s:%d): %s", r.name, r.file, r.line, why), trace = trace }
   end
   if r == nil then return { error = "no rule matched", trace = trace } end
+  -- (sized for what translate adds: not grown and rehashed then)
   local d = { class = r.class, action = r.action, rule = r.name,
-    reasons = type(why) == "string" and why or matched_reasons(why, r), trace = trace }
+    reasons = type(why) == "string" and why or matched_reasons(why, r), trace = trace,
+    storages = nil, guest_mount = nil, host = nil, translation = nil, guest_reason = nil }
   if not call_translate then return d end
   return translate(m, ctx, d)
 end
