@@ -167,6 +167,8 @@ local FLOOR_OF = {
   -- statx, and for a mount's root the file system of that mount (the core
   -- asks statmount(2), the floor statfs(2))
   mount_entry = function(a) return { { "mountroot", a[1] }, { "statfs", a[1], optional = true } } end,
+  -- (given the path's device, it walks from a stat the plan made: that
+  -- stat and this walk are the chain; see check_floor)
   device_for_path = function(a) return { { "chain", a[1] } } end,
   block_device = function(a) return { { "stat", ("%s/dev/block/%s:%s/"):format(a[3], a[1], a[2]) } } end,
 }
@@ -188,7 +190,19 @@ function M.check_floor(spied, P)
   local host_look = "stat " .. P.direct_volumes
   if want[host_look] then want[host_look] = want[host_look] - 1 end
   local out = { matched = 0, missing = {}, extra = {} }
+  -- a device_for_path given the path's device (`device_for_path P DEV`)
+  -- starts its walk from the plan's own stat of P: that stat is the chain's
+  -- first syscall, not one of its own
+  local calls = {}
+  for call, n in pairs(spied) do calls[call] = n end
   for call, n in pairs(spied) do
+    local path, dev = call:match("^device_for_path (%S+) (%S+)")
+    local stat_call = path and dev and ("stat " .. path .. " ")
+    if stat_call and calls[stat_call] then
+      calls[stat_call] = calls[stat_call] > n and calls[stat_call] - n or nil
+    end
+  end
+  for call, n in pairs(calls) do
     local name, rest = call:match("^(%S+) ?(.*)$")
     local args = {}
     for a in rest:gmatch("%S+") do args[#args + 1] = a end

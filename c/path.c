@@ -331,8 +331,11 @@ static int abs_path(const char *path, size_t len, char *abs)
  * adds that). The path is stat'ed (symlinks followed) and made absolute;
  * `/` reports `/`; otherwise each lexical parent is lstat'ed until the
  * device changes, and reaching `/` is "mount point not found" (ENOENT).
+ * A caller that has just stat'ed the path gives its device (`dev`, a
+ * stat's `dev`), and the path is not stat'ed again: the walk starts from it.
  * @function device_for_path
  * @tparam string path
+ * @tparam[opt] integer dev the path's device, from a stat of it
  * @treturn[1] table `{major=, minor=, mount_point=}`
  * @return[2] nil, message, errno
  */
@@ -343,12 +346,17 @@ static int km_device_for_path(lua_State *L)
     struct stat st, pst;
     char cur[KM_PATH_MAX + 2];
     const char *path = km_check_path(L, 1, &len);
+    int known = !lua_isnoneornil(L, 2);
+    lua_Integer dev = known ? luaL_checkinteger(L, 2) : 0;
 
     if (path == NULL)
         return km_push_path_error(L, what, 1);
     if (len == 0)
         return km_push_error_msg(L, what, path, len, "path cannot be empty", EINVAL);
-    if (stat(path, &st) != 0) {
+    if (known) {
+        memset(&st, 0, sizeof st);
+        st.st_dev = (dev_t)dev;
+    } else if (stat(path, &st) != 0) {
         int err = errno;
         return km_push_error(L, what, path, len, err);
     }

@@ -389,6 +389,32 @@ function TestCoreDeviceForPath:test_path_on_a_tmpfs()
   lu.assertEquals(d.major, 0)
 end
 
+-- Given the path's device (a stat's `dev`), the walk starts from it: the
+-- same answer as a walk that stats the path itself, for a file, a directory
+-- and a mount point; a device the path is not on ends the walk at the path.
+function TestCoreDeviceForPath:test_walk_from_a_known_device()
+  H.need_mounts()
+  local mnt = H.mount_tmpfs(self.dir .. "/mnt")
+  H.mkdir(mnt .. "/a/b")
+  H.write(mnt .. "/a/b/file", "x")
+  for _, p in ipairs({ mnt .. "/a/b/file", mnt .. "/a", mnt, self.dir, "/" }) do
+    local st = assert(core.stat(p))
+    lu.assertEquals(core.device_for_path(p, st.dev), core.device_for_path(p), p)
+  end
+  -- the parent of mnt/a is on mnt's device, not on the root's: the walk
+  -- stops at once, mnt/a reported as its own mount point on that device
+  local root = assert(core.stat("/"))
+  local d = assert(core.device_for_path(mnt .. "/a", root.dev))
+  lu.assertEquals(d.mount_point, mnt .. "/a")
+  lu.assertEquals({ d.major, d.minor }, { root.dev_major, root.dev_minor })
+  -- a missing path given a device is not stat'ed: its parents are walked
+  lu.assertEquals(core.device_for_path(mnt .. "/missing", core.stat(mnt).dev).mount_point, mnt)
+  -- dev must be an integer; nil is no dev
+  lu.assertErrorMsgContains("number expected", core.device_for_path, mnt, "x")
+  lu.assertErrorMsgContains("number has no integer representation", core.device_for_path, mnt, 1.5)
+  lu.assertEquals(core.device_for_path(mnt, nil), core.device_for_path(mnt))
+end
+
 function TestCoreDeviceForPath:test_nested_mounts_and_bind_on_same_device()
   H.need_mounts()
   local outer = H.mount_tmpfs(self.dir .. "/outer")

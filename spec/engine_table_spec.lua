@@ -552,6 +552,26 @@ function P.test_facts_are_memoised_per_decision()
   lu.assertEquals(counts["stat /dev/null "], 1)
 end
 
+-- The root filesystem is stat'ed once: the rootfs rules stat it
+-- (rootfs_path: kata's ResolvePath), and its device walk starts from that
+-- stat (kata's getDeviceForPath stats it again; the walk's answer is the
+-- same, core_path_spec checks it).
+function P.test_rootfs_stat_once_for_its_device()
+  local d = H.tmpdir("r")
+  local e = assert(katamount.new({ rules_path = {}, _spy = true }))
+  e:_spied()
+  local p = e:plan({ root = { path = d }, mounts = {} })
+  lu.assertEquals(p.rootfs.class, "rootfs")
+  local stats, walks = 0, {}
+  for key, c in pairs(e:_spied()) do
+    if key == "stat " .. d .. " " then stats = stats + c end
+    local dev = key:match("^device_for_path " .. d:gsub("%p", "%%%0") .. " (%d+)$")
+    if dev then walks[#walks + 1] = tonumber(dev) end
+  end
+  lu.assertEquals(stats, 1)
+  lu.assertEquals(walks, { core.stat(d).dev })
+end
+
 T.TestFacts = { tearDown = H.cleanup }
 
 -- The facts a rule sees on `m`, against a real tmpfs reached by a symlink.

@@ -35,8 +35,7 @@ end
 
 -- The read-only primitives of the core that rules may call. Everything
 -- else (ensure_destination) stays out of the sandbox.
-local MEMO1 = { "stat", "lstat", "realpath", "fs_type", "is_mount_point", "list_dir",
-  "device_for_path" }
+local MEMO1 = { "stat", "lstat", "realpath", "fs_type", "is_mount_point", "list_dir" }
 -- clean is pure and cheap (a path already clean comes back as the same
 -- string): not remembered, as remembering the fresh paths rules join cost
 -- more than cleaning them (3% of a plan's instructions).
@@ -117,6 +116,19 @@ function M.new(state, core, mountinfo, per_path, freeze, memoizer)
   local ro = {}
   for _, name in ipairs(MEMO1) do
     if core[name] then ro[name] = memo1(name, core[name]) end
+  end
+  -- device_for_path, memoised too; a path whose stat the call already
+  -- holds is not stat'ed again (the walk starts from that stat's device:
+  -- the rootfs rules stat the root filesystem, then ask its device)
+  if core.device_for_path then
+    local core_device_for_path = core.device_for_path
+    ro.device_for_path = memo1("device_for_path", function(path)
+      local memo = state.memo
+      local stats = memo and memo.stat
+      local st = stats and type(path) == "string" and stats[path]
+      if st then return core_device_for_path(path, st.dev) end
+      return core_device_for_path(path)
+    end)
   end
   for _, name in ipairs(PURE) do ro[name] = core[name] end
   for _, name in ipairs(UNREMEMBERED) do ro[name] = core[name] end
