@@ -17,7 +17,7 @@
 -- @module katamount.facts
 local M = {}
 
-local type, error, setmetatable, ipairs, next = type, error, setmetatable, ipairs, next
+local type, error, ipairs, next = type, error, ipairs, next
 local math_type = math.type
 local sub, format = string.sub, string.format
 
@@ -61,7 +61,7 @@ local UNREMEMBERED = { "tree_size" }
 --   `state.memo[name]`, failures in `state.memo[name .. "!"]`); nil: the
 --   one-path facts are not memoised (the host, where nothing decides)
 -- @treturn table helpers: `core` (the sandbox's read-only, memoised core),
---   `mount_entry`, `device_for_path`, `count_files`, `mount_table`, `mount`,
+--   `mount_entry`, `device_for_path`, `count_files`, `mount_table`, `mount_mt`,
 --   `mount_lookup` (`"statmount"` or `"table"`)
 function M.new(state, core, mountinfo, per_path, freeze, memoizer)
   local H = {}
@@ -321,12 +321,9 @@ function M.new(state, core, mountinfo, per_path, freeze, memoizer)
   --- The source, cleaned.
   function Mount:clean_source() return ro.clean(self.source) end
 
-  --- Wrap a mount description as a rule-facing mount object.
-  -- @tparam table fields source, destination, type, options (already validated)
-  function H.mount(fields)
-    return setmetatable(fields, Mount_mt)
-  end
-  --- The metatable `mount` gives (for the engine, which sets it itself).
+  --- The metatable that makes a mount description (source, destination,
+  -- type, options, already validated) a rule-facing mount object: the
+  -- engine sets it on each decision's job.
   H.mount_mt = Mount_mt
 
   return H
