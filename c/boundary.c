@@ -75,12 +75,6 @@ static int km_copy_scalar(lua_State *from, int idx, lua_State *to, struct km_cop
     }
 }
 
-/* Entries of a table staged on `to` before its table is made (at its
- * size, from what was staged: never grown and rehashed entry by entry).
- * A table with more is made when its entry KM_BOUNDARY_STAGED_MAX + 1
- * comes, sized by a counting pass, and takes the rest directly. */
-#define KM_BOUNDARY_STAGED_MAX 16
-
 /* Slots of `to` a table being copied may hold at once: its staged pairs,
  * its own table, the key that leads to a nested table. */
 #define KM_BOUNDARY_FRAME_SLOTS (2 * KM_BOUNDARY_STAGED_MAX + 4)
@@ -191,8 +185,12 @@ static int km_copy_table(lua_State *from, int idx, lua_State *to, struct km_copy
         struct km_frame *f = &frames[depth - 1];
         int kt;
         if (!lua_next(from, f->src)) {
-            if (!f->made)
+            if (!f->made && depth == 1 && c->into != 0) {
+                lua_pushvalue(to, c->into);     /* the caller's table takes them */
+                km_fill_staged(to, f);
+            } else if (!f->made) {
                 km_make_staged(to, f);
+            }
             lua_pop(from, 1);           /* the source table */
             depth--;
             if (depth > 0) {
@@ -276,9 +274,14 @@ int km_copy_value(lua_State *from, int idx, lua_State *to, struct km_copy *c)
  * all the same (one mount's data, or one decision's, never fails a whole
  * plan). The list itself is the engine's own: a table without a metatable,
  * read from 1 to its raw length. Both stacks grow as the copy needs.
+ * With `into` (the index on `to` of a list, else 0): an element that is a
+ * table of at most KM_BOUNDARY_STAGED_MAX entries, copied whole, has them
+ * set (raw) on the table into[i] when there is one, which then takes its
+ * place in the copy; nothing is set on into[i] when the element cannot
+ * cross (its entries are staged until the last is copied).
  * Returns 0, or -1 with c->msg saying why the list itself cannot cross.
  */
-int km_copy_each(lua_State *from, int idx, lua_State *to, struct km_copy *c)
+int km_copy_each(lua_State *from, int idx, lua_State *to, struct km_copy *c, int into)
 {
     const char *strings[KM_COPY_STRINGS];
     lua_Integer i, n;
@@ -313,6 +316,12 @@ int km_copy_each(lua_State *from, int idx, lua_State *to, struct km_copy *c)
         one.strings_base = strings_base;
         from_top = lua_gettop(from);
         to_top = lua_gettop(to);
+        one.into = 0;
+        if (into != 0) {
+            if (lua_rawgeti(to, into, i) == LUA_TTABLE)
+                one.into = to_top + 1;
+            to_top++;                   /* into[i] stays below the copy */
+        }
         lua_rawgeti(from, idx, i);
         if (km_copy_value(from, -1, to, &one) != 0) {
             lua_settop(to, to_top);
@@ -321,6 +330,8 @@ int km_copy_each(lua_State *from, int idx, lua_State *to, struct km_copy *c)
             lua_setfield(to, -2, "error");
         }
         lua_settop(from, from_top);
+        if (into != 0)
+            lua_remove(to, to_top);
         lua_rawseti(to, -2, i);
     }
     lua_replace(to, strings_base);

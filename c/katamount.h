@@ -346,6 +346,12 @@ void km_rulestate_open(lua_State *L);
 #define KM_BOUNDARY_ITEMS_MAX 200000
 /* boundary.c: most string bytes one crossing copies. */
 #define KM_BOUNDARY_BYTES_MAX (16 * 1024 * 1024)
+/* boundary.c: entries of a table staged on the receiving stack before its
+ * table is made (at its size, from what was staged: never grown and
+ * rehashed entry by entry), or set on the caller's (km_copy_each's `into`).
+ * A table with more is made when its entry KM_BOUNDARY_STAGED_MAX + 1
+ * comes, sized by a counting pass, and takes the rest directly. */
+#define KM_BOUNDARY_STAGED_MAX 16
 /* Free stack slots km_copy_value needs on the state it copies from (the
  * receiving state's stack grows as the copy needs). */
 #define KM_COPY_SLOTS (2 * KM_BOUNDARY_DEPTH_MAX + 8)
@@ -366,14 +372,20 @@ struct km_copy {
      * strings_base + i on the receiving stack */
     const char **strings;
     int strings_base;
+    /* a table on the receiving stack (its index) that takes the entries of
+     * the table copied at the top, in place of a new table (0: none; see
+     * km_copy_each) */
+    int into;
 };
 
 /* boundary.c: copy the plain value at `idx` of `from` onto `to`, charged
  * to c; 0, or -1 with c->msg saying why (the stacks then hold leftovers). */
 int km_copy_value(lua_State *from, int idx, lua_State *to, struct km_copy *c);
 /* boundary.c: copy the list at `idx` element by element, each element with
- * bounds of its own (one that cannot cross arrives as {error = message}). */
-int km_copy_each(lua_State *from, int idx, lua_State *to, struct km_copy *c);
+ * bounds of its own (one that cannot cross arrives as {error = message});
+ * with `into` (a list's index on `to`, else 0), an element's entries go
+ * into the table into[i] where they can (see km_copy_each). */
+int km_copy_each(lua_State *from, int idx, lua_State *to, struct km_copy *c, int into);
 
 /* rulestate.c: charge `units` instructions to the rule running in rule
  * state L (nothing outside rule code); raises past its budget or deadline. */

@@ -23,8 +23,8 @@
  *   bytes (KM_BOUNDARY_BYTES_MAX); a function, userdata, thread or table
  *   with a metatable never crosses, either way.
  *
- * Lua functions: rule_state; methods load, call, plan_begin, plan_end,
- * memory, close (also __close, __gc).
+ * Lua functions: rule_state; methods load, call, call_each, call_each_into,
+ * plan_begin, plan_end, memory, close (also __close, __gc).
  */
 #include "katamount.h"
 #include "rulestate.h"
@@ -368,6 +368,13 @@ struct km_call_args {
     int each;           /* the first argument crosses element by element */
 };
 
+/* How the results of a call cross back (km_rs_call_with). */
+enum km_call_kind {
+    KM_CALL_WHOLE,      /* st:call: each result as one crossing */
+    KM_CALL_EACH,       /* st:call_each: the first result element by element */
+    KM_CALL_EACH_INTO   /* st:call_each_into: ... into the caller's tables */
+};
+
 /* Inside the state: the entry, the arguments copied in, the call. */
 static int km_rs_do_call(lua_State *C)
 {
@@ -384,7 +391,7 @@ static int km_rs_do_call(lua_State *C)
         return luaL_error(C, "rule state: no entry '%s'", a->name);
     memset(&c, 0, sizeof c);
     for (i = 0; i < a->nargs; i++) {
-        int failed = i == 0 && a->each ? km_copy_each(a->host, a->first, C, &c)
+        int failed = i == 0 && a->each ? km_copy_each(a->host, a->first, C, &c, 0)
                                        : km_copy_value(a->host, a->first + i, C, &c);
         if (failed != 0) {
             lua_settop(C, 0);
@@ -397,20 +404,27 @@ static int km_rs_do_call(lua_State *C)
     return lua_gettop(C);
 }
 
-/* st:call and st:call_each: `each` copies the first argument and the
- * first result, when tables, element by element. */
-static int km_rs_call_with(lua_State *L, int each)
+/* st:call, st:call_each and st:call_each_into: but for KM_CALL_WHOLE,
+ * the first argument and the first result, when tables, cross element by
+ * element (KM_CALL_EACH_INTO: the result's into the tables of the list
+ * argument 2, the name and arguments following it). */
+static int km_rs_call_with(lua_State *L, enum km_call_kind kind)
 {
     struct km_rule_state *rs = km_rs_check(L);
     lua_State *C = rs->L;
     struct km_call_args a;
     struct km_copy c;
-    int status, nres, i, top;
+    int status, nres, i, top, into = 0;
+    int each = kind != KM_CALL_WHOLE;
+    if (kind == KM_CALL_EACH_INTO) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        into = 2;
+    }
     a.host = L;
-    a.name = luaL_checkstring(L, 2);
-    a.first = 3;
-    a.nargs = lua_gettop(L) - 2;
-    a.each = each && lua_type(L, 3) == LUA_TTABLE;
+    a.name = luaL_checkstring(L, 2 + (into != 0));
+    a.first = 3 + (into != 0);
+    a.nargs = lua_gettop(L) - a.first + 1;
+    a.each = each && lua_type(L, a.first) == LUA_TTABLE;
     luaL_checkstack(L, KM_COPY_SLOTS, "rule state call");
     top = lua_gettop(L);
     lua_settop(C, 0);
@@ -428,7 +442,7 @@ static int km_rs_call_with(lua_State *L, int each)
     luaL_checkstack(L, nres + KM_COPY_SLOTS, "rule state results");
     memset(&c, 0, sizeof c);
     for (i = 1; i <= nres; i++) {
-        int failed = i == 1 && each && lua_type(C, 1) == LUA_TTABLE ? km_copy_each(C, 1, L, &c)
+        int failed = i == 1 && each && lua_type(C, 1) == LUA_TTABLE ? km_copy_each(C, 1, L, &c, into)
                                                                    : km_copy_value(C, i, L, &c);
         if (failed != 0) {
             lua_settop(C, 0);
@@ -452,7 +466,7 @@ static int km_rs_call_with(lua_State *L, int each)
  */
 static int km_rs_call(lua_State *L)
 {
-    return km_rs_call_with(L, 0);
+    return km_rs_call_with(L, KM_CALL_WHOLE);
 }
 
 /***
@@ -469,7 +483,27 @@ static int km_rs_call(lua_State *L)
  */
 static int km_rs_call_each(lua_State *L)
 {
-    return km_rs_call_with(L, 1);
+    return km_rs_call_with(L, KM_CALL_EACH);
+}
+
+/***
+ * As `call_each`, the first result's elements set in the caller's tables:
+ * an element that crosses whole as a table of at most 16 entries
+ * (KM_BOUNDARY_STAGED_MAX) has them set, raw, on `targets[i]`
+ * when that is a table, which then takes its place in the list (a plan's
+ * decisions fill in the fields of their mounts: no table made per decision
+ * to be emptied into them). Any other element crosses as `call_each` has it
+ * cross; `targets[i]` is left as it was when its element cannot cross.
+ * @function call_each_into
+ * @tparam table targets
+ * @tparam string name
+ * @param[opt] list
+ * @treturn[1] ... what the function returned
+ * @return[2] nil, message
+ */
+static int km_rs_call_each_into(lua_State *L)
+{
+    return km_rs_call_with(L, KM_CALL_EACH_INTO);
 }
 
 /***
@@ -536,6 +570,7 @@ static const luaL_Reg km_rs_methods[] = {
     {"load", km_rs_load},
     {"call", km_rs_call},
     {"call_each", km_rs_call_each},
+    {"call_each_into", km_rs_call_each_into},
     {"plan_begin", km_rs_plan_begin},
     {"plan_end", km_rs_plan_end},
     {"memory", km_rs_memory},

@@ -363,6 +363,64 @@ rule { name = "loud", order = -1, class = "x", action = "y",
   lu.assertStrContains(err, "more than KM_BOUNDARY_ITEMS_MAX (200000) table entries")
 end
 
+-- A plan's decisions cross out into their mounts' fields (st:call_each_into,
+-- c/boundary.c's km_copy_each with `into`): a decision of up to 16 entries
+-- is set on the caller's table, which takes its place in the list; one of
+-- more crosses as a table of its own, and one that cannot cross leaves the
+-- caller's table as it was (its entries are staged until the last one).
+function T.TestBoundary.test_decisions_cross_into_the_callers_tables()
+  local core = require("katamount.core")
+  local st = assert(core.rule_state({}))
+  assert(st:load("katamount.spec_into", [[
+    local rt = require("katamount.runtime")
+    rt.export({ decide = function(jobs)
+      local out = {}
+      for i, j in ipairs(jobs) do
+        if j.kind == "small" then
+          out[i] = { class = "shared", reasons = { "r" .. i }, n = j.n }
+        elseif j.kind == "wide" then
+          local t = {}
+          for k = 1, 17 do t["k" .. k] = k end
+          out[i] = t
+        elseif j.kind == "huge" then
+          local t = {}
+          for k = 1, 200001 do t[k] = "why" end
+          out[i] = { class = "x", reasons = t }
+        else
+          out[i] = "not a table"
+        end
+      end
+      return out
+    end })
+  ]]))
+  local mine = { source = "/a", n = 0 }
+  local wide, huge, scalar = { source = "/w" }, { source = "/h" }, { source = "/s" }
+  local targets = { mine, wide, huge, scalar, "not a table" }
+  local jobs = { { kind = "small", n = 7 }, { kind = "wide" }, { kind = "huge" }, { kind = "scalar" },
+    { kind = "small", n = 8 } }
+  local out = assert(st:call_each_into(targets, "decide", jobs))
+  -- merged: the caller's own table, its entries kept, the decision's set
+  lu.assertIs(out[1], mine)
+  lu.assertEquals(mine, { source = "/a", n = 7, class = "shared", reasons = { "r1" } })
+  -- 17 entries: a table of its own; the caller's untouched
+  lu.assertNotIs(out[2], wide)
+  lu.assertEquals(out[2].k17, 17)
+  lu.assertEquals(wide, { source = "/w" })
+  -- too large to cross: {error=}, the caller's untouched
+  lu.assertNotIs(out[3], huge)
+  lu.assertStrContains(out[3].error, "more than KM_BOUNDARY_ITEMS_MAX (200000) table entries")
+  lu.assertEquals(huge, { source = "/h" })
+  -- not a table, or no table to set them on: as call_each has them cross
+  lu.assertEquals(out[4], "not a table")
+  lu.assertEquals(scalar, { source = "/s" })
+  lu.assertEquals(out[5], { class = "shared", reasons = { "r5" }, n = 8 })
+  lu.assertEquals(targets[5], "not a table")
+  -- the targets must be a table
+  lu.assertErrorMsgContains("bad argument #1 to 'call_each_into' (table expected",
+    function() return st:call_each_into(nil, "decide", jobs) end)
+  st:close()
+end
+
 -- What every decision of a plan shares crosses once: when it cannot (a
 -- spec with 200,001 annotations), each decision fails naming it.
 function T.TestBoundary.test_settings_too_large_to_cross_fail_the_plan_naming_them()

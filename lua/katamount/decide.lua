@@ -67,23 +67,32 @@ local function translation_of(engine, name)
 end
 
 -- The decision: the mount's fields (`f`, from `shaped`) with what the rule
--- decided (`res`, out of the rule state), filled in place.
+-- decided (`res`, out of the rule state), completed in place. A plan's
+-- decisions crossed into their fields already (`call_each_into`: `res` is
+-- `f`); classify's, and one of more entries than cross in place, crossed
+-- as a table of their own.
 local function decision(engine, res, f)
+  if res ~= f then
+    f.class, f.action, f.rule, f.reasons, f.trace = res.class, res.action, res.rule, res.reasons,
+      res.trace
+    f.guest_unchanged, f.translation, f.guest_mount = res.guest_unchanged, res.translation,
+      res.guest_mount
+    f.storages, f.guest_reason, f.host = res.storages, res.guest_reason, res.host
+  end
   f.scope = nil
   -- one reason crosses as a string
-  local reasons = res.reasons
-  if type(reasons) == "string" then reasons = { reasons } end
-  f.class, f.action, f.rule, f.reasons = res.class, res.action, res.rule, reasons
-  if res.trace then f.trace = res.trace end
+  local reasons = f.reasons
+  if type(reasons) == "string" then f.reasons = { reasons } end
   -- the guest side (a translation rule's, absent for a class without one)
-  if res.guest_unchanged then
+  if f.guest_unchanged then
     -- a translation `unchanged = true`: the mount as given, made here
+    f.guest_unchanged = nil
     f.storages, f.host = {}, { action = "none" }
     f.guest_mount = { source = f.source, destination = f.destination, type = f.type,
       options = copy_options(f.options) }
-    f.translation = translation_of(engine, res.translation)
-  elseif res.translation then
-    local gm = res.guest_mount
+    f.translation = translation_of(engine, f.translation)
+  elseif f.translation then
+    local gm = f.guest_mount
     if gm ~= nil then
       -- what a build leaves out of its guest mount is the container mount's
       -- own (made here: it need not cross from the rule state)
@@ -91,8 +100,8 @@ local function decision(engine, res, f)
       if gm.type == nil then gm.type = f.type end
       if gm.options == nil then gm.options = copy_options(f.options) end
     end
-    f.storages, f.guest_mount, f.guest_reason = res.storages or {}, gm, res.guest_reason
-    f.host, f.translation = res.host, translation_of(engine, res.translation)
+    if f.storages == nil then f.storages = {} end
+    f.translation = translation_of(engine, f.translation)
   end
   return f
 end
@@ -319,15 +328,16 @@ local function plan(engine, spec, ctx)
   local out = { mounts = {}, layers = {} }
   local errors = {}
   -- slot n: its kind ("mount", "layer", "rootfs"), its fields, the mount's
-  -- place or the layer's option, its job's number or its error
-  local kinds, fs, places, job_of, errs, jobs = {}, {}, {}, {}, {}, {}
-  local n = 0
+  -- place or the layer's option, its job's number or its error; job k:
+  -- the job, and the fields its decision fills in (`targets`)
+  local kinds, fs, places, job_of, errs, jobs, targets = {}, {}, {}, {}, {}, {}, {}
+  local n, njobs = 0, 0
   local function add(kind, f, place, j, err)
     n = n + 1
     kinds[n], fs[n], places[n], errs[n] = kind, f, place, err
     if j then
-      jobs[#jobs + 1] = j
-      job_of[n] = #jobs
+      njobs = njobs + 1
+      jobs[njobs], targets[njobs], job_of[n] = j, f, njobs
     end
   end
   local mounts = spec.mounts
@@ -379,12 +389,14 @@ local function plan(engine, spec, ctx)
   end
 
   local results, cerr = nil, nil
-  if #jobs > 0 then
+  if njobs > 0 then
     local st = engine.rstate
     st:plan_begin()
-    -- each job crosses in, and each decision out, within the boundary's
-    -- bounds of its own: one oversized mount or decision fails alone
-    results, cerr = st:call_each("plan", jobs, plan_settings(spec, ctx), ctx and ctx.explain or false)
+    -- each job crosses in, and each decision out into its mount's fields,
+    -- within the boundary's bounds of its own: one oversized mount or
+    -- decision fails alone
+    results, cerr = st:call_each_into(targets, "plan", jobs, plan_settings(spec, ctx),
+      ctx and ctx.explain or false)
     st:plan_end()
     -- what else crosses is shared by every decision: the settings
     if results == nil and type(cerr) == "string" and find(cerr, "^rule boundary: ") then

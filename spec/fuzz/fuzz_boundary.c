@@ -17,7 +17,12 @@
  *  - a plain table crossing as a list element by element (km_copy_each, a
  *    plan's jobs and decisions): each element 1..#t arrives equal when the
  *    reference says it crosses on its own, else as {error = "rule
- *    boundary: ..."}; the copying stack does not move.
+ *    boundary: ..."}; the copying stack does not move;
+ *  - the same list crossing into a list of empty tables (`into`, a plan's
+ *    decisions into their mounts' fields): an element that crosses and is a
+ *    table of at most KM_BOUNDARY_STAGED_MAX entries arrives as its own
+ *    target, filled; every other arrives as without targets, its target
+ *    left empty.
  * FUZZ_BOUNDARY_VERBOSE=1 prints what each input did (crossed, or why not).
  */
 #include "katamount.h"
@@ -247,14 +252,14 @@ static void fz_check_each(void)
     if (lua_getmetatable(fz_from, 1)) {
         lua_pop(fz_from, 1);
         memset(&c, 0, sizeof c);
-        if (km_copy_each(fz_from, 1, fz_to, &c) == 0)
+        if (km_copy_each(fz_from, 1, fz_to, &c, 0) == 0)
             fz_fail("a list with a metatable crossed element by element", NULL);
         lua_settop(fz_to, 0);
         return;
     }
     lua_settop(fz_to, 0);
     memset(&c, 0, sizeof c);
-    if (km_copy_each(fz_from, 1, fz_to, &c) != 0)
+    if (km_copy_each(fz_from, 1, fz_to, &c, 0) != 0)
         fz_fail("a plain list refused as a whole", c.msg);
     if (lua_gettop(fz_from) != top)
         fz_fail("the copying stack moved (element by element)", NULL);
@@ -281,6 +286,81 @@ static void fz_check_each(void)
         }
         lua_settop(fz_from, top);
         lua_settop(fz_to, 1);
+    }
+    lua_settop(fz_to, 0);
+}
+
+/* Entries of the table at the top of `L`, counted up to most + 1. */
+static lua_Integer fz_entries(lua_State *L, lua_Integer most)
+{
+    lua_Integer n = 0;
+    int t = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        if (++n > most) {
+            lua_pop(L, 1);
+            break;
+        }
+    }
+    return n;
+}
+
+/* The value (index 1 of fz_from, a table without a metatable) as a list
+ * crossing element by element into a list of empty tables. */
+static void fz_check_each_into(void)
+{
+    struct km_copy c;
+    lua_Integer i, n;
+    int top = lua_gettop(fz_from);
+    if (lua_type(fz_from, 1) != LUA_TTABLE || lua_getmetatable(fz_from, 1)) {
+        lua_settop(fz_from, top);
+        return;
+    }
+    n = (lua_Integer)lua_rawlen(fz_from, 1);
+    lua_settop(fz_to, 0);
+    lua_createtable(fz_to, (int)n, 0);                  /* 1: the targets */
+    for (i = 1; i <= n; i++) {
+        lua_newtable(fz_to);
+        lua_rawseti(fz_to, 1, i);
+    }
+    memset(&c, 0, sizeof c);
+    if (km_copy_each(fz_from, 1, fz_to, &c, 1) != 0)
+        fz_fail("a plain list refused as a whole (into)", c.msg);
+    if (lua_gettop(fz_from) != top || lua_gettop(fz_to) != 2 || lua_type(fz_to, 2) != LUA_TTABLE)
+        fz_fail("the stacks are not as they were, the list on top (into)", NULL);
+    for (i = 1; i <= n; i++) {
+        int crosses, small, merged, empty;
+        lua_rawgeti(fz_from, 1, i);
+        small = lua_type(fz_from, -1) == LUA_TTABLE && fz_entries(fz_from, KM_BOUNDARY_STAGED_MAX)
+                                                            <= KM_BOUNDARY_STAGED_MAX;
+        lua_pushvalue(fz_from, -1);
+        crosses = fz_call_bool(fz_from, "fz_crosses", 1);
+        lua_rawgeti(fz_to, 2, i);                       /* what arrived */
+        lua_rawgeti(fz_to, 1, i);                       /* its target */
+        merged = lua_rawequal(fz_to, -1, -2);
+        lua_pushnil(fz_to);
+        empty = !lua_next(fz_to, -2);
+        lua_settop(fz_to, 3);
+        if (merged != (crosses && small))
+            fz_fail(merged ? "an element was set on its target" : "an element missed its target",
+                    NULL);
+        if (!merged && !empty)
+            fz_fail("a target was written, its element arriving apart", NULL);
+        if (crosses) {
+            memset(&c, 0, sizeof c);
+            lua_checkstack(fz_to, KM_COPY_SLOTS + 8);
+            if (km_copy_value(fz_to, -1, fz_from, &c) != 0)
+                fz_fail("an element does not cross back (into)", c.msg);
+            if (!fz_call_bool(fz_from, "fz_same", 2))
+                fz_fail("an element came back different (into)", NULL);
+        } else if (lua_type(fz_to, -1) != LUA_TTABLE
+                   || lua_getfield(fz_to, -1, "error") != LUA_TSTRING
+                   || strncmp(lua_tostring(fz_to, -1), "rule boundary: ", 15) != 0) {
+            fz_fail("a refused element is not {error = a boundary message} (into)", NULL);
+        }
+        lua_settop(fz_from, top);
+        lua_settop(fz_to, 2);
     }
     lua_settop(fz_to, 0);
 }
@@ -329,6 +409,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lua_settop(fz_from, 1);
     lua_settop(fz_to, 0);
     fz_check_each();
+    lua_settop(fz_from, 1);
+    fz_check_each_into();
     lua_settop(fz_from, 0);
     lua_settop(fz_to, 0);
     lua_gc(fz_from, LUA_GCCOLLECT);
