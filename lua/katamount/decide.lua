@@ -327,17 +327,21 @@ end
 local function plan(engine, spec, ctx)
   local out = { mounts = {}, layers = {} }
   local errors = {}
-  -- slot n: its kind ("mount", "layer", "rootfs"), its fields, the mount's
-  -- place or the layer's option, its job's number or its error; job k:
-  -- the job, and the fields its decision fills in (`targets`)
-  local kinds, fs, places, job_of, errs, jobs, targets = {}, {}, {}, {}, {}, {}, {}
+  -- The slots in output order: the mounts (slot i is mount i), the layers
+  -- (`layer_options`: the option of each), the root filesystem. Slot n: its
+  -- fields, and its error (it failed already) or a job; the jobs in slot
+  -- order, each with the fields its decision fills in (`targets`). (Few
+  -- lists: each grows, and is rehashed, as the slots come.)
+  local fs, errs, jobs, targets, layer_options = {}, {}, {}, {}, {}
   local n, njobs = 0, 0
-  local function add(kind, f, place, j, err)
+  local function add(f, j, err)
     n = n + 1
-    kinds[n], fs[n], places[n], errs[n] = kind, f, place, err
-    if j then
+    fs[n] = f
+    if err ~= nil or j == nil then
+      errs[n] = err or "no job was made for it"
+    else
       njobs = njobs + 1
-      jobs[njobs], targets[njobs], job_of[n] = j, f, njobs
+      jobs[njobs], targets[njobs] = j, f
     end
   end
   local mounts = spec.mounts
@@ -359,10 +363,11 @@ local function plan(engine, spec, ctx)
     end
     local j
     if not err then j, err = mount_job(engine, f, ctx, seen) end
-    add("mount", f, i, not err and j or nil, err)
+    add(f, j, err)
     i = i + 1
     mount = mounts[i]
   end
+  local nmounts = n
 
   local root, how = root_fields(spec, ctx)
   if root then
@@ -377,16 +382,19 @@ local function plan(engine, spec, ctx)
           local j = job(f, "mount")
           j.layer_info = { source = layer.source, destination = layer.destination, type = layer.type,
             options = copy_options(layer.options) }
-          add("layer", f, o, j)
+          layer_options[#layer_options + 1] = o
+          add(f, j)
         else
-          add("layer", { source = "", destination = "", type = "" }, o, nil, lerr)
+          layer_options[#layer_options + 1] = o
+          add({ source = "", destination = "", type = "" }, nil, lerr)
         end
       end
     end
     local j = job(root, "rootfs")
     j.mounted, j.target, j.parts = how.mounted, how.target, how.parts
-    add("rootfs", root, nil, j)
+    add(root, j)
   end
+  local nslots = nmounts + #layer_options
 
   local results, cerr = nil, nil
   if njobs > 0 then
@@ -403,12 +411,14 @@ local function plan(engine, spec, ctx)
       cerr = "the plan's settings (ctx, the spec's annotations and hugepage limits): " .. cerr
     end
   end
+  local jn = 0
   for k = 1, n do
-    local f, jn, kind = fs[k], job_of[k], kinds[k]
+    local f, err = fs[k], errs[k]
     local d
-    if errs[k] then
-      d = failed(f, errs[k])
+    if err then
+      d = failed(f, err)
     else
+      jn = jn + 1
       local res = results and results[jn] or { error = cerr }
       if res.error then
         d = failed(f, res.error, res.trace)
@@ -417,13 +427,13 @@ local function plan(engine, spec, ctx)
         if jobs[jn].direct_volume then with_direct(d, jobs[jn]) end
       end
     end
-    if kind == "mount" then
+    if k <= nmounts then
       if d.error then
-        errors[#errors + 1] = format("mount %d (%s): %s", places[k], tostring(f.destination), d.error)
+        errors[#errors + 1] = format("mount %d (%s): %s", k, tostring(f.destination), d.error)
       end
-      out.mounts[places[k]] = d
-    elseif kind == "layer" then
-      d.option = places[k]
+      out.mounts[k] = d
+    elseif k <= nslots then
+      d.option = layer_options[k - nmounts]
       if d.error then errors[#errors + 1] = "layer: " .. d.error end
       out.layers[#out.layers + 1] = d
     else
