@@ -1,15 +1,18 @@
 /*
  * rulefacts.c -- what rule code asks most, in C inside a rule state: the
- * option test of every mount rule (`core.has_option`, charged to the
- * running rule), the read-only views of facts (`runtime.freezer`) and the
- * memo of one-path facts (`runtime.memoizer`).
+ * option test of every mount rule (`core.has_option`) and the prefix test
+ * of paths (`core.starts_with`), both charged to the running rule, the
+ * read-only views of facts (`runtime.freezer`) and the memo of one-path
+ * facts (`runtime.memoizer`).
  *
- * Both run in C what the sandbox ran as Lua under the count hook, which
+ * They run in C what the sandbox ran as Lua under the count hook, which
  * slows every instruction of rule code: they are the same operations, made
  * cheaper, not new powers. km_rs_open puts them in the rule state only.
  */
 #include "katamount.h"
 #include "rulestate.h"
+
+#include <string.h>
 
 /* Options of a list compared per unit charged to the running rule. */
 #define KM_OPTIONS_PER_UNIT 8
@@ -64,6 +67,21 @@ static int km_rf_has_option(lua_State *L)
             break;
     }
     lua_pushboolean(L, found);
+    return 1;
+}
+
+/* core.starts_with(s, prefix), in a rule state only: whether the string `s`
+ * begins with the string `prefix` ("" begins every string), as
+ * `s:find(prefix, 1, true) == 1` says, without a scan of the rest of `s`.
+ * Charged to the running rule as the string library charges a scan of
+ * #prefix bytes. */
+static int km_rf_starts_with(lua_State *L)
+{
+    size_t ls, lp;
+    const char *s = luaL_checklstring(L, 1, &ls);
+    const char *p = luaL_checklstring(L, 2, &lp);
+    km_rule_charge_bytes(L, lp);
+    lua_pushboolean(L, lp <= ls && memcmp(s, p, lp) == 0);
     return 1;
 }
 
@@ -286,6 +304,7 @@ static int km_rf_memoizer(lua_State *L)
 
 const luaL_Reg km_rulefacts_core_funcs[] = {
     {"has_option", km_rf_has_option},
+    {"starts_with", km_rf_starts_with},
     {NULL, NULL}
 };
 

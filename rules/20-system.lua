@@ -33,13 +33,13 @@ local function prefixes()
 end
 
 -- The prefix of `ps` (cleaned prefixes, `bs` the same with a "/") that
--- `path` is under, or nil. (A plain find from the first byte: no
--- substring is made.)
-local find = string.find
+-- `path` is under, or nil. (core.starts_with compares the first bytes
+-- alone: no substring is made, the rest of the path is not scanned.)
+local starts_with = core.starts_with
 local function system_prefix(path, ps, bs)
   for i = 1, #ps do
     local p = ps[i]
-    if path == p or find(path, bs[i], 1, true) == 1 then return p end
+    if path == p or starts_with(path, bs[i]) then return p end
   end
   return nil
 end
@@ -52,7 +52,7 @@ predicate("is_system_mount", function(path)
   if not clean then error(err, 0) end
   if system_prefix(clean, ps, bs) then return true end
   -- Only an absolute source is a host path: "proc" names a file system.
-  if find(path, "/", 1, true) == 1 then
+  if starts_with(path, "/") then
     local real = core.realpath(path)
     -- (no symlink on the way: the same path, already judged)
     if real and real ~= clean and system_prefix(real, ps, bs) then return true end

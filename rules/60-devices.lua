@@ -6,11 +6,11 @@
 -- source: the source decides. A source elsewhere that is a symlink into
 -- /dev is judged where it leads (the Go original judged the link's name).
 
--- Whether the cleaned `path` is /dev or below it (a plain find from the
--- first byte: no substring is made).
-local find = string.find
+-- Whether the cleaned `path` is /dev or below it (core.starts_with: no
+-- substring is made).
+local starts_with = core.starts_with
 local function under_dev(path)
-  return path == "/dev" or find(path, "/dev/", 1, true) == 1
+  return path == "/dev" or starts_with(path, "/dev/")
 end
 
 -- true: a host device; false: a regular file or missing; nil: not under /dev
@@ -26,7 +26,7 @@ predicate("is_host_device", function(path)
   local clean = core.clean(path)
   local verdict = judge(clean)
   if verdict ~= nil then return verdict end
-  if find(path, "/", 1, true) == 1 then
+  if starts_with(path, "/") then
     local real = core.realpath(path)
     -- (no symlink on the way: the same path, already judged)
     if real and real ~= clean then return judge(real) == true end

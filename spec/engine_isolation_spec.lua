@@ -111,6 +111,9 @@ function T.TestTime.test_long_single_c_calls_are_stopped_by_the_budget()
       for i = 1, 100000 do t[i] = "x" end
       for _ = 1, 2000 do local _ = has_option(t, "y") end]],
     [[local _ = has_option(setmetatable({}, { __index = function() return "o" end }), "never")]],
+    -- so is starts_with: the prefix's bytes compared (16 a unit)
+    [[local p = ("x"):rep(1 << 20)
+      for _ = 1, 2000 do local _ = core.starts_with(p, p) end]],
   }) do
     local err, took = attack(body, { deadline = FAR, plan_deadline = FAR })
     lu.assertStrContains(err, "instruction budget exceeded (1000000 instructions)")

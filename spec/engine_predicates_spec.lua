@@ -361,6 +361,32 @@ function T.TestOptions.test_has_option()
   lu.assertFalse(katamount.has_option(nil, "ro"))
 end
 
+-- core.starts_with (c/rulefacts.c), the rule state's prefix test of paths
+-- (rules/20-system.lua, rules/60-devices.lua): what
+-- `s:find(prefix, 1, true) == 1` answers, byte for byte.
+function T.TestOptions.test_starts_with()
+  local d = H.rules_dir({ ["50-sw.lua"] = [[
+predicate("sw", function(s, prefix) return core.starts_with(s, prefix) end)
+predicate("sw_find", function(s, prefix) return s:find(prefix, 1, true) == 1 end)
+]] }, "sw")
+  local e = assert(katamount.new({ rules_path = { d } }))
+  for _, c in ipairs({
+    { "/dev/null", "/dev/", true }, { "/dev", "/dev/", false }, { "/devices", "/dev/", false },
+    { "/proc/1", "/proc/", true }, { "proc", "/", false }, { "abc", "", true }, { "", "", true },
+    { "", "a", false }, { "a\0b", "a\0", true }, { "a\0b", "a\0c", false }, { "ab", "abc", false },
+  }) do
+    local s, prefix, want = c[1], c[2], c[3]
+    lu.assertEquals(e:sw(s, prefix), want, ("%q %q"):format(s, prefix))
+    lu.assertEquals(e:sw_find(s, prefix), want, ("%q %q"):format(s, prefix))
+  end
+  -- numbers are their strings, as for the string library; other types raise
+  lu.assertTrue(e:sw(1234, 12))
+  local none, err = e:sw(nil, "/")
+  lu.assertNil(none)
+  lu.assertStrContains(err, "bad argument #1 to 'starts_with' (string expected, got nil)")
+  H.cleanup()
+end
+
 function T.TestOptions.test_has_option_prefix()
   local opts = { "ro", "io.katacontainers.fs-opt.layer=/a,ext4" }
   lu.assertTrue(katamount.has_option_prefix(opts, "io.katacontainers.fs-opt.layer="))
