@@ -122,8 +122,10 @@ static void km_meta_field(lua_State *L, int key, int idx)
 }
 
 /* Replace the table at the top by its view (it becomes the view's hidden
- * table), its nested tables first, in place; `depth` levels above it. */
-static void km_freeze_top(lua_State *L, lua_Integer depth, lua_Integer most)
+ * table), its nested tables first, in place; `depth` levels above it.
+ * `flat`: the caller knows the table holds no table (a core answer of that
+ * shape): not walked. */
+static void km_freeze_top(lua_State *L, lua_Integer depth, lua_Integer most, int flat)
 {
     int t = lua_gettop(L);
     if (km_is_view(L, t))
@@ -132,9 +134,9 @@ static void km_freeze_top(lua_State *L, lua_Integer depth, lua_Integer most)
         luaL_error(L, "facts nested deeper than %I", (LUAI_UACINT)most);
     luaL_checkstack(L, 4, "freeze");
     lua_pushnil(L);
-    while (lua_next(L, t)) {
+    while (!flat && lua_next(L, t)) {
         if (lua_type(L, -1) == LUA_TTABLE) {
-            km_freeze_top(L, depth + 1, most);
+            km_freeze_top(L, depth + 1, most, 0);
             lua_pushvalue(L, -2);
             lua_insert(L, -2);
             lua_rawset(L, t);       /* same key: no new entry during the walk */
@@ -142,6 +144,8 @@ static void km_freeze_top(lua_State *L, lua_Integer depth, lua_Integer most)
             lua_pop(L, 1);
         }
     }
+    if (flat)
+        lua_pop(L, 1);                  /* the nil no walk took */
     lua_createtable(L, 0, 0);
     lua_createtable(L, 0, KM_FREEZE_KEYS);
     km_meta_field(L, KM_KEY_INDEX, t);
@@ -155,12 +159,15 @@ static void km_freeze_top(lua_State *L, lua_Integer depth, lua_Integer most)
     lua_replace(L, t);
 }
 
-/* The freezer: `v`'s read-only view, `v` itself its hidden table. */
+/* The freezer, freeze_owned(v [, flat]): `v`'s read-only view, `v` itself
+ * its hidden table; `flat` true: the caller knows `v` holds no table (not
+ * walked for nested ones). */
 static int km_rf_freeze_owned(lua_State *L)
 {
+    int flat = lua_toboolean(L, 2);
     lua_settop(L, 1);
     if (lua_type(L, 1) == LUA_TTABLE)
-        km_freeze_top(L, 0, lua_tointeger(L, KM_FREEZE_DEPTH));
+        km_freeze_top(L, 0, lua_tointeger(L, KM_FREEZE_DEPTH), flat);
     return 1;
 }
 
@@ -187,13 +194,15 @@ static int km_rf_freezer(lua_State *L)
 
 /* Upvalues of a memoised fact: the facts' state (its `memo` field the
  * running decision's memo, or nil), the fact's name, the name of its
- * failures, the core function, the freezer of its table answers. */
+ * failures, the core function, the freezer of its table answers, whether
+ * those hold no table (flat). */
 #define KM_MEMO_STATE lua_upvalueindex(1)
 #define KM_MEMO_NAME lua_upvalueindex(2)
 #define KM_MEMO_FAILS lua_upvalueindex(3)
 #define KM_MEMO_FN lua_upvalueindex(4)
 #define KM_MEMO_FREEZE lua_upvalueindex(5)
 #define KM_MEMO_KEY lua_upvalueindex(6)     /* the string "memo" */
+#define KM_MEMO_FLAT lua_upvalueindex(7)
 
 /* Paths a fact's memo table has room for when made (it grows past them:
  * a plan asks stat and realpath of a path or two per mount). */
@@ -256,7 +265,8 @@ static int km_rf_memo_call(lua_State *L)
     if (lua_type(L, 3) == LUA_TTABLE && !lua_isnil(L, KM_MEMO_FREEZE)) {
         lua_pushvalue(L, KM_MEMO_FREEZE);
         lua_pushvalue(L, 3);
-        lua_call(L, 1, 1);
+        lua_pushvalue(L, KM_MEMO_FLAT);
+        lua_call(L, 2, 1);
         lua_replace(L, 3);
     }
     if (lua_isnil(L, 3)) {
@@ -277,11 +287,12 @@ static int km_rf_memo_call(lua_State *L)
     return 3;
 }
 
-/* runtime.memoizer(state, name, fn [, freeze]): fact(path), the core
- * function `fn` memoised while a decision runs (facts.lua's one-path
+/* runtime.memoizer(state, name, fn [, freeze [, flat]]): fact(path), the
+ * core function `fn` memoised while a decision runs (facts.lua's one-path
  * facts): `state.memo[name][path]` holds its answers (a table frozen by
- * `freeze` first), `state.memo[name .. "!"][path]` its failures `{message,
- * errno}`; only string paths are remembered. */
+ * `freeze(v, flat)` first: `flat` true when fn's answers hold no table),
+ * `state.memo[name .. "!"][path]` its failures `{message, errno}`; only
+ * string paths are remembered. */
 static int km_rf_memoizer(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -289,7 +300,7 @@ static int km_rf_memoizer(lua_State *L)
     luaL_checktype(L, 3, LUA_TFUNCTION);
     if (!lua_isnoneornil(L, 4))
         luaL_checktype(L, 4, LUA_TFUNCTION);
-    lua_settop(L, 4);
+    lua_settop(L, 5);
     lua_pushvalue(L, 1);
     lua_pushvalue(L, 2);
     lua_pushvalue(L, 2);
@@ -298,7 +309,8 @@ static int km_rf_memoizer(lua_State *L)
     lua_pushvalue(L, 3);
     lua_pushvalue(L, 4);
     lua_pushliteral(L, "memo");
-    lua_pushcclosure(L, km_rf_memo_call, 6);
+    lua_pushboolean(L, lua_toboolean(L, 5));
+    lua_pushcclosure(L, km_rf_memo_call, 7);
     return 1;
 }
 

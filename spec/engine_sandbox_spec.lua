@@ -285,6 +285,44 @@ function T.TestForbidden.test_layers_and_parts_of_the_rootfs_are_read_only()
   lu.assertEquals({ r[3], r[4], r[5], r[6] }, { "false", "/a", "ro", "2" })
 end
 
+-- The one-path facts a decision remembers (facts.lua's MEMO1 and
+-- device_for_path) are frozen without a walk for nested tables
+-- (runtime.memoizer's `flat`): each answers a string, a boolean, or a table
+-- holding no table, and each table answer is a read-only view all the same.
+function T.TestForbidden.test_remembered_facts_are_flat_and_read_only()
+  local dir = H.tmpdir("flat")
+  H.write(dir .. "/f", "x")
+  local d = rules_dir({ ["50-x.lua"] = ([[
+    local DIR = %q
+    rule { name = "probe", order = -1, class = "x", action = "y",
+      when = function(m)
+        if m.destination ~= "/probe" then return false end
+        local out = {}
+        for _, ask in ipairs({ { "stat", DIR }, { "lstat", DIR .. "/f" }, { "realpath", DIR },
+            { "fs_type", DIR }, { "is_mount_point", DIR }, { "list_dir", DIR },
+            { "device_for_path", DIR } }) do
+          local v = core[ask[1] ](ask[2])
+          local shape = type(v)
+          if shape == "table" then
+            for _, x in pairs(v) do
+              if type(x) == "table" then shape = "nested" end
+            end
+            local written = pcall(function() v.poisoned = true end)
+            shape = shape .. (written and " written" or " read-only")
+          end
+          out[#out + 1] = ask[1] .. " " .. shape
+        end
+        return true, out
+      end }
+  ]]):format(dir) })
+  local e = assert(katamount.new({ rules_path = { d } }))
+  local p, errs = e:plan({ root = { path = dir }, mounts = { bind(dir, "/probe") } })
+  lu.assertEquals(errs, {})
+  lu.assertEquals(p.mounts[1].reasons, { "stat table read-only", "lstat table read-only",
+    "realpath string", "fs_type string", "is_mount_point boolean", "list_dir table read-only",
+    "device_for_path table read-only" })
+end
+
 -- has_option (the core's, in C) reads what the rule sees: an option a rule
 -- wrote on its mount is there for that rule, gone for the next one.
 function T.TestForbidden.test_has_option_sees_what_the_rule_wrote()

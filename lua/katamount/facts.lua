@@ -108,9 +108,11 @@ function M.new(state, core, mountinfo, per_path, freeze, memoizer)
   -- A one-path function of the core (each takes one argument), memoised
   -- while a decision runs by the memoizer (the rule state's, in C); without
   -- one (the host, where nothing decides), the core's function itself.
+  -- Every one answers a string, a boolean or a table of strings and numbers
+  -- (flat: its table frozen without a walk for nested tables).
   local function memo1(name, fn)
     if memoizer == nil then return fn end
-    return memoizer(state, name, fn, freeze)
+    return memoizer(state, name, fn, freeze, true)
   end
 
   local ro = {}
