@@ -22,7 +22,7 @@ stds.katamount_rules = {
     core = { fields = { "stat", "lstat", "realpath", "fs_type", "is_mount_point", "list_dir",
       "device_for_path", "block_device", "count_files", "mount_entry", "clean", "base", "major",
       "minor", "mounts", "base64url", "fnv1a64", "join", "tree_size", "has_option", "starts_with",
-      "_VERSION" } },
+      "path_under", "_VERSION" } },
     "mount_entry", "device_for_path", "count_files",
     -- the predicates, callable by name once defined
     "is_system_mount", "is_host_device", "is_docker_volume", "is_empty_dir",

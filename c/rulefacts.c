@@ -1,7 +1,8 @@
 /*
  * rulefacts.c -- what rule code asks most, in C inside a rule state: the
- * option test of every mount rule (`core.has_option`) and the prefix test
- * of paths (`core.starts_with`), both charged to the running rule, the
+ * option test of every mount rule (`core.has_option`) and the prefix tests
+ * of paths (`core.starts_with`, `core.path_under`), charged to the running
+ * rule, the
  * read-only views of facts (`runtime.freezer`) and the memo of one-path
  * facts (`runtime.memoizer`).
  *
@@ -82,6 +83,40 @@ static int km_rf_starts_with(lua_State *L)
     const char *p = luaL_checklstring(L, 2, &lp);
     km_rule_charge_bytes(L, lp);
     lua_pushboolean(L, lp <= ls && memcmp(s, p, lp) == 0);
+    return 1;
+}
+
+/* core.path_under(path, prefixes), in a rule state only: the first string
+ * p of the list `prefixes` (read as prefixes[i], up to its first nil) that
+ * `path` is or is below (path == p, or path begins with p and a "/"; "/"
+ * covers every absolute path), or nil. The paths are compared as given
+ * (the rules clean them first). Each prefix compared is charged as the
+ * string library charges a scan of its bytes; one that is not a string
+ * raises. */
+static int km_rf_path_under(lua_State *L)
+{
+    size_t lpath;
+    const char *path = luaL_checklstring(L, 1, &lpath);
+    lua_Integer i;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    for (i = 1;; i++) {
+        size_t lp;
+        const char *p;
+        int t = lua_geti(L, 2, i);
+        if (t == LUA_TNIL)
+            break;
+        if (t != LUA_TSTRING)
+            return luaL_error(L, "path_under: prefix %I is a %s, not a string", (LUAI_UACINT)i,
+                              lua_typename(L, t));
+        p = lua_tolstring(L, -1, &lp);
+        km_rule_charge_bytes(L, lp);
+        if (lp <= lpath && memcmp(path, p, lp) == 0 &&
+            (lp == lpath || path[lp] == '/' || (lp > 0 && p[lp - 1] == '/')))
+            return 1;                   /* the prefix, at the top */
+        lua_pop(L, 1);
+    }
+    lua_pushnil(L);
     return 1;
 }
 
@@ -317,6 +352,7 @@ static int km_rf_memoizer(lua_State *L)
 const luaL_Reg km_rulefacts_core_funcs[] = {
     {"has_option", km_rf_has_option},
     {"starts_with", km_rf_starts_with},
+    {"path_under", km_rf_path_under},
     {NULL, NULL}
 };
 

@@ -16,46 +16,36 @@ param { name = "system_prefixes", type = "list", default = { "/proc", "/sys" },
 -- the same list keeps its entries, and the work is redone only for another
 -- list (--set). While files load, a list may change in place: not
 -- remembered, redone each time.
-local seen, cleaned, below, listed = nil, {}, {}, ""
+local seen, cleaned, listed = nil, {}, ""
 local function prefixes()
   local list = params.system_prefixes
   if list ~= seen then
-    local c, b = {}, {}
-    for i, prefix in ipairs(list) do
-      c[i] = core.clean(prefix)
-      b[i] = c[i] .. "/"
-    end
+    local c = {}
+    for i, prefix in ipairs(list) do c[i] = core.clean(prefix) end
     -- last: a bad prefix raises again next time
-    cleaned, below, listed = c, b, table.concat(list, ", ")
+    cleaned, listed = c, table.concat(list, ", ")
     seen = getmetatable(list) ~= nil and list or nil
   end
-  return cleaned, below, listed
+  return cleaned, listed
 end
 
--- The prefix of `ps` (cleaned prefixes, `bs` the same with a "/") that
--- `path` is under, or nil. (core.starts_with compares the first bytes
--- alone: no substring is made, the rest of the path is not scanned.)
-local starts_with = core.starts_with
-local function system_prefix(path, ps, bs)
-  for i = 1, #ps do
-    local p = ps[i]
-    if path == p or starts_with(path, bs[i]) then return p end
-  end
-  return nil
-end
+-- core.path_under(path, ps): the first of the cleaned prefixes `ps` that
+-- `path` is or is below ("/proc" and "/proc/1", not "/procfs"), or nil;
+-- core.starts_with(s, p): whether `s` begins with `p`.
+local path_under, starts_with = core.path_under, core.starts_with
 
 predicate("is_system_mount", function(path)
-  local ps, bs = prefixes()
+  local ps = prefixes()
   -- a path no host file can have (a NUL byte, longer than PATH_MAX) fails
   -- the decision with the core's message, which names it
   local clean, err = core.clean(path)
   if not clean then error(err, 0) end
-  if system_prefix(clean, ps, bs) then return true end
+  if path_under(clean, ps) then return true end
   -- Only an absolute source is a host path: "proc" names a file system.
   if starts_with(path, "/") then
     local real = core.realpath(path)
     -- (no symlink on the way: the same path, already judged)
-    if real and real ~= clean and system_prefix(real, ps, bs) then return true end
+    if real and real ~= clean and path_under(real, ps) then return true end
   end
   return false
 end)
@@ -67,7 +57,7 @@ rule {
   class = "system", action = "skip",
   when = function(m)
     if is_system_mount(m.source) then
-      local _, _, names = prefixes()
+      local _, names = prefixes()
       return true, "the source is under a system prefix (" .. names .. "): the guest has its own"
     end
     return false, "not under a system prefix"

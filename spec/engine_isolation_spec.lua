@@ -114,6 +114,9 @@ function T.TestTime.test_long_single_c_calls_are_stopped_by_the_budget()
     -- so is starts_with: the prefix's bytes compared (16 a unit)
     [[local p = ("x"):rep(1 << 20)
       for _ = 1, 2000 do local _ = core.starts_with(p, p) end]],
+    -- and path_under: each prefix's bytes
+    [[local p = ("x"):rep(1 << 20)
+      for _ = 1, 2000 do local _ = core.path_under(p, { p .. "y", p }) end]],
   }) do
     local err, took = attack(body, { deadline = FAR, plan_deadline = FAR })
     lu.assertStrContains(err, "instruction budget exceeded (1000000 instructions)")

@@ -387,6 +387,45 @@ predicate("sw_find", function(s, prefix) return s:find(prefix, 1, true) == 1 end
   H.cleanup()
 end
 
+-- core.path_under (c/rulefacts.c), the system rule's test of a path
+-- against its prefixes (rules/20-system.lua's is_system_mount): the first
+-- prefix the path is or is below, whole path elements only.
+function T.TestOptions.test_path_under()
+  local d = H.rules_dir({ ["50-pu.lua"] = [[
+predicate("under", function(path, prefixes) return core.path_under(path, prefixes) end)
+predicate("under_params", function(path) return core.path_under(path, params.system_prefixes) end)
+]] }, "pu")
+  local e = assert(katamount.new({ rules_path = { d } }))
+  local sys = { "/proc", "/sys" }
+  for _, c in ipairs({
+    { "/proc", sys, "/proc" }, { "/proc/1/root", sys, "/proc" }, { "/sys/kernel", sys, "/sys" },
+    { "/procfs", sys, nil }, { "/pro", sys, nil }, { "/", sys, nil }, { "proc", sys, nil },
+    { "/etc", { "/" }, "/" }, { "/", { "/" }, "/" }, { "etc", { "/" }, nil },
+    { "proc/1", { "proc" }, "proc" }, { "/a/b", { "/x", "/a", "/a/b" }, "/a" }, { "/a", {}, nil },
+    { "/a", { "/a", nil, "/b" }, "/a" }, { "/b", { "/a", nil, "/b" }, nil },
+  }) do
+    lu.assertEquals(e:under(c[1], c[2]), c[3], c[1] .. " under " .. tostring(c[2][1]))
+  end
+  -- the params' read-only list is read through its view
+  lu.assertEquals(e:under_params("/sys/fs/cgroup"), "/sys")
+  lu.assertNil(e:under_params("/var"))
+  -- a prefix that is not a string, or no list, raises
+  local none, err = e:under("/a", { "/b", 7 })
+  lu.assertNil(none)
+  lu.assertStrContains(err, "path_under: prefix 2 is a number, not a string")
+  none, err = e:under("/a", "/a")
+  lu.assertNil(none)
+  lu.assertStrContains(err, "bad argument #2 to 'path_under' (table expected, got string)")
+  -- the system rule's prefixes, whole path elements: "/" covers every
+  -- absolute path (before path_under, a prefix "/" covered "/" alone)
+  lu.assertTrue(e:is_system_mount("/proc/1"))
+  lu.assertFalse(e:is_system_mount("/procfs"))
+  assert(e:set_params({ system_prefixes = { "/" } }, "spec"))
+  lu.assertTrue(e:is_system_mount("/etc"))
+  lu.assertFalse(e:is_system_mount("proc"))
+  H.cleanup()
+end
+
 function T.TestOptions.test_has_option_prefix()
   local opts = { "ro", "io.katacontainers.fs-opt.layer=/a,ext4" }
   lu.assertTrue(katamount.has_option_prefix(opts, "io.katacontainers.fs-opt.layer="))

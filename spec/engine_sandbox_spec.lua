@@ -124,8 +124,8 @@ function T.TestForbidden.test_the_environment_is_the_allow_list()
     "table: concat insert move pack remove sort unpack",
     "os: clock date difftime time",
     "core: _VERSION base base64url block_device clean count_files device_for_path fnv1a64 fs_type has_option "
-      .. "is_mount_point join list_dir lstat major minor mount_entry mounts realpath starts_with stat "
-      .. "tree_size",
+      .. "is_mount_point join list_dir lstat major minor mount_entry mounts path_under realpath starts_with "
+      .. "stat tree_size",
   })
   lu.assertTrue(p.predicate_visible)
 end

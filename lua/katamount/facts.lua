@@ -40,7 +40,7 @@ local MEMO1 = { "stat", "lstat", "realpath", "fs_type", "is_mount_point", "list_
 -- string): not remembered, as remembering the fresh paths rules join cost
 -- more than cleaning them (3% of a plan's instructions).
 local PURE = { "clean", "join", "base", "major", "minor", "mounts", "base64url", "fnv1a64", "_VERSION",
-  "has_option", "starts_with" }      -- has_option, starts_with: the rule state's core only
+  "has_option", "starts_with", "path_under" }  -- these three: the rule state's core only
 -- Walks of a tree taking limits as well as a path: not remembered (a rule
 -- asks each once per mount).
 local UNREMEMBERED = { "tree_size" }
