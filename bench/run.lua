@@ -606,9 +606,18 @@ if core_ns and plan_row.km and plan_row.floor then
 end
 if translation then
   local t = translation.with - translation.without
-  print(("guest-side translation: %s per plan of %d mounts (%s per decision), %.0f%% of the plan's"
-    .. " decisions alone (%s)"):format(fmt(t), #P.spec.mounts + 1, fmt(t / (#P.spec.mounts + 1)),
-    100 * t / translation.without, fmt(translation.without)))
+  if t > 0 then
+    print(("guest-side translation: %s per plan of %d mounts (%s per decision), %.0f%% of the plan's"
+      .. " decisions alone (%s)"):format(fmt(t), #P.spec.mounts + 1, fmt(t / (#P.spec.mounts + 1)),
+      100 * t / translation.without, fmt(translation.without)))
+  else
+    -- the two rows are measured one after the other: a phase of the
+    -- machine that slowed the second more than the first leaves no
+    -- difference to print
+    print(("guest-side translation: n/a in this run (the plan with it took %s, without it %s: the"
+      .. " two rows fell in different phases of the machine)"):format(fmt(translation.with),
+      fmt(translation.without)))
+  end
 end
 if boundary and boundary.per then
   print(("crossing the boundary: %s per decision (a plan's jobs in and decisions out, one call)"):format(
