@@ -2,9 +2,8 @@
  * rulefacts.c -- what rule code asks most, in C inside a rule state: the
  * option test of every mount rule (`core.has_option`) and the prefix tests
  * of paths (`core.starts_with`, `core.path_under`), charged to the running
- * rule, the
- * read-only views of facts (`runtime.freezer`) and the memo of one-path
- * facts (`runtime.memoizer`).
+ * rule; the read-only views of facts (`runtime.freezer`) and the memo of
+ * one-path facts (`runtime.memoizer`).
  *
  * They run in C what the sandbox ran as Lua under the count hook, which
  * slows every instruction of rule code: they are the same operations, made

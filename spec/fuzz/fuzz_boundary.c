@@ -241,6 +241,27 @@ static int fz_call_bool(lua_State *L, const char *name, int nargs)
     return ok;
 }
 
+/* One element of a list that crossed element by element (`how`): what
+ * arrived (the top of fz_to) against the element (the top of fz_from):
+ * equal, crossed back, when the reference says it crosses; else
+ * {error = "rule boundary: ..."}. */
+static void fz_check_arrived(int crosses, const char *how)
+{
+    struct km_copy c;
+    if (crosses) {
+        memset(&c, 0, sizeof c);
+        lua_checkstack(fz_to, KM_COPY_SLOTS + 8);
+        if (km_copy_value(fz_to, -1, fz_from, &c) != 0)
+            fz_fail("an element does not cross back", c.msg);
+        if (!fz_call_bool(fz_from, "fz_same", 2))
+            fz_fail("an element came back different", how);
+    } else if (lua_type(fz_to, -1) != LUA_TTABLE
+               || lua_getfield(fz_to, -1, "error") != LUA_TSTRING
+               || strncmp(lua_tostring(fz_to, -1), "rule boundary: ", 15) != 0) {
+        fz_fail("a refused element is not {error = a boundary message}", how);
+    }
+}
+
 /* The value (index 1 of fz_from) as a list crossing element by element. */
 static void fz_check_each(void)
 {
@@ -272,18 +293,7 @@ static void fz_check_each(void)
         lua_pushvalue(fz_from, -1);
         crosses = fz_call_bool(fz_from, "fz_crosses", 1);
         lua_rawgeti(fz_to, 1, i);
-        if (crosses) {
-            memset(&c, 0, sizeof c);
-            lua_checkstack(fz_to, KM_COPY_SLOTS + 8);
-            if (km_copy_value(fz_to, -1, fz_from, &c) != 0)
-                fz_fail("an element does not cross back", c.msg);
-            if (!fz_call_bool(fz_from, "fz_same", 2))
-                fz_fail("an element came back different", NULL);
-        } else if (lua_type(fz_to, -1) != LUA_TTABLE
-                   || lua_getfield(fz_to, -1, "error") != LUA_TSTRING
-                   || strncmp(lua_tostring(fz_to, -1), "rule boundary: ", 15) != 0) {
-            fz_fail("a refused element is not {error = a boundary message}", NULL);
-        }
+        fz_check_arrived(crosses, "element by element");
         lua_settop(fz_from, top);
         lua_settop(fz_to, 1);
     }
@@ -347,18 +357,7 @@ static void fz_check_each_into(void)
                     NULL);
         if (!merged && !empty)
             fz_fail("a target was written, its element arriving apart", NULL);
-        if (crosses) {
-            memset(&c, 0, sizeof c);
-            lua_checkstack(fz_to, KM_COPY_SLOTS + 8);
-            if (km_copy_value(fz_to, -1, fz_from, &c) != 0)
-                fz_fail("an element does not cross back (into)", c.msg);
-            if (!fz_call_bool(fz_from, "fz_same", 2))
-                fz_fail("an element came back different (into)", NULL);
-        } else if (lua_type(fz_to, -1) != LUA_TTABLE
-                   || lua_getfield(fz_to, -1, "error") != LUA_TSTRING
-                   || strncmp(lua_tostring(fz_to, -1), "rule boundary: ", 15) != 0) {
-            fz_fail("a refused element is not {error = a boundary message} (into)", NULL);
-        }
+        fz_check_arrived(crosses, "into the caller's tables");
         lua_settop(fz_from, top);
         lua_settop(fz_to, 2);
     }
