@@ -169,13 +169,22 @@ end
 -- Background loops (a spec's attacker), each in a process group of its own
 -- (setsid) that H.stop_loops kills whole, waiting until none of its
 -- processes is left (a `mv` outliving its shell would move things after
--- the spec looked).
+-- the spec looked). A loop also ends its group once this process is gone:
+-- a run killed midway (a timeout) leaves no attacker behind.
 local loops = {}
+local runner_pid
+do
+  local f = assert(io.open("/proc/self/stat"))
+  runner_pid = assert(f:read("n"))
+  f:close()
+end
 
 --- Start `script` (sh) in the background, as nobody when `as_nobody`.
 function H.start_loop(script, as_nobody)
   local prefix = as_nobody and "setpriv --reuid=65534 --regid=65534 --clear-groups " or ""
-  local pid = H.sh("setsid " .. prefix .. "sh -c " .. sh_quote(script)
+  local watched = ("(\n%s\n) & while [ -d /proc/%d ] && kill -0 $! 2>/dev/null; do sleep 0.2; done;"
+    .. " kill -s KILL 0"):format(script, runner_pid)
+  local pid = H.sh("setsid " .. prefix .. "sh -c " .. sh_quote(watched)
     .. " </dev/null >/dev/null 2>&1 & echo $!")
   loops[#loops + 1] = pid
   return pid
